@@ -1,0 +1,125 @@
+package spi
+
+import (
+	"net/netip"
+	"time"
+)
+
+// WSPProcTable models WSPPROC_TABLE: the 30 entry points a provider returns
+// from WSPStartup, in header order. Every entry must be set; ws2_32 rejects a
+// table with a nil entry with WSAEINVALIDPROCTABLE (see
+// [WSPProcTable.Missing]). A provider that implements only some entries
+// calls [WSPProcTable.FillNotSupported] before returning the table.
+//
+// A layered provider may copy the next layer's table and replace a few
+// entries, as IFS layered providers do.
+//
+// Overlapped calls follow the WSPSend rules: a nil error means the operation
+// completed at once (and its notification, if any, was still delivered);
+// WSA_IO_PENDING means it started and will complete later; any other error
+// means nothing started and no notification will come.
+type WSPProcTable struct {
+	// WSPAccept accepts a connection on listening socket s; condition may
+	// be nil.
+	WSPAccept func(s Socket, condition ConditionFunc, callbackData any) (Socket, netip.AddrPort, error)
+	// WSPAddressToString formats addr for the protocol of info.
+	WSPAddressToString func(addr netip.AddrPort, info *WSAProtocolInfo) (string, error)
+	// WSPAsyncSelect asks for window messages for network events.
+	WSPAsyncSelect func(s Socket, hWnd HWND, msg uint32, events int32) error
+	// WSPBind binds s to a local address.
+	WSPBind func(s Socket, name netip.AddrPort) error
+	// WSPCancelBlockingCall cancels a blocking call in progress.
+	WSPCancelBlockingCall func() error
+	// WSPCleanup undoes one WSPStartup; the last one cancels every pending
+	// operation without notification and closes every socket.
+	WSPCleanup func() error
+	// WSPCloseSocket closes s; pending overlapped operations complete with
+	// WSA_OPERATION_ABORTED through their chosen mechanism.
+	WSPCloseSocket func(s Socket) error
+	// WSPConnect connects s to name. calleeData, when not nil, receives
+	// the peer's connect data.
+	WSPConnect func(s Socket, name netip.AddrPort, callerData []byte, calleeData *[]byte, sqos, gqos *QOS) error
+	// WSPDuplicateSocket describes s for use by another process.
+	WSPDuplicateSocket func(s Socket, processID uint32) (WSAProtocolInfo, error)
+	// WSPEnumNetworkEvents reports and clears the network events of s and
+	// resets event.
+	WSPEnumNetworkEvents func(s Socket, event Handle) (WSANetworkEvents, error)
+	// WSPEventSelect associates event with the FD_* events of s.
+	WSPEventSelect func(s Socket, event Handle, networkEvents int32) error
+	// WSPGetOverlappedResult returns the result of an overlapped operation
+	// on s: the bytes transferred and the receive flags. With wait it blocks
+	// on the operation's event. A pending operation without wait gives
+	// WSA_IO_INCOMPLETE.
+	WSPGetOverlappedResult func(s Socket, ov *Overlapped, wait bool) (bytes uint32, flags uint32, err error)
+	// WSPGetPeerName returns the address of the peer of s.
+	WSPGetPeerName func(s Socket) (netip.AddrPort, error)
+	// WSPGetSockName returns the local address of s.
+	WSPGetSockName func(s Socket) (netip.AddrPort, error)
+	// WSPGetSockOpt copies the value of an option into optval and returns
+	// its length; a short optval gives WSAEFAULT.
+	WSPGetSockOpt func(s Socket, level, optname int32, optval []byte) (int, error)
+	// WSPGetQOSByName looks up a QOS template by name.
+	WSPGetQOSByName func(s Socket, name []byte) (QOS, error)
+	// WSPIoctl performs a control operation; out receives the result and
+	// the count returned is how much of it was filled.
+	WSPIoctl func(s Socket, code uint32, in, out []byte, ov *Overlapped, cr CompletionRoutine, thread *ThreadID) (bytesReturned uint32, err error)
+	// WSPJoinLeaf joins a multipoint session.
+	WSPJoinLeaf func(s Socket, name netip.AddrPort, callerData []byte, calleeData *[]byte, sqos, gqos *QOS, flags uint32) (Socket, error)
+	// WSPListen makes s listen with the given backlog.
+	WSPListen func(s Socket, backlog int32) error
+	// WSPRecv receives into bufs. flags is in/out (MSG_PEEK in,
+	// MSG_PARTIAL out); for an overlapped operation that pends, the result
+	// flags come from WSPGetOverlappedResult instead.
+	WSPRecv func(s Socket, bufs [][]byte, flags *uint32, ov *Overlapped, cr CompletionRoutine, thread *ThreadID) (uint32, error)
+	// WSPRecvDisconnect ends reception and returns disconnect data.
+	WSPRecvDisconnect func(s Socket) ([]byte, error)
+	// WSPRecvFrom receives a datagram into bufs; from, when not nil,
+	// receives the sender's address, also for an operation that pends.
+	WSPRecvFrom func(s Socket, bufs [][]byte, flags *uint32, from *netip.AddrPort, ov *Overlapped, cr CompletionRoutine, thread *ThreadID) (uint32, error)
+	// WSPSelect reports readiness of the sockets in the sets, updating them
+	// in place. A nil timeout blocks.
+	WSPSelect func(readfds, writefds, exceptfds *FDSet, timeout *time.Duration) (int, error)
+	// WSPSend sends bufs, in order, as one operation.
+	WSPSend func(s Socket, bufs [][]byte, flags uint32, ov *Overlapped, cr CompletionRoutine, thread *ThreadID) (uint32, error)
+	// WSPSendDisconnect starts a disconnect, with optional data.
+	WSPSendDisconnect func(s Socket, data []byte) error
+	// WSPSendTo sends bufs as one datagram to to.
+	WSPSendTo func(s Socket, bufs [][]byte, flags uint32, to netip.AddrPort, ov *Overlapped, cr CompletionRoutine, thread *ThreadID) (uint32, error)
+	// WSPSetSockOpt sets an option from optval.
+	WSPSetSockOpt func(s Socket, level, optname int32, optval []byte) error
+	// WSPShutdown disables sends, receives or both (SD_*).
+	WSPShutdown func(s Socket, how int32) error
+	// WSPSocket creates a socket. IFS providers register it with
+	// WPUModifyIFSHandle, non-IFS providers create it with
+	// WPUCreateSocketHandle, before returning it.
+	WSPSocket func(af, typ, protocol int32, info *WSAProtocolInfo, g Group, flags uint32) (Socket, error)
+	// WSPStringToAddress parses an address for the protocol of info.
+	WSPStringToAddress func(address string, af int32, info *WSAProtocolInfo) (netip.AddrPort, error)
+}
+
+// WSPStartupFunc models WSPStartup, the one function a provider "DLL"
+// exports. It is called with the highest version the caller supports
+// (WINSOCK_VERSION), the catalog entry being loaded (for a layered provider,
+// the chain entry, so it can find its position), the upcall table passed by
+// value, and the functions a provider links directly from ws2_32. It returns
+// the negotiated version and the provider's proc table. An error is returned
+// as is, as WSPStartup returns its error code.
+type WSPStartupFunc func(versionRequested uint16, info *WSAProtocolInfo, upcalls WSPUpcallTable, imports Imports) (WSPData, WSPProcTable, error)
+
+// Imports holds what a provider links directly instead of receiving it in
+// the upcall table, such as WPUCompleteOverlappedRequest, which ws2_32
+// exports but does not put in WSPUPCALLTABLE.
+type Imports struct {
+	// WPUCompleteOverlappedRequest completes an overlapped operation on a
+	// socket made by WPUCreateSocketHandle.
+	WPUCompleteOverlappedRequest WPUCompleteOverlappedRequestFunc
+}
+
+// WPUCompleteOverlappedRequestFunc models WPUCompleteOverlappedRequest: it
+// sets ov.InternalHigh to cbTransferred, then ov.Internal to a value other
+// than WSS_OPERATION_IN_PROGRESS, then delivers the completion the client
+// chose (a packet to the port the client associated with s, and/or the
+// event). It never queues an APC; a provider uses WPUQueueApc for completion
+// routines. It fails with WSAEINVAL for a socket not made by
+// WPUCreateSocketHandle.
+type WPUCompleteOverlappedRequestFunc func(s Socket, ov *Overlapped, dwError Errno, cbTransferred uint32) error
