@@ -113,6 +113,14 @@ type Imports struct {
 	// WPUCompleteOverlappedRequest completes an overlapped operation on a
 	// socket made by WPUCreateSocketHandle.
 	WPUCompleteOverlappedRequest WPUCompleteOverlappedRequestFunc
+
+	// CreateFileObject creates the file object of a new IFS socket in the
+	// calling process, as a base provider's kernel driver does, with driver
+	// serving ReadFile, WriteFile and CancelIo on it. overlapped says whether
+	// the socket was created with WSA_FLAG_OVERLAPPED. The handle starts
+	// unowned; the provider registers it with WPUModifyIFSHandle. It fails
+	// with WSAENOBUFS when the handle table is full.
+	CreateFileObject func(driver FileDriver, overlapped bool) (FileObject, error)
 }
 
 // WPUCompleteOverlappedRequestFunc models WPUCompleteOverlappedRequest: it
