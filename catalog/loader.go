@@ -100,9 +100,9 @@ type Loader struct {
 	reg     *Registry
 	upcalls UpcallsFunc
 
-	mu     sync.Mutex                     // guards loaded and loads
-	loaded map[spi.GUID]*loadedProvider   // providers with references
-	loads  uint64                         // count of providers loaded, for load order
+	mu     sync.Mutex                   // guards loaded and loads
+	loaded map[spi.GUID]*loadedProvider // providers with references
+	loads  uint64                       // count of providers loaded, for load order
 }
 
 // loadedProvider is the bookkeeping of one loaded provider.
