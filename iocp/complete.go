@@ -1,0 +1,120 @@
+package iocp
+
+import "github.com/wsspi/wsspi/spi"
+
+// Completion describes the end of one overlapped I/O, for [Kernel.Complete].
+type Completion struct {
+	// File is the completion context of the handle the I/O was issued on:
+	// its port, key and notification modes. nil stands for a handle with
+	// none (no port, no modes, no event of its own).
+	File *File
+	// Request is the request as the client issued it: the Overlapped to
+	// complete (required), the completion routine if any, and the issuing
+	// thread, where the routine runs.
+	Request spi.IORequest
+	// Status is the result, 0 for success (a Winsock or Win32 code).
+	Status spi.Errno
+	// Bytes is the number of bytes transferred.
+	Bytes uint32
+	// Flags are the receive flags passed to a completion routine (0 for
+	// sends).
+	Flags uint32
+	// Immediate says that the call that started the I/O returns its result
+	// at once (success or failure) instead of WSA_IO_PENDING; with
+	// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS an immediate success posts no
+	// packet.
+	Immediate bool
+}
+
+// Complete is the completion rule: the one function every I/O path of the
+// simulator calls when an overlapped operation ends, whether it ended at
+// once or after pending. In order, it
+//
+//  1. writes InternalHigh = Bytes, then Internal = Status, each atomically,
+//     so a client polling Internal (HasOverlappedIoCompleted) sees the byte
+//     count by the time Internal leaves WSS_OPERATION_IN_PROGRESS. Internal
+//     holds the Winsock or Win32 code, 0 for success, not an NTSTATUS (a
+//     simulator decision);
+//  2. with a completion routine: queues it as an APC to the issuing thread,
+//     where it runs as routine(Status, Bytes, Overlapped, Flags) in that
+//     thread's next alertable wait. HEvent is then the client's to use and
+//     is ignored, and no packet is posted;
+//  3. otherwise: posts {Bytes, key, Overlapped, Status} to the handle's port
+//     if it has one, unless the low bit of HEvent is set or
+//     FILE_SKIP_COMPLETION_PORT_ON_SUCCESS applies (an Immediate success on
+//     an overlapped handle); then sets the event HEvent names, low bit
+//     masked, resolved through the handle table;
+//  4. sets the file object's own event when no OVERLAPPED event was set,
+//     unless FILE_SKIP_SET_EVENT_ON_HANDLE.
+//
+// A port closed while the handle is associated with it drops the packet. An
+// operation that fails synchronously, before it starts, notifies nothing:
+// its caller returns the error and does not call Complete.
+//
+// Complete fails with WSAEFAULT, doing nothing, when Request.Overlapped is
+// nil. When HEvent names no live event it still posts the packet and fails
+// with WSA_INVALID_HANDLE (Op "SetEvent"); the I/O path should have refused
+// the handle when the operation started, as NtReadFile does. When the
+// issuing thread has exited or Request.Thread names none it fails with
+// WSAEFAULT (Op "WPUQueueApc") and the routine does not run, as Windows
+// cancels a thread's I/O when it exits.
+func (k *Kernel) Complete(c Completion) error {
+	ov := c.Request.Overlapped
+	if ov == nil {
+		return spi.NewOpError("WPUCompleteOverlappedRequest", 0, spi.WSAEFAULT)
+	}
+	ov.StoreInternalHigh(uintptr(c.Bytes))
+	ov.StoreInternal(uintptr(c.Status))
+	f := c.File
+	if c.Request.Routine != nil {
+		err := k.WPUQueueApc(&c.Request.Thread, runRoutine, &routineCall{
+			routine: c.Request.Routine, status: c.Status, bytes: c.Bytes, ov: ov, flags: c.Flags,
+		})
+		if f != nil {
+			f.setOwnEvent()
+		}
+		return err
+	}
+	if f != nil {
+		if a := f.assoc.Load(); a != nil && !ov.SkipsPort() && !f.skipsPortOnSuccess(c) {
+			a.port.post(spi.OverlappedEntry{
+				CompletionKey:            a.key,
+				Overlapped:               ov,
+				Internal:                 uintptr(c.Status),
+				NumberOfBytesTransferred: c.Bytes,
+			})
+		}
+	}
+	if h := ov.EventHandle(); h != 0 {
+		if e, ok := k.lookupEvent(h); !ok || !e.set() {
+			return spi.NewOpError("SetEvent", h, spi.WSA_INVALID_HANDLE)
+		}
+		return nil
+	}
+	if f != nil {
+		f.setOwnEvent()
+	}
+	return nil
+}
+
+// skipsPortOnSuccess reports whether FILE_SKIP_COMPLETION_PORT_ON_SUCCESS
+// keeps c off the port.
+func (f *File) skipsPortOnSuccess(c Completion) bool {
+	return c.Immediate && c.Status == 0 && f.overlapped &&
+		f.modes.Load()&spi.FILE_SKIP_COMPLETION_PORT_ON_SUCCESS != 0
+}
+
+// routineCall is a completion routine with its arguments, queued as the
+// context of the runRoutine APC: the trampoline of the Microsoft LSP sample.
+type routineCall struct {
+	routine spi.CompletionRoutine
+	status  spi.Errno
+	bytes   uint32
+	ov      *spi.Overlapped
+	flags   uint32
+}
+
+func runRoutine(ctx any) {
+	c := ctx.(*routineCall)
+	c.routine(c.status, c.bytes, c.ov, c.flags)
+}
