@@ -23,9 +23,9 @@ func TestInstallAssignsIdsFrom1001(t *testing.T) {
 func TestInstallFillsProviderIdAndBaseChain(t *testing.T) {
 	c := catalog.New()
 	in := tcp4
-	in.ProviderId = guid(99)                      // overwritten
-	in.CatalogEntryId = 5                         // overwritten
-	in.ProtocolChain.ChainEntries[3] = 1234       // unused tail, cleared
+	in.ProviderId = guid(99)                // overwritten
+	in.CatalogEntryId = 5                   // overwritten
+	in.ProtocolChain.ChainEntries[3] = 1234 // unused tail, cleared
 	install(t, c, guid(1), "a.dll", in)
 	want := tcp4
 	want.ProviderId = guid(1)

@@ -127,10 +127,10 @@ type fakeProvider struct {
 	infos    []spi.WSAProtocolInfo // infos received by WSPStartup, in order
 	upcalls  []spi.WSPUpcallTable
 
-	err      error          // returned by WSPStartup
-	panicVal any            // panicked with by WSPStartup
-	data     *spi.WSPData   // returned instead of version 2.2
-	partial  bool           // return a table with nil entries
+	err      error        // returned by WSPStartup
+	panicVal any          // panicked with by WSPStartup
+	data     *spi.WSPData // returned instead of version 2.2
+	partial  bool         // return a table with nil entries
 	onStart  func(info *spi.WSAProtocolInfo) error
 	onClean  func() error
 	cleanErr error
