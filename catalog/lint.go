@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/wsspi/wsspi/spi"
@@ -41,6 +42,8 @@ const (
 	// (af, type, protocol) the chain matches, typically its own base
 	// entry. socket() never chooses the chain; only an explicit protocol
 	// info reaches it. Installers reorder the catalog so chains come first.
+	// A chain built on this one (naming it, or its top layer, below its own
+	// top) is meant to come first and is not counted.
 	RuleShadowedChain Rule = "shadowed-chain"
 )
 
@@ -153,7 +156,7 @@ func (v *View) shadowed(i int) (Finding, bool) {
 	base := c.ProtocolChain.ChainEntries[c.ProtocolChain.ChainLen-1]
 	for j := range v.entries[:i] {
 		e := &v.entries[j]
-		if e.IsLayered() || !covers(e, c) {
+		if e.IsLayered() || !covers(e, c) || stackedOn(e, c) {
 			continue
 		}
 		what := "entry"
@@ -165,6 +168,16 @@ func (v *View) shadowed(i int) (Finding, bool) {
 				c.ProtocolName, what, e.CatalogEntryId, e.ProtocolName)}, true
 	}
 	return Finding{}, false
+}
+
+// stackedOn reports whether e is a chain built on c: one that names c, or
+// c's top layer, below its own top. Such a chain is meant to hide c.
+func stackedOn(e, c *spi.WSAProtocolInfo) bool {
+	if !e.IsChain() {
+		return false
+	}
+	below := e.ProtocolChain.Entries()[1:]
+	return slices.Contains(below, c.CatalogEntryId) || slices.Contains(below, c.ProtocolChain.ChainEntries[0])
 }
 
 // covers reports whether every (af, type, protocol) request that matches c
