@@ -14,6 +14,11 @@ import (
 // that runs do not depend on the host.
 const DefaultProcessors = 4
 
+// threadIDs counts the Threads made by every Kernel, so that a thread id
+// names one thread in the whole program: a WSATHREADID from one process
+// never matches a thread of another, even when its handle value does.
+var threadIDs atomic.Uint64
+
 // Options configures a [Kernel]. The zero value gives the documented
 // defaults.
 type Options struct {
@@ -33,7 +38,6 @@ type Options struct {
 type Kernel struct {
 	table      *handles.Table
 	processors int
-	threadIDs  atomic.Uint64 // the last Thread id handed out
 
 	// dispatch is the dispatcher lock, as in the NT kernel: it guards the
 	// state and waiter lists of every Event of this kernel, so that a wait
@@ -96,7 +100,7 @@ func (k *Kernel) NewEvent(manualReset, initialState bool) (*Event, error) {
 // APC queue and no port. It fails with WSAENOBUFS when the handle table is
 // full.
 func (k *Kernel) NewThread() (*Thread, error) {
-	th := &Thread{k: k, id: k.threadIDs.Add(1), wake: make(chan struct{}, 1)}
+	th := &Thread{k: k, id: threadIDs.Add(1), wake: make(chan struct{}, 1)}
 	th.pw.th, th.ew.th = th, th
 	h, err := k.table.Insert(handles.KindThread, th)
 	if err != nil {

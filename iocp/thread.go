@@ -20,7 +20,7 @@ import (
 // [Thread.ID] and [Thread.Snapshot] are safe from any goroutine.
 type Thread struct {
 	k      *Kernel
-	id     uint64     // unique in the kernel and never reused: ThreadID.Reserved
+	id     uint64     // unique in the program, never reused: ThreadID.Reserved
 	handle spi.Handle // the thread's own handle, closed by Exit
 
 	// wake carries one token to the parked thread: a port handed it packets
@@ -74,7 +74,7 @@ func (th *Thread) Handle() spi.Handle { return th.handle }
 // ID returns the WSATHREADID of the thread, the value a provider stores to
 // queue the completion routine of an operation to its issuer with
 // WPUQueueApc. ThreadHandle is the thread's own handle; Reserved holds a
-// number the kernel never reuses, so an id outliving its thread is refused
+// number no other thread ever gets, so an id outliving its thread is refused
 // even after the handle value is reused.
 func (th *Thread) ID() spi.ThreadID {
 	return spi.ThreadID{ThreadHandle: th.handle, Reserved: uintptr(th.id)}
