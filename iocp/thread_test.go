@@ -173,10 +173,10 @@ func TestWPUOpenCurrentThreadNeedsAMatchingClose(t *testing.T) {
 
 	got := []error{
 		p.k.WPUCloseThread(&id1),
-		p.k.WPUCloseThread(&id1),                  // closed already
-		p.k.WPUCloseThread(new(th.ID())),          // not from WPUOpenCurrentThread
-		p.k.WPUCloseThread(nil),                   // nil
-		p.k.CloseHandle(th.Handle()),              // the thread's own handle
+		p.k.WPUCloseThread(&id1),                 // closed already
+		p.k.WPUCloseThread(new(th.ID())),         // not from WPUOpenCurrentThread
+		p.k.WPUCloseThread(nil),                  // nil
+		p.k.CloseHandle(th.Handle()),             // the thread's own handle
 		p.k.WPUQueueApc(&id1, func(any) {}, nil), // through the closed id
 	}
 	want := []error{nil, spi.WSAEFAULT, spi.WSAEFAULT, spi.WSAEFAULT, spi.ERROR_INVALID_HANDLE, spi.WSAEFAULT}
