@@ -2,12 +2,12 @@ package iocp_test
 
 import (
 	"errors"
-	"testing"
 
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/wsspi/wsspi/handles"
 	"github.com/wsspi/wsspi/iocp"
 	"github.com/wsspi/wsspi/spi"
+	"pgregory.net/rapid"
 )
 
 // equateErrors compares a got error with a wanted spi.Errno through
@@ -16,12 +16,12 @@ var equateErrors = cmpopts.EquateErrors()
 
 // proc is one simulated process: a handle table and its kernel.
 type proc struct {
-	t     testing.TB
+	t     rapid.TB
 	table *handles.Table
 	k     *iocp.Kernel
 }
 
-func newProc(t testing.TB, opts iocp.Options) *proc {
+func newProc(t rapid.TB, opts iocp.Options) *proc {
 	t.Helper()
 	table := handles.New(handles.Options{})
 	return &proc{t: t, table: table, k: iocp.NewKernel(table, opts)}
