@@ -47,11 +47,12 @@ type Options struct {
 	FailAlloc func(seq uint64) bool
 
 	// DetectStale is a debugging aid, in the spirit of Application
-	// Verifier's handle checks. The table holds freed values back in
-	// quarantine (a freed value is reused only after 1024 other frees, or
-	// when nothing else is left), and reports the use of a closed value as a
-	// [*StaleError] inside the operation's usual error. [Table.Check] then
-	// also tells a closed value from one reused by another handle.
+	// Verifier's handle checks. Freed values wait in a first-in, first-out
+	// quarantine and are handed out again only once 1024 of them wait, or
+	// when every other value is taken, so a stale value tends to stay dead;
+	// the use of a closed value is reported as a [*StaleError] inside the
+	// operation's usual error; and [Table.Check] tells a closed value from
+	// one reused by another handle.
 	DetectStale bool
 }
 
@@ -344,7 +345,7 @@ func (t *Table) Close(h spi.Handle) error {
 // kind outside the list.
 func (t *Table) Insert(kind Kind, object any) (spi.Handle, error) {
 	if kind == KindSocket {
-		panic("handles: Insert(KindSocket): make socket handles with CreateSocketHandle, which records owner and context")
+		panic("handles: Insert(KindSocket): use CreateSocketHandle, which records the owner and context")
 	}
 	if !kind.valid() {
 		panic(fmt.Sprintf("handles: Insert of unknown %v", kind))
