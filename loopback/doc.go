@@ -1,0 +1,200 @@
+// Package loopback is the built-in base transport provider of the
+// simulator: in-memory TCP and UDP over the loopback addresses 127.0.0.0/8
+// and ::1, with real overlapped behaviour. It is an IFS provider, as MSAFD
+// is on Windows: every socket is a file object made with
+// [spi.Imports.CreateFileObject] and registered with WPUModifyIFSHandle,
+// ReadFile and WriteFile on its handle reach the provider's
+// [spi.FileDriver] directly, and every overlapped operation completes
+// through [spi.FileObject.Complete], the kernel's completion rule.
+//
+// The package sees the rest of the system only through package spi: the
+// upcall table and imports handed to WSPStartup.
+//
+// # Wiring
+//
+// A machine owns one [Network]; each process that loads the provider gets
+// its own [Provider] from [Network.NewProvider], whose WSPStartup method is
+// the provider's [spi.WSPStartupFunc] in that process. The catalog installs
+// the entries of [ProtocolInfos] under [DLLPath] and [ProviderId]:
+//
+//	net := loopback.NewNetwork()            // once per machine
+//	prov := net.NewProvider()               // once per process
+//	data, table, err := prov.WSPStartup(spi.WINSOCK_VERSION, &entry, upcalls, imports)
+//
+// WSPStartup is reference-counted per Provider; the last WSPCleanup closes
+// the process's sockets.
+//
+// # Results and notifications
+//
+// Errors are bare [spi.Errno] values, as a provider reports them through
+// lpErrno; the client API adds the context. Overlapped calls follow the
+// WSPSend rules:
+//   - an operation that finishes at once calls Complete(req, 0, n, flags,
+//     true) before returning nil, so its notification is still delivered
+//     unless the kernel applies FILE_SKIP_COMPLETION_PORT_ON_SUCCESS;
+//   - an operation that must wait sets Internal to
+//     WSS_OPERATION_IN_PROGRESS, returns WSA_IO_PENDING and later calls
+//     Complete(req, status, n, flags, false);
+//   - any other error means nothing started and nothing is notified.
+//
+// Before each Complete call the provider writes the result flags to Offset
+// and the Winsock error to OffsetHigh (the provider convention of
+// WSPGetOverlappedResult); the status passed to Complete is the same
+// Winsock code, and the kernel writes it to Internal. The Complete calls
+// of one socket are made one at a time, in the order the results were
+// decided, never under a lock: sends complete in submission order.
+// FileObject.Complete must not call back into the provider on the same
+// socket synchronously.
+//
+// # Simulator decisions
+//
+// Where Windows documents nothing, or where the simulator simplifies, the
+// provider behaves as follows.
+//
+// Addresses and ports:
+//   - Sockets bind to 127.0.0.0/8, 0.0.0.0, ::1 or ::; any other address is
+//     WSAEADDRNOTAVAIL, an address of the other family WSAEFAULT (the
+//     sockaddr does not match the socket). Sockets are IPV6_V6ONLY:
+//     IPv4-mapped addresses are not loopback.
+//   - A destination (connect, sendto) of the wrong family is
+//     WSAEAFNOSUPPORT; the unspecified address or port 0 is
+//     WSAEADDRNOTAVAIL; any other non-loopback address is WSAENETUNREACH,
+//     for the machine has no other network.
+//   - Port 0 and implicit binds (connect, sendto) take the next free port
+//     of 49152–65535, in turn, deterministically; with none left bind fails
+//     with WSAENOBUFS. A port bound by another socket on an overlapping
+//     address (the same one, or either a wildcard) is WSAEADDRINUSE unless
+//     the binding socket set SO_REUSEADDR. Binding twice is WSAEINVAL.
+//   - A socket bound to the wildcard sends from 127.0.0.1 or ::1, and
+//     getsockname reports that address once it is connected.
+//   - Ports are released when the socket is closed: there is no TIME_WAIT.
+//
+// Streams (TCP):
+//   - connect finds a listener on the exact address, else on the wildcard;
+//     none, or a full backlog, is WSAECONNREFUSED. The connection is
+//     established at once and waits in the backlog for accept. A
+//     nonblocking connect returns WSAEWOULDBLOCK as Windows always does,
+//     even though it has already succeeded (a second connect gives
+//     WSAEISCONN); a refused one also returns WSAEWOULDBLOCK and leaves
+//     WSAECONNREFUSED in SO_ERROR, which the next connect call returns and
+//     WSPSelect reports as exceptional.
+//   - listen clamps the backlog to 1–200 ([MaxBacklog]). accept inherits
+//     the listener's options, nonblocking mode and overlapped flag. An
+//     accept condition function answering CF_REJECT resets the client and
+//     fails with WSAECONNREFUSED; CF_DEFER leaves the connection first in
+//     the backlog and fails with WSATRY_AGAIN. Closing a listener resets
+//     the connections of its backlog.
+//   - Buffers: SO_SNDBUF and SO_RCVBUF start at 64 KiB
+//     ([DefaultSendBuffer], [DefaultReceiveBuffer]). A send is accepted
+//     whole while the bytes buffered toward the peer are fewer than the
+//     sender's SO_SNDBUF plus the receiver's SO_RCVBUF (or there are none),
+//     as AFD accepts a send while its buffer is not full; otherwise it
+//     waits (WSA_IO_PENDING overlapped, blocks, or WSAEWOULDBLOCK
+//     nonblocking). Sends never complete partially.
+//   - A receive returns what is buffered, up to its buffers, as soon as
+//     anything is; MSG_WAITALL waits for all (WSAEOPNOTSUPP on nonblocking
+//     non-overlapped calls, with MSG_PEEK or MSG_PARTIAL, and on UDP);
+//     MSG_PEEK is honoured on overlapped calls too (the docs limit it to
+//     non-overlapped ones; libuv relies on it). A zero-length receive
+//     completes, with 0 bytes and nothing consumed, once data or the FIN is
+//     there, as on Windows. A zero-length send succeeds at once after the
+//     sends queued before it.
+//   - shutdown(SD_SEND): the peer reads everything sent, the queued sends
+//     included, then 0 bytes; later sends fail with WSAESHUTDOWN.
+//     shutdown(SD_RECEIVE): later receives fail with WSAESHUTDOWN, and, as
+//     the shutdown docs say for TCP, unread data or data arriving later
+//     resets the connection.
+//   - closesocket is graceful (the peer reads the data, then 0 bytes)
+//     unless SO_LINGER is {1, 0} or unread data is left, which reset the
+//     connection: the peer loses its unread data and its pending and later
+//     calls fail with WSAECONNRESET. A nonzero linger time does not block:
+//     loopback data is handed over at once. Data sent to a peer that closed
+//     (or shut down receiving) is accepted, dropped, and answered with a
+//     reset. The side that resets a connection it keeps open (SD_RECEIVE
+//     with unread data) gets WSAECONNABORTED. SO_ERROR reports the reset.
+//   - Send and receive on an unconnected stream socket are WSAENOTCONN.
+//   - No out-of-band data (MSG_OOB is WSAEOPNOTSUPP, SIOCATMARK is always
+//     TRUE), no connect or disconnect data, no QOS, no AcceptEx/ConnectEx.
+//
+// Datagrams (UDP):
+//   - A datagram of up to [MaxDatagramSize] bytes (larger is WSAEMSGSIZE)
+//     goes to the socket bound to its destination (exact address first,
+//     then wildcard); a connected socket only takes datagrams from its
+//     peer. Zero-length datagrams are delivered. A datagram that finds no
+//     socket, or a receive queue already holding SO_RCVBUF bytes with no
+//     receive pending, is dropped silently: there is no ICMP, so Windows'
+//     WSAECONNRESET after an unreachable port (SIO_UDP_CONNRESET) is not
+//     modelled. Sends never pend.
+//   - A datagram larger than the receive buffers is truncated, the rest is
+//     lost, and the receive reports WSAEMSGSIZE with the bytes that fit and
+//     MSG_PARTIAL in the result flags. On Windows the underlying status
+//     (STATUS_BUFFER_OVERFLOW) is a success-class warning, so an overlapped
+//     receive that truncates at once returns WSAEMSGSIZE and still calls
+//     Complete (with immediate set, so the skip-on-success mode applies as
+//     it does to successes); one that pends completes with WSAEMSGSIZE.
+//   - WSPRecvFrom writes the source address at completion, also for an
+//     operation that pends. On a stream socket the address is ignored.
+//   - connect sets the default peer; connect to the unspecified address
+//     clears it. send without a peer is WSAENOTCONN, sendto without an
+//     address WSAEDESTADDRREQ; receiving on an unbound socket is WSAEINVAL.
+//     FIONREAD reports every queued byte, as the Windows docs say.
+//
+// Overlapped operations and their end:
+//   - An overlapped call on a socket created without WSA_FLAG_OVERLAPPED
+//     fails with WSAEINVAL (WSAEFAULT first for SIO_BSP_HANDLE_POLL with an
+//     overlapped). A call with a completion routine but no overlapped is
+//     not overlapped. The nonblocking mode does not affect overlapped
+//     calls: they pend.
+//   - When an overlapped operation starts, the provider resets its event
+//     (hEvent, low bit masked, without a completion routine) through
+//     WPUResetEvent, as the I/O manager does; a failing reset fails the
+//     call with WSA_INVALID_HANDLE.
+//   - WSPGetOverlappedResult reads Internal: WSS_OPERATION_IN_PROGRESS
+//     means pending (WSA_IO_INCOMPLETE without wait; with wait it blocks,
+//     whatever the notification style, until the operation is delivered,
+//     and fails with WSAEINVAL if the socket has no such operation).
+//     Otherwise it returns InternalHigh bytes, Offset flags and the error
+//     in OffsetHigh (or in Internal when OffsetHigh is 0); bytes and flags
+//     come back with an error too. A nil overlapped is WSAEFAULT.
+//   - closesocket completes every pending overlapped operation once with
+//     WSA_OPERATION_ABORTED, then closes the file object; blocked calls on
+//     the socket return WSAEINTR. The last WSPCleanup cancels pending
+//     operations with no Complete call (Internal and OffsetHigh get
+//     WSA_OPERATION_ABORTED), resets every connection and closes every
+//     socket.
+//   - FileDriver.CancelIo cancels matching overlapped operations (threads
+//     matched by ThreadHandle), each completing once with
+//     ERROR_OPERATION_ABORTED; blocking calls are not cancelled.
+//     ReadFile and WriteFile behave as WSPRecv and WSPSend with no flags
+//     and report Winsock codes.
+//
+// Control:
+//   - WSPIoctl serves FIONBIO, FIONREAD, SIOCATMARK, SIO_BASE_HANDLE (the
+//     socket's own handle: this is the base provider) and SIO_BSP_HANDLE,
+//     SIO_BSP_HANDLE_SELECT and SIO_BSP_HANDLE_POLL (the same handle). A
+//     short buffer is WSAEFAULT. A code with no valid direction bits is
+//     WSAEINVAL ("not a valid command", as the WSAIoctl docs say); any
+//     other code is WSAEOPNOTSUPP.
+//   - Options at SOL_SOCKET: SO_PROTOCOL_INFOW (the socket's catalog
+//     entry, 628 bytes), SO_TYPE, SO_RCVBUF, SO_SNDBUF, SO_REUSEADDR,
+//     SO_ERROR (read and cleared), and on TCP SO_LINGER, SO_DONTLINGER,
+//     SO_ACCEPTCONN, on UDP SO_MAX_MSG_SIZE; at IPPROTO_TCP, TCP_NODELAY
+//     (stored only). Values are 4-byte little-endian ints (struct linger
+//     for SO_LINGER); a short buffer is WSAEFAULT; other options and
+//     read-only ones set are WSAENOPROTOOPT; IPPROTO_IP, IPPROTO_IPV6 and
+//     IPPROTO_UDP know no option (WSAENOPROTOOPT), other levels are
+//     WSAEINVAL.
+//   - WSPSelect is implemented (see the WSPSelect entry); WSPEventSelect,
+//     WSPEnumNetworkEvents, WSPAsyncSelect, WSPDuplicateSocket,
+//     WSPGetQOSByName and WSPJoinLeaf fail with WSAEOPNOTSUPP.
+//   - WSPSocket takes the protocol from its info (or, with a nil info,
+//     from the entries WSPStartup was called for); groups and multipoint
+//     flags are WSAEINVAL.
+//
+// # Concurrency
+//
+// Every exported type is safe for concurrent use. One lock per [Network]
+// guards all socket state; no call blocks while holding it: blocking
+// calls wait on a condition variable, and Complete calls run outside it.
+// Nothing in the package starts a goroutine.
+package loopback

@@ -1,0 +1,342 @@
+package loopback
+
+import (
+	"sync"
+
+	"github.com/wsspi/wsspi/spi"
+)
+
+// ProviderId is the GUID of the loopback provider, shared by its four
+// catalog entries.
+var ProviderId = spi.MustParseGUID("{7A3E5C1D-2B4F-4E6A-9C8D-1F0E2D3C4B5A}")
+
+// DLLPath is the "DLL path" under which a catalog registers the provider;
+// like MSAFD, the built-in transport lives in mswsock.dll.
+const DLLPath = `%SystemRoot%\system32\mswsock.dll`
+
+// Service flags of the entries: what the provider implements and nothing
+// more. MSAFD's TCP entries also advertise XP1_EXPEDITED_DATA and its UDP
+// entries XP1_SUPPORT_BROADCAST and XP1_SUPPORT_MULTIPOINT; this provider
+// supports neither out-of-band data, broadcast nor multipoint.
+const (
+	// ServiceFlagsTCP are the XP1_* flags of the TCP entries.
+	ServiceFlagsTCP = spi.XP1_GUARANTEED_DELIVERY | spi.XP1_GUARANTEED_ORDER |
+		spi.XP1_GRACEFUL_CLOSE | spi.XP1_IFS_HANDLES
+	// ServiceFlagsUDP are the XP1_* flags of the UDP entries.
+	ServiceFlagsUDP = spi.XP1_CONNECTIONLESS | spi.XP1_MESSAGE_ORIENTED | spi.XP1_IFS_HANDLES
+	// ProviderFlags are the PFL_* flags of every entry: protocol 0 in
+	// socket or WSASocket matches it.
+	ProviderFlags = spi.PFL_MATCHES_PROTOCOL_ZERO
+)
+
+// Sizes of the socket addresses, for MinSockAddr and MaxSockAddr.
+const (
+	sockaddrInSize  = 16 // sizeof(SOCKADDR_IN)
+	sockaddrIn6Size = 28 // sizeof(SOCKADDR_IN6)
+)
+
+// ProtocolInfos returns the provider's catalog entries, in the order a
+// default catalog installs them: TCP over IPv4, UDP over IPv4, TCP over
+// IPv6, UDP over IPv6. Each is a base entry (ChainLen BASE_PROTOCOL) with
+// CatalogEntryId 0; the catalog assigns the ids (and ChainEntries[0]) when
+// it installs them. Every call returns new values.
+func ProtocolInfos() []spi.WSAProtocolInfo {
+	entry := func(af, typ, proto int32, flags uint32, msgSize uint32, addrSize int32, name string) spi.WSAProtocolInfo {
+		return spi.WSAProtocolInfo{
+			ServiceFlags1:    flags,
+			ProviderFlags:    ProviderFlags,
+			ProviderId:       ProviderId,
+			ProtocolChain:    spi.WSAProtocolChain{ChainLen: spi.BASE_PROTOCOL},
+			Version:          2,
+			AddressFamily:    af,
+			MaxSockAddr:      addrSize,
+			MinSockAddr:      addrSize,
+			SocketType:       typ,
+			Protocol:         proto,
+			NetworkByteOrder: spi.BIGENDIAN,
+			SecurityScheme:   spi.SECURITY_PROTOCOL_NONE,
+			MessageSize:      msgSize,
+			ProtocolName:     name,
+		}
+	}
+	return []spi.WSAProtocolInfo{
+		entry(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP, ServiceFlagsTCP, 0, sockaddrInSize, "wsspi loopback [TCP/IP]"),
+		entry(spi.AF_INET, spi.SOCK_DGRAM, spi.IPPROTO_UDP, ServiceFlagsUDP, MaxDatagramSize, sockaddrInSize, "wsspi loopback [UDP/IP]"),
+		entry(spi.AF_INET6, spi.SOCK_STREAM, spi.IPPROTO_TCP, ServiceFlagsTCP, 0, sockaddrIn6Size, "wsspi loopback [TCP/IPv6]"),
+		entry(spi.AF_INET6, spi.SOCK_DGRAM, spi.IPPROTO_UDP, ServiceFlagsUDP, MaxDatagramSize, sockaddrIn6Size, "wsspi loopback [UDP/IPv6]"),
+	}
+}
+
+// Versions the provider supports: 2.0 to 2.2.
+const (
+	lowVersion  = 0x0002 // MAKEWORD(2, 0)
+	highVersion = 0x0202 // MAKEWORD(2, 2)
+)
+
+// versionLess orders Winsock versions (low byte major, high byte minor).
+func versionLess(a, b uint16) bool {
+	if a&0xff != b&0xff {
+		return a&0xff < b&0xff
+	}
+	return a>>8 < b>>8
+}
+
+// Provider is the loopback provider as loaded into one process (one copy
+// of the "DLL"): its WSPStartup reference count, the upcall table and
+// kernel services it was last given, and the process's sockets. Get one
+// from [Network.NewProvider]. A Provider is safe for concurrent use.
+type Provider struct {
+	n     *Network
+	table spi.WSPProcTable // built once; every entry checks startup
+
+	// mu guards the fields below.
+	mu      sync.RWMutex
+	starts  int // successful WSPStartup calls not yet undone by WSPCleanup
+	upcalls spi.WSPUpcallTable
+	imports spi.Imports
+	entries []spi.WSAProtocolInfo  // the catalog entries WSPStartup was called for
+	socks   map[spi.Socket]*socket // the process's open sockets by handle
+}
+
+// WSPStartup loads the provider into its process, or adds a reference if
+// it is loaded. It accepts versions from 2.0 and negotiates up to 2.2
+// (WSAVERNOTSUPPORTED below 2.0); it keeps the upcall table and imports of
+// the latest call and remembers info, the catalog entry being loaded, so
+// that WSPSocket can serve a nil protocol info. Each success must be undone
+// by one WSPCleanup. The returned table is the same for every call.
+//
+// The upcall table must provide WPUModifyIFSHandle and imports must provide
+// CreateFileObject; WSPStartup panics otherwise (programmer misuse). The
+// provider calls WPUResetEvent, when set, to reset a caller's event as an
+// overlapped operation starts, as the I/O manager does on Windows.
+func (p *Provider) WSPStartup(version uint16, info *spi.WSAProtocolInfo, upcalls spi.WSPUpcallTable, imports spi.Imports) (spi.WSPData, spi.WSPProcTable, error) {
+	if upcalls.WPUModifyIFSHandle == nil {
+		panic("loopback: WSPStartup: the upcall table has no WPUModifyIFSHandle")
+	}
+	if imports.CreateFileObject == nil {
+		panic("loopback: WSPStartup: imports have no CreateFileObject")
+	}
+	data := spi.WSPData{HighVersion: highVersion, Description: "wsspi loopback TCP/UDP provider"}
+	if versionLess(version, lowVersion) {
+		return data, spi.WSPProcTable{}, spi.WSAVERNOTSUPPORTED
+	}
+	data.Version = version
+	if versionLess(highVersion, version) {
+		data.Version = highVersion
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.starts++
+	p.upcalls, p.imports = upcalls, imports
+	if info != nil {
+		known := false
+		for _, e := range p.entries {
+			known = known || e.CatalogEntryId == info.CatalogEntryId
+		}
+		if !known {
+			p.entries = append(p.entries, *info)
+		}
+	}
+	return data, p.table, nil
+}
+
+// wspCleanup undoes one WSPStartup. The last one closes every socket of the
+// process as an abortive close, cancelling pending operations without any
+// notification, and leaves the provider ready for a new WSPStartup.
+func (p *Provider) wspCleanup() error {
+	p.mu.Lock()
+	if p.starts == 0 {
+		p.mu.Unlock()
+		return spi.WSANOTINITIALISED
+	}
+	p.starts--
+	if p.starts > 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	socks := p.socks
+	p.socks = make(map[spi.Socket]*socket)
+	p.entries = nil
+	p.mu.Unlock()
+	for _, s := range socks {
+		s.close(true)
+	}
+	return nil
+}
+
+// lookup returns the socket of the process with handle h: WSANOTINITIALISED
+// before WSPStartup or after the last WSPCleanup, WSAENOTSOCK for a handle
+// that is not one of the provider's open sockets in this process.
+func (p *Provider) lookup(h spi.Socket) (*socket, error) {
+	p.mu.RLock()
+	if p.starts == 0 {
+		p.mu.RUnlock()
+		return nil, spi.WSANOTINITIALISED
+	}
+	s := p.socks[h]
+	p.mu.RUnlock()
+	if s == nil {
+		return nil, spi.WSAENOTSOCK
+	}
+	return s, nil
+}
+
+// services returns the upcall table and imports of the latest WSPStartup.
+func (p *Provider) services() (spi.WSPUpcallTable, spi.Imports, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.starts == 0 {
+		return spi.WSPUpcallTable{}, spi.Imports{}, spi.WSANOTINITIALISED
+	}
+	return p.upcalls, p.imports, nil
+}
+
+// resetEvent resets the event of an overlapped request that has one, as
+// the I/O manager does when an I/O starts. A failing reset (an invalid
+// event handle) fails the call with WSA_INVALID_HANDLE before anything
+// starts.
+func (p *Provider) resetEvent(req spi.IORequest) error {
+	if req.Routine != nil {
+		return nil // hEvent is the client's context
+	}
+	ev := req.Overlapped.EventHandle()
+	if ev == 0 {
+		return nil
+	}
+	p.mu.RLock()
+	reset := p.upcalls.WPUResetEvent
+	p.mu.RUnlock()
+	if reset == nil {
+		return nil
+	}
+	if reset(ev) != nil {
+		return spi.WSA_INVALID_HANDLE
+	}
+	return nil
+}
+
+// register records s under handle h; it fails with WSANOTINITIALISED when
+// the provider was cleaned up meanwhile.
+func (p *Provider) register(h spi.Socket, s *socket) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.starts == 0 {
+		return spi.WSANOTINITIALISED
+	}
+	p.socks[h] = s
+	return nil
+}
+
+// unregister removes handle h and returns its socket, or nil when another
+// call removed it first.
+func (p *Provider) unregister(h spi.Socket) *socket {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.socks[h]
+	delete(p.socks, h)
+	return s
+}
+
+// newHandle gives s, a new socket or an accepted connection, its file
+// object and its handle: CreateFileObject, then WPUModifyIFSHandle with the
+// socket's catalog entry, then registration in the process.
+func (p *Provider) newHandle(s *socket) (spi.Socket, error) {
+	upcalls, imports, err := p.services()
+	if err != nil {
+		return spi.INVALID_SOCKET, err
+	}
+	fo, err := imports.CreateFileObject(s, s.overlapped)
+	if err != nil {
+		return spi.INVALID_SOCKET, err
+	}
+	s.fo, s.p = fo, p
+	h, err := upcalls.WPUModifyIFSHandle(s.info.CatalogEntryId, fo.Handle())
+	if err == nil {
+		s.h = h
+		err = p.register(h, s)
+	}
+	if err != nil {
+		fo.Close()
+		return spi.INVALID_SOCKET, err
+	}
+	return h, nil
+}
+
+// resolve picks the protocol of a new socket per the WSPSocket rules: af,
+// typ and protocol may be FROM_PROTOCOL_INFO, and af and typ may be 0 and
+// protocol 0 (wildcards), each then taken from info; other values must
+// match info (WSAEAFNOSUPPORT, WSAESOCKTNOSUPPORT, WSAEPROTONOSUPPORT), and
+// the result must be TCP or UDP over IPv4 or IPv6. A nil info is looked up
+// among the entries WSPStartup was called for.
+func (p *Provider) resolve(af, typ, protocol int32, info *spi.WSAProtocolInfo) (spi.WSAProtocolInfo, error) {
+	if info != nil {
+		return resolveWith(af, typ, protocol, info)
+	}
+	p.mu.RLock()
+	entries := p.entries
+	p.mu.RUnlock()
+	err := error(spi.WSAEAFNOSUPPORT)
+	for i := range entries {
+		e, err2 := resolveWith(af, typ, protocol, &entries[i])
+		if err2 == nil {
+			return e, nil
+		}
+		if mismatchRank(err2) > mismatchRank(err) {
+			err = err2
+		}
+	}
+	return spi.WSAProtocolInfo{}, err
+}
+
+// mismatchRank orders the triplet errors by how far the match got.
+func mismatchRank(err error) int {
+	switch err {
+	case spi.WSAESOCKTNOSUPPORT:
+		return 1
+	case spi.WSAEPROTONOSUPPORT:
+		return 2
+	}
+	return 0
+}
+
+func resolveWith(af, typ, protocol int32, info *spi.WSAProtocolInfo) (spi.WSAProtocolInfo, error) {
+	e := *info
+	if af != spi.FROM_PROTOCOL_INFO && af != spi.AF_UNSPEC && af != e.AddressFamily {
+		return e, spi.WSAEAFNOSUPPORT
+	}
+	if typ != spi.FROM_PROTOCOL_INFO && typ != 0 && typ != e.SocketType {
+		return e, spi.WSAESOCKTNOSUPPORT
+	}
+	if protocol != spi.FROM_PROTOCOL_INFO && protocol != 0 &&
+		(protocol < e.Protocol || protocol > e.Protocol+e.ProtocolMaxOffset) {
+		return e, spi.WSAEPROTONOSUPPORT
+	}
+	switch {
+	case e.AddressFamily != spi.AF_INET && e.AddressFamily != spi.AF_INET6:
+		return e, spi.WSAEAFNOSUPPORT
+	case e.SocketType != spi.SOCK_STREAM && e.SocketType != spi.SOCK_DGRAM:
+		return e, spi.WSAESOCKTNOSUPPORT
+	case e.SocketType == spi.SOCK_STREAM && e.Protocol != spi.IPPROTO_TCP,
+		e.SocketType == spi.SOCK_DGRAM && e.Protocol != spi.IPPROTO_UDP:
+		return e, spi.WSAEPROTONOSUPPORT
+	}
+	return e, nil
+}
+
+// multipointFlags are the WSASocket flags the provider rejects.
+const multipointFlags = spi.WSA_FLAG_MULTIPOINT_C_ROOT | spi.WSA_FLAG_MULTIPOINT_C_LEAF |
+	spi.WSA_FLAG_MULTIPOINT_D_ROOT | spi.WSA_FLAG_MULTIPOINT_D_LEAF
+
+func (p *Provider) wspSocket(af, typ, protocol int32, info *spi.WSAProtocolInfo, g spi.Group, flags uint32) (spi.Socket, error) {
+	if _, _, err := p.services(); err != nil {
+		return spi.INVALID_SOCKET, err
+	}
+	e, err := p.resolve(af, typ, protocol, info)
+	if err != nil {
+		return spi.INVALID_SOCKET, err
+	}
+	if g != 0 || flags&multipointFlags != 0 {
+		return spi.INVALID_SOCKET, spi.WSAEINVAL
+	}
+	return p.newHandle(newSocket(p.n, e, flags&spi.WSA_FLAG_OVERLAPPED != 0))
+}

@@ -1,0 +1,433 @@
+package loopback
+
+import (
+	"net/netip"
+
+	"github.com/wsspi/wsspi/spi"
+)
+
+// sockState is where a socket is in its life.
+type sockState uint8
+
+const (
+	stateOpen      sockState = iota // created, maybe bound
+	stateListening                  // a TCP socket after listen
+	stateConnected                  // a TCP connection, or a UDP socket with a default peer
+)
+
+// options are the socket options the provider keeps.
+type options struct {
+	sndbuf    int
+	rcvbuf    int
+	linger    spi.Linger
+	reuseAddr bool
+	noDelay   bool
+}
+
+// socket is one endpoint of the network: a socket handle of a process, or
+// the server end of a connection that waits in a listener's backlog and
+// gets its handle at accept. It is also the [spi.FileDriver] of its file
+// object. Fields marked "network lock" are guarded by Network.mu; the
+// others are set before the socket is shared and never change.
+type socket struct {
+	n          *Network
+	info       spi.WSAProtocolInfo // the catalog entry, as SO_PROTOCOL_INFOW reports it
+	v6         bool
+	stream     bool
+	overlapped bool // created with WSA_FLAG_OVERLAPPED
+
+	// Set once the socket has a handle (at WSPSocket, or at accept for a
+	// server end), before the handle is published.
+	p  *Provider
+	h  spi.Socket
+	fo spi.FileObject
+
+	// network lock
+	state       sockState
+	closed      bool
+	nonblocking bool
+	bound       bool
+	accepted    bool // a server end: shares its listener's port, holds no port of its own
+	local       netip.AddrPort
+	remote      netip.AddrPort // the peer of a connection, the default peer of UDP
+	opt         options
+	soError     spi.Errno // SO_ERROR: a nonblocking connect's failure, read and cleared
+	shutSend    bool
+	shutRecv    bool
+
+	// network lock: a TCP connection
+	peer       *socket // the other end; nil once the connection is reset
+	rx         ring    // bytes from the peer not yet received
+	rxFin      bool    // the peer's FIN follows the bytes in rx
+	finPending bool    // SD_SEND was asked while sends were queued
+	err        spi.Errno
+
+	// network lock: a listener
+	backlog  int
+	acceptq  []*socket // established connections not yet accepted
+	listener *socket   // for a server end in a backlog: its listener
+
+	// network lock: UDP
+	dq dgramQueue
+
+	// network lock: operations
+	sendq     opQueue // sends waiting for buffer space, in submission order
+	recvq     opQueue // receives waiting for data, in submission order
+	notifyq   opQueue // finished overlapped ops waiting for their Complete call
+	notifying bool    // a goroutine is delivering notifyq
+	inflight  *op     // the op whose Complete call is running
+}
+
+func newSocket(n *Network, info spi.WSAProtocolInfo, overlapped bool) *socket {
+	return &socket{
+		n:          n,
+		info:       info,
+		v6:         info.AddressFamily == spi.AF_INET6,
+		stream:     info.SocketType == spi.SOCK_STREAM,
+		overlapped: overlapped,
+		opt:        options{sndbuf: DefaultSendBuffer, rcvbuf: DefaultReceiveBuffer},
+	}
+}
+
+func (s *socket) udp() bool { return !s.stream }
+
+// request builds the I/O request of a call: overlapped when ov is set
+// (a routine without an overlapped is ignored, as the call is then not
+// overlapped).
+func request(ov *spi.Overlapped, cr spi.CompletionRoutine, th *spi.ThreadID) spi.IORequest {
+	if ov == nil {
+		return spi.IORequest{}
+	}
+	req := spi.IORequest{Overlapped: ov, Routine: cr}
+	if th != nil {
+		req.Thread = *th
+	}
+	return req
+}
+
+// start checks an overlapped request against the socket and resets its
+// event. Overlapped calls on a socket made without WSA_FLAG_OVERLAPPED fail
+// with WSAEINVAL.
+func (s *socket) start(req spi.IORequest) error {
+	if req.Overlapped == nil {
+		return nil
+	}
+	if !s.overlapped {
+		return spi.WSAEINVAL
+	}
+	if s.p != nil {
+		return s.p.resetEvent(req)
+	}
+	return nil
+}
+
+// errOrNil turns a result code into an error.
+func errOrNil(e spi.Errno) error {
+	if e == 0 {
+		return nil
+	}
+	return e
+}
+
+// finishLocked records the result of a queued op, which the caller has
+// unlinked: an overlapped op goes to its socket's completion queue (and the
+// socket to fl), a waiting call is woken.
+func (n *Network) finishLocked(o *op, status spi.Errno, fl *flushList) {
+	o.status = status
+	if o.req.Overlapped != nil {
+		o.s.notifyq.push(o)
+		fl.add(o.s)
+		return
+	}
+	if o.from != nil && o.addr.IsValid() {
+		*o.from = o.addr
+	}
+	o.done = true
+	n.cond.Broadcast()
+}
+
+// returnAndUnlock ends a call whose operation finished at once with the
+// given result, releases the network lock and delivers fl. An overlapped
+// call's completion is delivered through the file object before the call
+// returns, after every completion of the socket decided before it.
+func (s *socket) returnAndUnlock(req spi.IORequest, status spi.Errno, bytes, flags uint32, fl *flushList) (uint32, error) {
+	n := s.n
+	if req.Overlapped == nil {
+		n.mu.Unlock()
+		fl.flush()
+		return bytes, errOrNil(status)
+	}
+	if !s.notifying && s.notifyq.empty() {
+		// Fast path: nothing of this socket is waiting to be delivered, so
+		// this call delivers its own completion, with no op record.
+		s.notifying = true
+		n.mu.Unlock()
+		fl.flush()
+		s.deliver(req, status, bytes, flags, true)
+		n.mu.Lock()
+		s.drainAndUnlock()
+		return bytes, errOrNil(status)
+	}
+	o := getOp(s, req, nil, 0, false)
+	o.n, o.flags, o.status, o.immediate, o.wait = bytes, flags, status, true, true
+	s.notifyq.push(o)
+	n.mu.Unlock()
+	fl.flush()
+	s.flush()
+	n.mu.Lock()
+	for !o.done {
+		n.cond.Wait()
+	}
+	n.mu.Unlock()
+	putOp(o)
+	return bytes, errOrNil(status)
+}
+
+// waitOrPendAndUnlock queues an operation that cannot finish now. A
+// nonblocking, non-overlapped call fails with WSAEWOULDBLOCK; a blocking
+// call waits until its op is done; an overlapped call returns WSA_IO_PENDING
+// with Internal set to WSS_OPERATION_IN_PROGRESS. It releases the network
+// lock. A blocking receive reports its result flags in flagsOut.
+func (s *socket) waitOrPendAndUnlock(o *op, flagsOut *uint32, fl *flushList) (uint32, error) {
+	n := s.n
+	q := &s.sendq
+	if o.recv {
+		q = &s.recvq
+	}
+	if o.req.Overlapped != nil {
+		o.req.Overlapped.SetInProgress()
+		q.push(o)
+		n.mu.Unlock()
+		fl.flush()
+		return 0, spi.WSA_IO_PENDING
+	}
+	if s.nonblocking {
+		n.mu.Unlock()
+		putOp(o)
+		fl.flush()
+		return 0, spi.WSAEWOULDBLOCK
+	}
+	o.wait = true
+	q.push(o)
+	n.mu.Unlock()
+	fl.flush()
+	n.mu.Lock()
+	for !o.done {
+		n.cond.Wait()
+	}
+	bytes, status := o.n, o.status
+	if flagsOut != nil {
+		*flagsOut = o.flags
+	}
+	n.mu.Unlock()
+	putOp(o)
+	return bytes, errOrNil(status)
+}
+
+// deliver reports a finished overlapped operation through the file object,
+// following the provider convention first: Offset = result flags,
+// OffsetHigh = Winsock error.
+func (s *socket) deliver(req spi.IORequest, status spi.Errno, bytes, flags uint32, immediate bool) {
+	req.Overlapped.StoreOffset(flags)
+	req.Overlapped.StoreOffsetHigh(uint32(status))
+	s.fo.Complete(req, status, bytes, flags, immediate)
+}
+
+// flush delivers the socket's queued completions unless another goroutine
+// is already doing so. The network lock must not be held.
+func (s *socket) flush() {
+	n := s.n
+	n.mu.Lock()
+	if s.notifying || s.notifyq.empty() {
+		n.mu.Unlock()
+		return
+	}
+	s.notifying = true
+	s.drainAndUnlock()
+}
+
+// drainAndUnlock delivers notifyq in order, one Complete call at a time
+// and never under the lock, then clears notifying and releases the lock.
+// The caller holds the lock and has set notifying.
+func (s *socket) drainAndUnlock() {
+	n := s.n
+	for o := s.notifyq.pop(); o != nil; o = s.notifyq.pop() {
+		s.inflight = o
+		n.mu.Unlock()
+		if o.from != nil && o.addr.IsValid() {
+			*o.from = o.addr
+		}
+		s.deliver(o.req, o.status, o.n, o.flags, o.immediate)
+		n.mu.Lock()
+		s.inflight = nil
+		if o.wait {
+			o.done = true
+		} else {
+			putOp(o)
+		}
+	}
+	s.notifying = false
+	n.cond.Broadcast()
+	n.mu.Unlock()
+}
+
+// knowsLocked reports whether ov belongs to an operation of the socket that
+// has not been delivered yet.
+func (s *socket) knowsLocked(ov *spi.Overlapped) bool {
+	return s.sendq.has(ov) || s.recvq.has(ov) || s.notifyq.has(ov) ||
+		(s.inflight != nil && s.inflight.req.Overlapped == ov)
+}
+
+// getOverlappedResult implements WSPGetOverlappedResult per the provider
+// convention: while Internal is WSS_OPERATION_IN_PROGRESS the operation is
+// pending (WSA_IO_INCOMPLETE without wait; with wait, block until it is
+// delivered, or WSAEINVAL if the socket has no such operation); then
+// InternalHigh is the byte count, Offset the flags and OffsetHigh the error
+// (Internal when OffsetHigh is 0 and Internal is not, for a result the
+// kernel wrote alone). Bytes and flags come back with an error too.
+func (s *socket) getOverlappedResult(ov *spi.Overlapped, wait bool) (uint32, uint32, error) {
+	if ov == nil {
+		return 0, 0, spi.WSAEFAULT
+	}
+	if ov.InProgress() {
+		if !wait {
+			return 0, 0, spi.WSA_IO_INCOMPLETE
+		}
+		n := s.n
+		n.mu.Lock()
+		for ov.InProgress() {
+			if !s.knowsLocked(ov) {
+				n.mu.Unlock()
+				return 0, 0, spi.WSAEINVAL
+			}
+			n.cond.Wait()
+		}
+		n.mu.Unlock()
+	}
+	bytes, flags := uint32(ov.LoadInternalHigh()), ov.LoadOffset()
+	e := spi.Errno(ov.LoadOffsetHigh())
+	if e == 0 {
+		e = spi.Errno(ov.LoadInternal())
+	}
+	return bytes, flags, errOrNil(e)
+}
+
+// close closes the socket. Every pending overlapped operation finishes with
+// WSA_OPERATION_ABORTED and blocked calls return WSAEINTR. A connection is
+// closed gracefully (the peer reads the data sent, then 0 bytes) unless
+// SO_LINGER is {1, 0} or unread data is left, which resets it (the peer
+// gets WSAECONNRESET). Connections waiting in a listener's backlog are
+// reset. With silent (the last WSPCleanup), pending operations are
+// cancelled with no Complete call: their Overlapped gets
+// WSA_OPERATION_ABORTED in Internal and OffsetHigh, and every connection is
+// reset. The file object is closed last, after every completion of the
+// socket has been delivered.
+func (s *socket) close(silent bool) {
+	n := s.n
+	var fl flushList
+	n.mu.Lock()
+	if s.closed {
+		n.mu.Unlock()
+		return
+	}
+	s.closed = true
+	abort := func(q *opQueue) {
+		for o := q.pop(); o != nil; o = q.pop() {
+			switch {
+			case o.req.Overlapped == nil:
+				n.finishLocked(o, spi.WSAEINTR, &fl)
+			case silent:
+				ov := o.req.Overlapped
+				ov.StoreOffset(0)
+				ov.StoreOffsetHigh(uint32(spi.WSA_OPERATION_ABORTED))
+				ov.StoreInternalHigh(uintptr(o.n))
+				ov.StoreInternal(uintptr(spi.WSA_OPERATION_ABORTED))
+				putOp(o)
+			default:
+				n.finishLocked(o, spi.WSA_OPERATION_ABORTED, &fl)
+			}
+		}
+	}
+	abort(&s.sendq)
+	abort(&s.recvq)
+	n.unbindLocked(s)
+	switch {
+	case s.state == stateListening:
+		for _, c := range s.acceptq {
+			c.closed, c.listener = true, nil
+			n.resetConnLocked(c, &fl)
+		}
+		s.acceptq = nil
+	case s.stream && s.state == stateConnected:
+		if silent || s.rx.Len() > 0 || (s.opt.linger.OnOff != 0 && s.opt.linger.Linger == 0) {
+			n.resetConnLocked(s, &fl)
+		} else if d := s.peer; d != nil {
+			s.sendFinLocked()
+			n.settleLocked(d, &fl)
+		}
+	}
+	s.dq.reset()
+	n.cond.Broadcast()
+	if !s.notifying {
+		s.notifying = true
+		s.drainAndUnlock()
+		n.mu.Lock()
+	}
+	for s.notifying {
+		n.cond.Wait()
+	}
+	n.mu.Unlock()
+	fl.flush()
+	if s.fo != nil {
+		s.fo.Close()
+	}
+}
+
+// ReadFile receives into buf with WSPRecv semantics and no flags; it is how
+// ReadFile on the socket's handle reaches the provider.
+func (s *socket) ReadFile(buf []byte, req spi.IORequest) (uint32, error) {
+	bufs := [1][]byte{buf}
+	var flags uint32
+	return s.recv(bufs[:], &flags, nil, req)
+}
+
+// WriteFile sends buf with WSPSend semantics; it is how WriteFile on the
+// socket's handle reaches the provider.
+func (s *socket) WriteFile(buf []byte, req spi.IORequest) (uint32, error) {
+	bufs := [1][]byte{buf}
+	return s.send(bufs[:], 0, netip.AddrPort{}, false, req)
+}
+
+// CancelIo cancels the pending overlapped operations of the socket issued
+// by thread (matched by ThreadHandle; any thread with allThreads) that use
+// ov (any with ov nil). Each completes once with ERROR_OPERATION_ABORTED.
+// Blocking calls are not cancelled (CancelIo does not cancel synchronous
+// I/O).
+func (s *socket) CancelIo(thread spi.ThreadID, allThreads bool, ov *spi.Overlapped) int {
+	n := s.n
+	var fl flushList
+	count := 0
+	n.mu.Lock()
+	for _, q := range [2]*opQueue{&s.sendq, &s.recvq} {
+		var prev *op
+		for o := q.head; o != nil; {
+			next := o.next
+			if o.req.Overlapped != nil &&
+				(allThreads || o.req.Thread.ThreadHandle == thread.ThreadHandle) &&
+				(ov == nil || o.req.Overlapped == ov) {
+				q.remove(prev, o)
+				n.finishLocked(o, spi.ERROR_OPERATION_ABORTED, &fl)
+				count++
+			} else {
+				prev = o
+			}
+			o = next
+		}
+	}
+	if count > 0 {
+		n.settleLocked(s, &fl)
+	}
+	n.mu.Unlock()
+	fl.flush()
+	return count
+}
