@@ -260,11 +260,7 @@ func (p *Port) remove(th *Thread, dst []spi.OverlappedEntry, timeout time.Durati
 
 // takeLocked moves up to len(dst) queued packets into dst.
 func (p *Port) takeLocked(dst []spi.OverlappedEntry) int {
-	n := 0
-	for n < len(dst) && p.q.n > 0 {
-		dst[n] = p.q.pop()
-		n++
-	}
+	n := p.q.popInto(dst)
 	p.dequeued += uint64(n)
 	return n
 }
