@@ -1,0 +1,116 @@
+package wsspi
+
+import (
+	"sync"
+
+	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/handles"
+	"github.com/wsspi/wsspi/iocp"
+	"github.com/wsspi/wsspi/loopback"
+	"github.com/wsspi/wsspi/spi"
+)
+
+// MachineOptions configures [NewMachineWith]. The zero value is the machine
+// [NewMachine] returns.
+type MachineOptions struct {
+	// Catalog is the machine's protocol catalog. Nil means a catalog with
+	// the loopback provider's TCP and UDP entries for IPv4 and IPv6 (ids
+	// 1001 to 1004, see [catalog.NewDefault]).
+	Catalog *catalog.Catalog
+	// Processors is the number of processors of the simulated machine, the
+	// concurrency of a completion port created with 0. Zero means
+	// [iocp.DefaultProcessors].
+	Processors int
+	// Handles configures each process's handle table.
+	Handles handles.Options
+}
+
+// Machine is a simulated Windows machine: the protocol catalog, the
+// provider "DLLs" installed on it, and the loopback network its processes
+// share, so two processes of one machine can talk over loopback. A Machine
+// is safe for concurrent use.
+type Machine struct {
+	catalog *catalog.Catalog
+	network *loopback.Network
+	opts    MachineOptions
+
+	mu        sync.Mutex                    // guards dlls, processes, nextPID
+	dlls      map[string]spi.WSPStartupFunc // provider "DLLs" registered by users
+	processes map[*Process]struct{}         // processes not yet closed
+	nextPID   uint32
+}
+
+// NewMachine returns a machine whose catalog holds the loopback TCP and UDP
+// entries for IPv4 and IPv6, so Winsock works with no setup.
+func NewMachine() *Machine { return NewMachineWith(MachineOptions{}) }
+
+// NewMachineWith returns a machine configured by opts.
+func NewMachineWith(opts MachineOptions) *Machine {
+	if opts.Catalog == nil {
+		opts.Catalog = catalog.NewDefault()
+	}
+	if opts.Processors == 0 {
+		opts.Processors = iocp.DefaultProcessors
+	}
+	return &Machine{
+		catalog:   opts.Catalog,
+		network:   loopback.NewNetwork(),
+		opts:      opts,
+		dlls:      map[string]spi.WSPStartupFunc{},
+		processes: map[*Process]struct{}{},
+		nextPID:   4,
+	}
+}
+
+// Catalog returns the machine's protocol catalog. Changes to it are seen by
+// processes that call WSAStartup afterwards, as on Windows.
+func (m *Machine) Catalog() *catalog.Catalog { return m.catalog }
+
+// RegisterProvider places a provider "DLL" at path, the path its catalog
+// entries are installed with (see [catalog.Catalog.WSCInstallProvider]).
+// Running processes that have not loaded the path yet see it at once.
+// The built-in loopback provider lives at [catalog.LoopbackPath].
+func (m *Machine) RegisterProvider(path string, startup spi.WSPStartupFunc) {
+	if startup == nil {
+		panic("wsspi: RegisterProvider with a nil startup function for " + path)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.dlls[path] = startup
+	for p := range m.processes {
+		p.registry.Register(path, startup)
+	}
+}
+
+// NewProcess starts a process that has called WSAStartup(2.2) once.
+func (m *Machine) NewProcess() *Process {
+	p := m.NewProcessWith(ProcessOptions{})
+	if _, err := p.WSAStartup(spi.WINSOCK_VERSION); err != nil {
+		panic("wsspi: WSAStartup of a new process: " + err.Error())
+	}
+	return p
+}
+
+// ProcessOptions configures [Machine.NewProcessWith].
+type ProcessOptions struct{}
+
+// NewProcessWith starts a process that has not called WSAStartup: every
+// Winsock call fails with WSANOTINITIALISED until it does.
+func (m *Machine) NewProcessWith(ProcessOptions) *Process {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.nextPID += 4
+	p := newProcess(m, m.nextPID)
+	for path, startup := range m.dlls {
+		p.registry.Register(path, startup)
+	}
+	m.processes[p] = struct{}{}
+	return p
+}
+
+// forget drops a closed process.
+func (m *Machine) forget(p *Process) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.processes, p)
+}

@@ -1,0 +1,240 @@
+package wsspi
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/handles"
+	"github.com/wsspi/wsspi/iocp"
+	"github.com/wsspi/wsspi/loopback"
+	"github.com/wsspi/wsspi/spi"
+)
+
+// Process is one simulated process: one ws2_32 instance with its handle
+// table, the providers it loaded, its completion ports, events and threads.
+// Each process sees the catalog as it was at its first WSAStartup. A
+// Process is safe for concurrent use.
+type Process struct {
+	m        *Machine
+	pid      uint32
+	table    *handles.Table
+	kernel   *iocp.Kernel
+	registry *catalog.Registry              // the machine's DLLs, plus this process's copy of loopback
+	lb       *loopback.Provider             // the loopback "DLL" as loaded into this process
+	loader   atomic.Pointer[catalog.Loader] // nil before WSAStartup and after the last WSACleanup
+
+	mu       sync.Mutex                     // guards startups, loaded, worker, messages, closed
+	startups int                            // WSAStartup calls not undone by WSACleanup
+	loaded   map[spi.GUID]*catalog.Provider // providers ws2_32 itself loaded for sockets
+	worker   *worker                        // the thread WPUOpenCurrentThread names
+	messages []PostedMessage                // WPUPostMessage calls, in order
+	closed   bool
+}
+
+func newProcess(m *Machine, pid uint32) *Process {
+	table := handles.New(m.opts.Handles)
+	p := &Process{
+		m:        m,
+		pid:      pid,
+		table:    table,
+		kernel:   iocp.NewKernel(table, iocp.Options{Processors: m.opts.Processors}),
+		registry: catalog.NewRegistry(),
+		lb:       m.network.NewProvider(),
+		loaded:   map[spi.GUID]*catalog.Provider{},
+	}
+	p.registry.Register(catalog.LoopbackPath, p.lb.WSPStartup)
+	return p
+}
+
+// ID returns the process id (GetCurrentProcessId).
+func (p *Process) ID() uint32 { return p.pid }
+
+// Machine returns the machine the process runs on.
+func (p *Process) Machine() *Machine { return p.m }
+
+// Handles returns the process's handle table, for inspection in tests
+// (see [handles.Table.Snapshot]).
+func (p *Process) Handles() *handles.Table { return p.table }
+
+// Kernel returns the process's kernel objects: ports, events and threads.
+func (p *Process) Kernel() *iocp.Kernel { return p.kernel }
+
+// WSAData models WSADATA, what WSAStartup reports.
+type WSAData struct {
+	Version      uint16
+	HighVersion  uint16
+	Description  string
+	SystemStatus string
+}
+
+// WSAStartup initiates use of Winsock by the process, as WSAStartup does.
+// The first call takes the process's view of the catalog; later calls add
+// a reference, each undone by one WSACleanup. ws2_32 supports versions 1.0
+// to 2.2: a request below 1.0 fails with WSAVERNOTSUPPORTED, and a request
+// above 2.2 gets 2.2.
+func (p *Process) WSAStartup(version uint16) (WSAData, error) {
+	data := WSAData{HighVersion: spi.WINSOCK_VERSION, Description: "WinSock 2.0", SystemStatus: "Running"}
+	if version&0xff < 1 {
+		return data, spi.NewOpError("WSAStartup", 0, spi.WSAVERNOTSUPPORTED)
+	}
+	data.Version = version
+	if version&0xff > 2 || (version&0xff == 2 && version>>8 > 2) {
+		data.Version = spi.WINSOCK_VERSION
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return data, spi.NewOpError("WSAStartup", 0, spi.WSASYSNOTREADY)
+	}
+	if p.startups == 0 {
+		p.loader.Store(catalog.NewLoader(p.m.catalog.View(), p.registry, p.services))
+	}
+	p.startups++
+	return data, nil
+}
+
+// WSACleanup undoes one WSAStartup, as WSACleanup does. The last one calls
+// WSPCleanup once for every provider the process loaded for its sockets
+// (each provider cancels its pending operations without notification and
+// closes its sockets), and drops the catalog view; Winsock calls then fail
+// with WSANOTINITIALISED. Errors of the providers' WSPCleanup are joined.
+func (p *Process) WSACleanup() error {
+	p.mu.Lock()
+	if p.startups == 0 {
+		p.mu.Unlock()
+		return spi.NewOpError("WSACleanup", 0, spi.WSANOTINITIALISED)
+	}
+	p.startups--
+	if p.startups > 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	loader := p.loader.Swap(nil)
+	loaded := p.loaded
+	p.loaded = map[spi.GUID]*catalog.Provider{}
+	p.mu.Unlock()
+
+	var errs []error
+	for _, prov := range loaded {
+		if err := loader.Cleanup(prov); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return joinOpError("WSACleanup", errs)
+}
+
+// Close ends the process: it undoes every outstanding WSAStartup, stops the
+// worker thread, and forgets the process on its machine. A closed process
+// cannot start Winsock again. Close is idempotent.
+func (p *Process) Close() error {
+	var err error
+	for {
+		p.mu.Lock()
+		n := p.startups
+		p.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if e := p.WSACleanup(); e != nil && err == nil {
+			err = e
+		}
+	}
+	p.mu.Lock()
+	p.closed = true
+	w := p.worker
+	p.worker = nil
+	p.mu.Unlock()
+	if w != nil {
+		w.stop()
+	}
+	p.m.forget(p)
+	return err
+}
+
+// activeLoader returns the process's loader, or WSANOTINITIALISED.
+func (p *Process) activeLoader(op string, s spi.Handle) (*catalog.Loader, error) {
+	if l := p.loader.Load(); l != nil {
+		return l, nil
+	}
+	return nil, spi.NewOpError(op, s, spi.WSANOTINITIALISED)
+}
+
+// loadForSocket loads the provider of a catalog entry for WSASocket and
+// keeps it loaded until the last WSACleanup, as ws2_32 does.
+func (p *Process) loadForSocket(l *catalog.Loader, entry spi.WSAProtocolInfo) (*catalog.Provider, error) {
+	p.mu.Lock()
+	prov, ok := p.loaded[entry.ProviderId]
+	p.mu.Unlock()
+	if ok {
+		return prov, nil
+	}
+	prov, err := l.Load(entry.CatalogEntryId)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l != p.loader.Load() {
+		// WSACleanup ran while the provider loaded: give it back.
+		p.mu.Unlock()
+		_ = l.Cleanup(prov)
+		p.mu.Lock()
+		return nil, spi.WSANOTINITIALISED
+	}
+	if prior, ok := p.loaded[entry.ProviderId]; ok {
+		p.mu.Unlock()
+		_ = l.Cleanup(prov)
+		p.mu.Lock()
+		return prior, nil
+	}
+	p.loaded[entry.ProviderId] = prov
+	return prov, nil
+}
+
+// socketOwner finds the provider that owns socket s: the loaded provider of
+// the catalog entry the handle table names as its owner.
+func (p *Process) socketOwner(op string, s spi.Socket) (*catalog.Provider, error) {
+	l, err := p.activeLoader(op, s)
+	if err != nil {
+		return nil, err
+	}
+	e, ok := p.table.Lookup(s)
+	if !ok || (e.Kind != handles.KindSocket && e.Kind != handles.KindIFSSocket) || e.Owner == 0 {
+		return nil, spi.NewOpError(op, s, spi.WSAENOTSOCK)
+	}
+	if o, ok := e.Object.(*socketObject); ok {
+		if prov := o.owner.Load(); prov != nil && o.ownerID.Load() == uint32(e.Owner) {
+			return prov, nil
+		}
+	}
+	prov, ok := l.Provider(e.Owner)
+	if !ok {
+		return nil, spi.NewOpError(op, s, spi.WSAENOTSOCK)
+	}
+	if o, ok := e.Object.(*socketObject); ok {
+		o.setOwner(e.Owner, prov)
+	}
+	return prov, nil
+}
+
+// PostedMessage is one WPUPostMessage call, recorded because the simulator
+// has no windows.
+type PostedMessage struct {
+	HWnd           spi.HWND
+	Msg            uint32
+	WParam, LParam uintptr
+}
+
+// PostedMessages returns the WPUPostMessage calls made so far, in order.
+func (p *Process) PostedMessages() []PostedMessage {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]PostedMessage(nil), p.messages...)
+}
+
+// joinOpError wraps the joined errors in one OpError, or returns nil.
+func joinOpError(op string, errs []error) error {
+	return spi.NewOpError(op, 0, errors.Join(errs...))
+}

@@ -1,0 +1,259 @@
+package wsspi
+
+import (
+	"net/netip"
+
+	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/spi"
+)
+
+// WSASocket creates a socket, as WSASocketW does. With info nil the
+// provider is the first catalog entry, in catalog order, that matches
+// (af, typ, protocol); with info, it is the entry info.CatalogEntryId names.
+// The entry's provider is loaded on first use and its WSPSocket called with
+// the entry (for a chain, the chain entry, so each layer finds its place).
+// Sockets are overlapped only with WSA_FLAG_OVERLAPPED.
+//
+// Errors: WSANOTINITIALISED; WSAEAFNOSUPPORT, WSAESOCKTNOSUPPORT or
+// WSAEPROTONOSUPPORT when no entry matches; WSAEPROVIDERFAILEDINIT and
+// friends when the provider does not load; whatever WSPSocket returns.
+func (t *Thread) WSASocket(af, typ, protocol int32, info *spi.WSAProtocolInfo, g spi.Group, flags uint32) (spi.Socket, error) {
+	const op = "WSASocket"
+	l, err := t.p.activeLoader(op, 0)
+	if err != nil {
+		return spi.INVALID_SOCKET, err
+	}
+	entry, err := l.View().Choose(af, typ, protocol, info)
+	if err != nil {
+		return spi.INVALID_SOCKET, spi.NewOpError(op, 0, err)
+	}
+	prov, err := t.p.loadForSocket(l, entry)
+	if err != nil {
+		return spi.INVALID_SOCKET, spi.NewOpError(op, 0, err)
+	}
+	s, err := prov.ProcTable.WSPSocket(af, typ, protocol, &entry, g, flags)
+	if err != nil {
+		return spi.INVALID_SOCKET, spi.NewOpError(op, 0, err)
+	}
+	return s, nil
+}
+
+// Socket creates a socket as socket() does: WSASocket with
+// WSA_FLAG_OVERLAPPED, because socket() makes overlapped-capable sockets.
+func (t *Thread) Socket(af, typ, protocol int32) (spi.Socket, error) {
+	return t.WSASocket(af, typ, protocol, nil, 0, spi.WSA_FLAG_OVERLAPPED)
+}
+
+// call finds the provider of s for operation op.
+func (t *Thread) call(op string, s spi.Socket) (*spi.WSPProcTable, error) {
+	prov, err := t.p.socketOwner(op, s)
+	if err != nil {
+		return nil, err
+	}
+	return &prov.ProcTable, nil
+}
+
+// Bind binds s to a local address (bind).
+func (t *Thread) Bind(s spi.Socket, name netip.AddrPort) error {
+	pt, err := t.call("bind", s)
+	if err != nil {
+		return err
+	}
+	return spi.NewOpError("bind", s, pt.WSPBind(s, name))
+}
+
+// Listen makes s listen for connections (listen).
+func (t *Thread) Listen(s spi.Socket, backlog int32) error {
+	pt, err := t.call("listen", s)
+	if err != nil {
+		return err
+	}
+	return spi.NewOpError("listen", s, pt.WSPListen(s, backlog))
+}
+
+// Connect connects s to name (connect).
+func (t *Thread) Connect(s spi.Socket, name netip.AddrPort) error {
+	pt, err := t.call("connect", s)
+	if err != nil {
+		return err
+	}
+	return spi.NewOpError("connect", s, pt.WSPConnect(s, name, nil, nil, nil, nil))
+}
+
+// Accept accepts a connection on listening socket s (accept) and returns
+// the new socket and the peer's address.
+func (t *Thread) Accept(s spi.Socket) (spi.Socket, netip.AddrPort, error) {
+	return t.WSAAccept(s, nil, nil)
+}
+
+// WSAAccept accepts a connection, consulting condition if it is not nil
+// (WSAAccept).
+func (t *Thread) WSAAccept(s spi.Socket, condition spi.ConditionFunc, callbackData any) (spi.Socket, netip.AddrPort, error) {
+	pt, err := t.call("WSAAccept", s)
+	if err != nil {
+		return spi.INVALID_SOCKET, netip.AddrPort{}, err
+	}
+	ns, addr, err := pt.WSPAccept(s, condition, callbackData)
+	if err != nil {
+		return spi.INVALID_SOCKET, netip.AddrPort{}, spi.NewOpError("WSAAccept", s, err)
+	}
+	return ns, addr, nil
+}
+
+// WSASend sends bufs on connected socket s (WSASend). With ov nil and cr
+// nil the call is not overlapped. Otherwise a nil error means the send
+// completed at once, and its completion is still delivered (unless
+// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS applies); WSA_IO_PENDING means it
+// will complete later through the port the socket is associated with, the
+// ov.HEvent event, or cr on this thread in an alertable wait; any other
+// error means nothing started and nothing will be delivered.
+func (t *Thread) WSASend(s spi.Socket, bufs [][]byte, flags uint32, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
+	pt, err := t.call("WSASend", s)
+	if err != nil {
+		return 0, err
+	}
+	n, err := pt.WSPSend(s, bufs, flags, ov, cr, &t.id)
+	return n, spi.NewOpError("WSASend", s, err)
+}
+
+// WSARecv receives into bufs (WSARecv); flags is in/out, as in C. The
+// overlapped rules of [Thread.WSASend] apply.
+func (t *Thread) WSARecv(s spi.Socket, bufs [][]byte, flags *uint32, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
+	pt, err := t.call("WSARecv", s)
+	if err != nil {
+		return 0, err
+	}
+	var none uint32
+	if flags == nil {
+		flags = &none
+	}
+	n, err := pt.WSPRecv(s, bufs, flags, ov, cr, &t.id)
+	return n, spi.NewOpError("WSARecv", s, err)
+}
+
+// WSASendTo sends bufs as one datagram to to (WSASendTo).
+func (t *Thread) WSASendTo(s spi.Socket, bufs [][]byte, flags uint32, to netip.AddrPort, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
+	pt, err := t.call("WSASendTo", s)
+	if err != nil {
+		return 0, err
+	}
+	n, err := pt.WSPSendTo(s, bufs, flags, to, ov, cr, &t.id)
+	return n, spi.NewOpError("WSASendTo", s, err)
+}
+
+// WSARecvFrom receives a datagram into bufs (WSARecvFrom); from, when not
+// nil, receives the sender's address, also for an operation that pends.
+func (t *Thread) WSARecvFrom(s spi.Socket, bufs [][]byte, flags *uint32, from *netip.AddrPort, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
+	pt, err := t.call("WSARecvFrom", s)
+	if err != nil {
+		return 0, err
+	}
+	var none uint32
+	if flags == nil {
+		flags = &none
+	}
+	n, err := pt.WSPRecvFrom(s, bufs, flags, from, ov, cr, &t.id)
+	return n, spi.NewOpError("WSARecvFrom", s, err)
+}
+
+// Shutdown disables sends, receives or both on s (shutdown, SD_*).
+func (t *Thread) Shutdown(s spi.Socket, how int32) error {
+	pt, err := t.call("shutdown", s)
+	if err != nil {
+		return err
+	}
+	return spi.NewOpError("shutdown", s, pt.WSPShutdown(s, how))
+}
+
+// Closesocket closes s (closesocket). Pending overlapped operations on it
+// complete once each with WSA_OPERATION_ABORTED through their chosen
+// mechanism; later calls on s fail with WSAENOTSOCK.
+func (t *Thread) Closesocket(s spi.Socket) error {
+	pt, err := t.call("closesocket", s)
+	if err != nil {
+		return err
+	}
+	return spi.NewOpError("closesocket", s, pt.WSPCloseSocket(s))
+}
+
+// WSAIoctl performs a control operation on s (WSAIoctl) and returns how
+// many bytes of out it filled. The provider that owns s answers: for
+// SIO_BASE_HANDLE, through every layer, the base provider.
+func (t *Thread) WSAIoctl(s spi.Socket, code uint32, in, out []byte, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
+	pt, err := t.call("WSAIoctl", s)
+	if err != nil {
+		return 0, err
+	}
+	n, err := pt.WSPIoctl(s, code, in, out, ov, cr, &t.id)
+	return n, spi.NewOpError("WSAIoctl", s, err)
+}
+
+// Getsockopt copies an option's value into optval and returns its length
+// (getsockopt). SO_PROTOCOL_INFOW fills a WSAPROTOCOL_INFOW; decode it with
+// [spi.WSAProtocolInfo.UnmarshalBinary].
+func (t *Thread) Getsockopt(s spi.Socket, level, optname int32, optval []byte) (int, error) {
+	pt, err := t.call("getsockopt", s)
+	if err != nil {
+		return 0, err
+	}
+	n, err := pt.WSPGetSockOpt(s, level, optname, optval)
+	return n, spi.NewOpError("getsockopt", s, err)
+}
+
+// Setsockopt sets an option from optval (setsockopt).
+func (t *Thread) Setsockopt(s spi.Socket, level, optname int32, optval []byte) error {
+	pt, err := t.call("setsockopt", s)
+	if err != nil {
+		return err
+	}
+	return spi.NewOpError("setsockopt", s, pt.WSPSetSockOpt(s, level, optname, optval))
+}
+
+// Getsockname returns the local address of s (getsockname).
+func (t *Thread) Getsockname(s spi.Socket) (netip.AddrPort, error) {
+	pt, err := t.call("getsockname", s)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	a, err := pt.WSPGetSockName(s)
+	return a, spi.NewOpError("getsockname", s, err)
+}
+
+// Getpeername returns the address of the peer of s (getpeername).
+func (t *Thread) Getpeername(s spi.Socket) (netip.AddrPort, error) {
+	pt, err := t.call("getpeername", s)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	a, err := pt.WSPGetPeerName(s)
+	return a, spi.NewOpError("getpeername", s, err)
+}
+
+// WSAGetOverlappedResult returns the result of an overlapped operation on s
+// (WSAGetOverlappedResult): the bytes transferred and the receive flags. A
+// pending operation gives WSA_IO_INCOMPLETE unless wait is set, which
+// blocks until it completes.
+func (t *Thread) WSAGetOverlappedResult(s spi.Socket, ov *spi.Overlapped, wait bool) (bytes, flags uint32, err error) {
+	pt, err := t.call("WSAGetOverlappedResult", s)
+	if err != nil {
+		return 0, 0, err
+	}
+	bytes, flags, err = pt.WSPGetOverlappedResult(s, ov, wait)
+	return bytes, flags, spi.NewOpError("WSAGetOverlappedResult", s, err)
+}
+
+// WSAEnumProtocols lists the catalog entries the process can use, as
+// WSAEnumProtocols does: base and chain entries that are not hidden, in
+// catalog order, optionally only those of the given protocols.
+func (p *Process) WSAEnumProtocols(protocols []int32) ([]spi.WSAProtocolInfo, error) {
+	l, err := p.activeLoader("WSAEnumProtocols", 0)
+	if err != nil {
+		return nil, err
+	}
+	return l.View().WSAEnumProtocols(protocols)
+}
+
+// Loader returns the process's provider loader, for inspection of
+// reference counts in tests (see [catalog.Loader.Snapshot]); nil before
+// WSAStartup.
+func (p *Process) Loader() *catalog.Loader { return p.loader.Load() }

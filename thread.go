@@ -1,0 +1,138 @@
+package wsspi
+
+import (
+	"time"
+
+	"github.com/wsspi/wsspi/iocp"
+	"github.com/wsspi/wsspi/spi"
+)
+
+// Thread is a simulated thread of a [Process]: the issuer of calls, and the
+// owner of an APC queue. Completion routines of the overlapped calls it
+// issues run on it, during its alertable waits ([Thread.SleepEx],
+// [Thread.WSAWaitForMultipleEvents] and [Thread.GetQueuedCompletionStatusEx]
+// with alertable set). Like a Windows thread, a Thread does one thing at a
+// time: call its methods from one goroutine.
+type Thread struct {
+	p  *Process
+	th *iocp.Thread
+	id spi.ThreadID
+}
+
+// NewThread starts a thread in the process. It panics if the handle table
+// is full; [Process.CreateThread] returns the error instead.
+func (p *Process) NewThread() *Thread {
+	t, err := p.CreateThread()
+	if err != nil {
+		panic("wsspi: NewThread: " + err.Error())
+	}
+	return t
+}
+
+// CreateThread starts a thread in the process, as CreateThread does. It
+// fails with WSAENOBUFS when the handle table is full.
+func (p *Process) CreateThread() (*Thread, error) {
+	th, err := p.kernel.NewThread()
+	if err != nil {
+		return nil, err
+	}
+	return &Thread{p: p, th: th, id: th.ID()}, nil
+}
+
+// Process returns the thread's process.
+func (t *Thread) Process() *Process { return t.p }
+
+// ID returns the thread's WSATHREADID, what providers receive as the issuing
+// thread of its overlapped calls.
+func (t *Thread) ID() spi.ThreadID { return t.id }
+
+// Kernel returns the kernel thread, for inspection (see
+// [iocp.Thread.Snapshot]).
+func (t *Thread) Kernel() *iocp.Thread { return t.th }
+
+// Exit ends the thread, as ExitThread does: its handle closes and APCs
+// queued to it never run.
+func (t *Thread) Exit() { t.th.Exit() }
+
+// SleepEx waits for d (iocp.Infinite for ever). An alertable sleep runs the
+// thread's queued APCs, completion routines among them, and returns
+// WAIT_IO_COMPLETION; otherwise it returns 0 when d has passed.
+func (t *Thread) SleepEx(d time.Duration, alertable bool) (uint32, error) {
+	return t.th.SleepEx(d, alertable)
+}
+
+// GetQueuedCompletionStatus dequeues one packet from port, waiting up to
+// timeout (0 polls, iocp.Infinite waits for ever), as
+// GetQueuedCompletionStatus does. A packet of a failed I/O comes back with
+// its error; a timeout gives WAIT_TIMEOUT and a nil Overlapped; a port
+// closed during the wait gives ERROR_ABANDONED_WAIT_0.
+func (t *Thread) GetQueuedCompletionStatus(port spi.Handle, timeout time.Duration) (spi.OverlappedEntry, error) {
+	return t.p.kernel.GetQueuedCompletionStatus(t.th, port, timeout)
+}
+
+// GetQueuedCompletionStatusEx dequeues up to len(entries) packets from port
+// at once, as GetQueuedCompletionStatusEx does, and returns how many it
+// removed. Each entry's Internal holds its own status. An alertable wait
+// runs queued APCs and returns WAIT_IO_COMPLETION instead.
+func (t *Thread) GetQueuedCompletionStatusEx(port spi.Handle, entries []spi.OverlappedEntry, timeout time.Duration, alertable bool) (int, error) {
+	return t.p.kernel.GetQueuedCompletionStatusEx(t.th, port, entries, timeout, alertable)
+}
+
+// WSAWaitForMultipleEvents waits for one or all of events, as
+// WSAWaitForMultipleEvents does, and returns WSA_WAIT_EVENT_0 plus the index
+// of the signalled event, WSA_WAIT_TIMEOUT, or WSA_WAIT_IO_COMPLETION after
+// running APCs in an alertable wait.
+func (t *Thread) WSAWaitForMultipleEvents(events []spi.Handle, waitAll bool, timeout time.Duration, alertable bool) (uint32, error) {
+	return t.p.kernel.WSAWaitForMultipleEvents(t.th, events, waitAll, timeout, alertable)
+}
+
+// CreateIoCompletionPort creates a port, associates a handle with a port, or
+// both, as CreateIoCompletionPort does: file 0 (or INVALID_HANDLE_VALUE)
+// with existing 0 creates a port that lets concurrency threads run at once
+// (0 for the machine's processor count); a socket handle with existing 0
+// creates a port and associates the socket with it; a socket with an
+// existing port associates it and returns that port. A handle belongs to
+// one port for life: a second association fails with
+// ERROR_INVALID_PARAMETER.
+func (p *Process) CreateIoCompletionPort(file, existing spi.Handle, key uintptr, concurrency uint32) (spi.Handle, error) {
+	return p.kernel.CreateIoCompletionPort(file, existing, key, concurrency)
+}
+
+// PostQueuedCompletionStatus queues a packet to port, as
+// PostQueuedCompletionStatus does; the values come back unchanged.
+func (p *Process) PostQueuedCompletionStatus(port spi.Handle, bytes uint32, key uintptr, ov *spi.Overlapped) error {
+	return p.kernel.PostQueuedCompletionStatus(port, bytes, key, ov)
+}
+
+// SetFileCompletionNotificationModes adds FILE_SKIP_* modes to a handle, as
+// SetFileCompletionNotificationModes does. Modes are cumulative and
+// sticky.
+func (p *Process) SetFileCompletionNotificationModes(h spi.Handle, flags uint8) error {
+	return p.kernel.SetFileCompletionNotificationModes(h, flags)
+}
+
+// WSACreateEvent creates a manual-reset event, not signalled.
+func (p *Process) WSACreateEvent() (spi.Handle, error) { return p.kernel.WSACreateEvent() }
+
+// CreateEvent creates an event, as CreateEvent does.
+func (p *Process) CreateEvent(manualReset, initialState bool) (spi.Handle, error) {
+	return p.kernel.CreateEvent(manualReset, initialState)
+}
+
+// WSASetEvent signals an event.
+func (p *Process) WSASetEvent(h spi.Handle) error { return p.kernel.SetEvent(h) }
+
+// WSAResetEvent resets an event.
+func (p *Process) WSAResetEvent(h spi.Handle) error { return p.kernel.ResetEvent(h) }
+
+// WSACloseEvent closes an event; WSA_INVALID_HANDLE if h is not one.
+func (p *Process) WSACloseEvent(h spi.Handle) error {
+	if _, err := p.kernel.Event(h); err != nil {
+		return spi.NewOpError("WSACloseEvent", h, spi.WSA_INVALID_HANDLE)
+	}
+	return p.kernel.CloseHandle(h)
+}
+
+// CloseHandle closes a port or an event, as CloseHandle does. Sockets are
+// closed with closesocket.
+func (p *Process) CloseHandle(h spi.Handle) error { return p.kernel.CloseHandle(h) }

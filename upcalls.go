@@ -1,0 +1,173 @@
+package wsspi
+
+import (
+	"github.com/wsspi/wsspi/handles"
+	"github.com/wsspi/wsspi/iocp"
+	"github.com/wsspi/wsspi/spi"
+)
+
+// services builds what a provider receives at WSPStartup besides its
+// catalog entry: the process's upcall table and the functions a provider
+// links from ws2_32 and the kernel directly. Every provider of a process
+// gets the same services.
+func (p *Process) services(*spi.WSAProtocolInfo) (spi.WSPUpcallTable, spi.Imports) {
+	return spi.WSPUpcallTable{
+			WPUCloseEvent:               p.wpuCloseEvent,
+			WPUCloseSocketHandle:        p.wpuCloseSocketHandle,
+			WPUCreateEvent:              p.kernel.WSACreateEvent,
+			WPUCreateSocketHandle:       p.wpuCreateSocketHandle,
+			WPUFDIsSet:                  func(s spi.Socket, set *spi.FDSet) bool { return set.IsSet(s) },
+			WPUGetProviderPath:          p.wpuGetProviderPath,
+			WPUModifyIFSHandle:          p.wpuModifyIFSHandle,
+			WPUPostMessage:              p.wpuPostMessage,
+			WPUQueryBlockingCallback:    p.wpuQueryBlockingCallback,
+			WPUQuerySocketHandleContext: p.table.QuerySocketHandleContext,
+			WPUQueueApc:                 p.kernel.WPUQueueApc,
+			WPUResetEvent:               p.wpuResetEvent,
+			WPUSetEvent:                 p.wpuSetEvent,
+			WPUOpenCurrentThread:        p.wpuOpenCurrentThread,
+			WPUCloseThread:              p.kernel.WPUCloseThread,
+		}, spi.Imports{
+			WPUCompleteOverlappedRequest: p.WPUCompleteOverlappedRequest,
+			CreateFileObject:             p.createFileObject,
+		}
+}
+
+// wpuCreateSocketHandle is WPUCreateSocketHandle: a handle owned by the
+// catalog entry id whose I/O the redirector sends to the owner's proc
+// table. It is opened for overlapped I/O, as ws2_32 does unless
+// SO_OPENTYPE asks otherwise.
+func (p *Process) wpuCreateSocketHandle(id spi.CatalogEntryId, context any) (spi.Socket, error) {
+	o := &socketObject{p: p, file: p.kernel.NewFile(true)}
+	h, err := p.table.CreateSocketHandle(id, context, o)
+	if err != nil {
+		return spi.INVALID_SOCKET, err
+	}
+	o.handle = h
+	return h, nil
+}
+
+// wpuCloseSocketHandle is WPUCloseSocketHandle.
+func (p *Process) wpuCloseSocketHandle(s spi.Socket) error { return p.table.CloseSocketHandle(s) }
+
+// wpuModifyIFSHandle is WPUModifyIFSHandle: the proposed handle, which must
+// be a live IFS file object, is now owned by catalog entry id, and calls on
+// it go to that entry's provider. The value is returned unchanged.
+func (p *Process) wpuModifyIFSHandle(id spi.CatalogEntryId, proposed spi.Socket) (spi.Socket, error) {
+	return p.table.ModifyIFSHandle(id, proposed)
+}
+
+// createFileObject is the kernel service a base provider uses to create the
+// file object of a new IFS socket (see [spi.Imports]).
+func (p *Process) createFileObject(driver spi.FileDriver, overlapped bool) (spi.FileObject, error) {
+	if driver == nil {
+		panic("wsspi: CreateFileObject with a nil driver")
+	}
+	o := &socketObject{p: p, file: p.kernel.NewFile(overlapped), driver: driver}
+	h, err := p.table.Insert(handles.KindIFSSocket, o)
+	if err != nil {
+		return nil, spi.NewOpError("NtCreateFile", 0, spi.ErrnoOf(err))
+	}
+	o.handle = h
+	return o, nil
+}
+
+// WPUCompleteOverlappedRequest completes an overlapped operation on a socket
+// made by WPUCreateSocketHandle, as ws2_32's export of that name does: it
+// writes InternalHigh then Internal and delivers the completion the client
+// chose for the handle, a packet to the port the client associated with it
+// (with the client's key) unless the hEvent low bit is set, and the hEvent
+// event if there is one. It never runs a completion routine: a provider
+// queues routines with WPUQueueApc. The I/O manager's
+// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS rule never applies here, because
+// this path cannot know that the client saw an immediate success.
+//
+// It fails with WSAEINVAL for any handle not made by WPUCreateSocketHandle
+// (an IFS handle included) and WSAEFAULT for a nil overlapped; an hEvent
+// that names no event gives WSA_INVALID_HANDLE after the packet is posted.
+func (p *Process) WPUCompleteOverlappedRequest(s spi.Socket, ov *spi.Overlapped, dwError spi.Errno, cbTransferred uint32) error {
+	const op = "WPUCompleteOverlappedRequest"
+	e, ok := p.table.Lookup(s)
+	if !ok || e.Kind != handles.KindSocket {
+		return spi.NewOpError(op, s, spi.WSAEINVAL)
+	}
+	if ov == nil {
+		return spi.NewOpError(op, s, spi.WSAEFAULT)
+	}
+	o := e.Object.(*socketObject)
+	return p.kernel.Complete(iocp.Completion{File: o.file, Request: spi.IORequest{Overlapped: ov}, Status: dwError, Bytes: cbTransferred})
+}
+
+// wpuGetProviderPath is WPUGetProviderPath, served from the process's view.
+func (p *Process) wpuGetProviderPath(providerId spi.GUID) (string, error) {
+	l, err := p.activeLoader("WPUGetProviderPath", 0)
+	if err != nil {
+		return "", err
+	}
+	return l.View().WPUGetProviderPath(providerId)
+}
+
+// wpuQueryBlockingCallback is WPUQueryBlockingCallback. Winsock 2.2 has no
+// blocking hooks (WSASetBlockingHook is gone), so the callback is always
+// nil and providers block on native objects; an id not in the process's
+// catalog fails with WSAEINVAL.
+func (p *Process) wpuQueryBlockingCallback(id spi.CatalogEntryId) (spi.BlockingCallback, any, error) {
+	const op = "WPUQueryBlockingCallback"
+	l, err := p.activeLoader(op, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, ok := l.View().Entry(id); !ok {
+		return nil, nil, spi.NewOpError(op, 0, spi.WSAEINVAL)
+	}
+	return nil, nil, nil
+}
+
+// wpuPostMessage is WPUPostMessage: there are no windows, so the message is
+// recorded (see [Process.PostedMessages]) and the call succeeds.
+func (p *Process) wpuPostMessage(hWnd spi.HWND, msg uint32, wParam, lParam uintptr) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.messages = append(p.messages, PostedMessage{HWnd: hWnd, Msg: msg, WParam: wParam, LParam: lParam})
+	return true
+}
+
+// The event upcalls fail with ERROR_INVALID_HANDLE (= WSA_INVALID_HANDLE)
+// for a handle that is not a live event, as WPUSetEvent documents.
+
+func (p *Process) wpuSetEvent(h spi.Handle) error {
+	return spi.NewOpError("WPUSetEvent", h, unwrapErrno(p.kernel.SetEvent(h)))
+}
+
+func (p *Process) wpuResetEvent(h spi.Handle) error {
+	return spi.NewOpError("WPUResetEvent", h, unwrapErrno(p.kernel.ResetEvent(h)))
+}
+
+func (p *Process) wpuCloseEvent(h spi.Handle) error {
+	if _, err := p.kernel.Event(h); err != nil {
+		return spi.NewOpError("WPUCloseEvent", h, spi.ERROR_INVALID_HANDLE)
+	}
+	return spi.NewOpError("WPUCloseEvent", h, unwrapErrno(p.kernel.CloseHandle(h)))
+}
+
+// wpuOpenCurrentThread is WPUOpenCurrentThread. Go has no thread identity,
+// so the calling thread is taken to be the process's worker thread (see
+// the package documentation).
+func (p *Process) wpuOpenCurrentThread() (spi.ThreadID, error) {
+	if _, err := p.activeLoader("WPUOpenCurrentThread", 0); err != nil {
+		return spi.ThreadID{}, err
+	}
+	w, err := p.workerThread()
+	if err != nil {
+		return spi.ThreadID{}, spi.NewOpError("WPUOpenCurrentThread", 0, spi.ErrnoOf(err))
+	}
+	return p.kernel.WPUOpenCurrentThread(w.th)
+}
+
+// unwrapErrno returns the code inside err, or nil.
+func unwrapErrno(err error) error {
+	if err == nil {
+		return nil
+	}
+	return spi.ErrnoOf(err)
+}
