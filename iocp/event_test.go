@@ -223,28 +223,6 @@ func TestAlertableEventWaitReturnsForAnAPC(t *testing.T) {
 	})
 }
 
-func TestBlockingOnAnEventReleasesAnotherPortWaiter(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		p := newProc(t, iocp.Options{})
-		port := p.port(1)
-		_, a := startGet(p, port, iocp.Infinite)
-		b, bDone := startGet(p, port, iocp.Infinite)
-		port.Post(0, 1, nil)
-		port.Post(0, 2, nil)
-		<-bDone
-		e := p.event(true, false)
-		blocked := startWait(b, []*iocp.Event{e}, false, iocp.Infinite)
-		if got := keyOf(<-a); got != 2 {
-			t.Fatalf("a got key %d, want 2", got)
-		}
-		e.Set()
-		<-blocked
-		if got := port.Snapshot().Running; got != 2 {
-			t.Errorf("Running = %d after b's wait ended, want 2", got)
-		}
-	})
-}
-
 func TestClosedEventRefusesCalls(t *testing.T) {
 	p := newProc(t, iocp.Options{})
 	e := p.event(true, false)

@@ -66,6 +66,22 @@ func (p *proc) file(overlapped bool) (spi.Handle, *iocp.File) {
 	return h, f
 }
 
+// associated makes a port and an overlapped file handle associated with it
+// under key, through CreateIoCompletionPort.
+func (p *proc) associated(key uintptr) (*iocp.Port, *iocp.File) {
+	p.t.Helper()
+	fh, f := p.file(true)
+	h, err := p.k.CreateIoCompletionPort(fh, 0, key, 0)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	port, err := p.k.Port(h)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return port, f
+}
+
 // opOf returns the Op of an *spi.OpError, or "" for anything else.
 func opOf(err error) string {
 	var oe *spi.OpError

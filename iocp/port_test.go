@@ -114,11 +114,7 @@ func TestAssociationOutlivesThePortHandle(t *testing.T) {
 func TestGetQueuedCompletionStatusOutcomes(t *testing.T) {
 	p := newProc(t, iocp.Options{})
 	th := p.thread()
-	port := p.port(0)
-	fh, f := p.file(true)
-	if _, err := p.k.CreateIoCompletionPort(fh, port.Handle(), 77, 0); err != nil {
-		t.Fatal(err)
-	}
+	port, f := p.associated(77)
 	var ovOK, ovFail, ovPosted spi.Overlapped
 	closed := p.port(0)
 	closedHandle := closed.Handle()
@@ -317,18 +313,27 @@ func TestWaitersAreReleasedLIFO(t *testing.T) {
 	})
 }
 
+// busyPort makes a port of concurrency 1 where thread b runs with the
+// packet of key 1, thread a waits (its result comes on aDone), and the
+// packet of key 2 is queued.
+func busyPort(t *testing.T, p *proc) (port *iocp.Port, aDone chan getResult, b *iocp.Thread) {
+	t.Helper()
+	port = p.port(1)
+	_, aDone = startGet(p, port, iocp.Infinite)
+	b, bDone := startGet(p, port, iocp.Infinite)
+	port.Post(0, 1, nil)
+	port.Post(0, 2, nil)
+	if got := keyOf(<-bDone); got != 1 {
+		t.Fatalf("the last waiter got key %d, want 1", got)
+	}
+	synctest.Wait()
+	return port, aDone, b
+}
+
 func TestConcurrencyLimitsReleasedWaiters(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newProc(t, iocp.Options{})
-		port := p.port(1)
-		_, a := startGet(p, port, iocp.Infinite)
-		b, bDone := startGet(p, port, iocp.Infinite)
-		port.Post(0, 1, nil)
-		port.Post(0, 2, nil)
-		synctest.Wait()
-		if got := keyOf(<-bDone); got != 1 {
-			t.Fatalf("the last waiter got key %d, want 1", got)
-		}
+		port, a, b := busyPort(t, p)
 		select {
 		case r := <-a:
 			t.Fatalf("a second thread ran past concurrency 1: %+v", r)
@@ -348,81 +353,74 @@ func TestConcurrencyLimitsReleasedWaiters(t *testing.T) {
 	})
 }
 
-func TestBlockingElsewhereReleasesAnotherWaiter(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		p := newProc(t, iocp.Options{})
-		port := p.port(1)
-		_, a := startGet(p, port, iocp.Infinite)
-		b, bDone := startGet(p, port, iocp.Infinite)
-		port.Post(0, 1, nil)
-		port.Post(0, 2, nil)
-		<-bDone
-		slept := make(chan struct{})
-		go func() {
-			b.SleepEx(time.Second, false) // b blocks: a may run
-			close(slept)
-		}()
-		if got := keyOf(<-a); got != 2 {
-			t.Fatalf("a got key %d, want 2", got)
-		}
-		<-slept
-		// b counts again when it wakes: two threads run for a while.
-		if got := port.Snapshot().Running; got != 2 {
-			t.Errorf("Running = %d after b woke, want 2", got)
-		}
-	})
-}
-
-func TestThreadExitReleasesAnotherWaiter(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		p := newProc(t, iocp.Options{})
-		port := p.port(1)
-		_, a := startGet(p, port, iocp.Infinite)
-		b, bDone := startGet(p, port, iocp.Infinite)
-		port.Post(0, 1, nil)
-		port.Post(0, 2, nil)
-		<-bDone
-		b.Exit()
-		if got := keyOf(<-a); got != 2 {
-			t.Fatalf("a got key %d, want 2", got)
-		}
-		if got := port.Snapshot().Running; got != 1 {
-			t.Errorf("Running = %d, want 1", got)
-		}
-	})
-}
-
-func TestThreadBelongsToOnePort(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		p := newProc(t, iocp.Options{})
-		first, second := p.port(1), p.port(1)
-		_, a := startGet(p, first, iocp.Infinite)
-		b, bDone := startGet(p, first, iocp.Infinite)
-		first.Post(0, 1, nil)
-		first.Post(0, 2, nil)
-		<-bDone
-		// b turns to the second port: it no longer runs on the first, so a
-		// is released there.
-		if _, err := second.Get(b, 0); err == nil {
-			t.Fatal("Get on an empty port succeeded")
-		}
-		if got := keyOf(<-a); got != 2 {
-			t.Fatalf("a got key %d, want 2", got)
-		}
-		if got := []int{first.Snapshot().Running, second.Snapshot().Running}; !cmp.Equal(got, []int{1, 0}) {
-			t.Errorf("Running on the two ports = %v, want [1 0]", got)
-		}
-	})
+// A thread stops running on its port when it blocks on anything else,
+// exits or turns to another port, and a waiter there is released; a thread
+// that comes back from blocking elsewhere counts again, even past the
+// concurrency.
+func TestAThreadThatStopsRunningReleasesAWaiter(t *testing.T) {
+	tests := []struct {
+		name string
+		// stop makes b stop running and returns what ends its blocking.
+		stop        func(p *proc, b *iocp.Thread) (resume func())
+		wantRunning int
+	}{
+		{
+			name: "sleep",
+			stop: func(p *proc, b *iocp.Thread) func() {
+				slept := make(chan struct{})
+				go func() {
+					b.SleepEx(time.Second, false)
+					close(slept)
+				}()
+				return func() { <-slept }
+			},
+			wantRunning: 2,
+		},
+		{
+			name: "event wait",
+			stop: func(p *proc, b *iocp.Thread) func() {
+				e := p.event(true, false)
+				done := startWait(b, []*iocp.Event{e}, false, iocp.Infinite)
+				return func() { e.Set(); <-done }
+			},
+			wantRunning: 2,
+		},
+		{
+			name:        "exit",
+			stop:        func(p *proc, b *iocp.Thread) func() { b.Exit(); return func() {} },
+			wantRunning: 1,
+		},
+		{
+			name: "Get on another port",
+			stop: func(p *proc, b *iocp.Thread) func() {
+				p.port(1).Get(b, 0)
+				return func() {}
+			},
+			wantRunning: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := newProc(t, iocp.Options{})
+				port, a, b := busyPort(t, p)
+				resume := tt.stop(p, b)
+				if got := keyOf(<-a); got != 2 {
+					t.Fatalf("a got key %d, want 2", got)
+				}
+				resume()
+				if got := port.Snapshot().Running; got != tt.wantRunning {
+					t.Errorf("Running = %d, want %d", got, tt.wantRunning)
+				}
+			})
+		})
+	}
 }
 
 func TestGetQueuedCompletionStatusExOutcomes(t *testing.T) {
 	p := newProc(t, iocp.Options{})
 	th := p.thread()
-	port := p.port(0)
-	fh, f := p.file(true)
-	if _, err := p.k.CreateIoCompletionPort(fh, port.Handle(), 5, 0); err != nil {
-		t.Fatal(err)
-	}
+	port, f := p.associated(5)
 	var ov1, ov2, ov3 spi.Overlapped
 	closed := p.port(0)
 	closed.Close()
