@@ -3,6 +3,7 @@ package iocp
 import "github.com/wsspi/wsspi/spi"
 
 // Completion describes the end of one overlapped I/O, for [Kernel.Complete].
+// It is a plain value; the Kernel keeps none of it but the Overlapped.
 type Completion struct {
 	// File is the completion context of the handle the I/O was issued on:
 	// its port, key and notification modes. nil stands for a handle with

@@ -53,6 +53,19 @@
 //   - A timed-out GetQueuedCompletionStatus fails with WAIT_TIMEOUT (258).
 //   - A port created with concurrency 0 allows [Options.Processors] running
 //     threads, 4 unless set, so runs do not depend on the host.
+//   - The completion rule writes InternalHigh and Internal when the I/O
+//     completes, as WPUCompleteOverlappedRequest does, also on a handle with
+//     a port, where the Windows I/O manager fills the status block only when
+//     the packet is dequeued.
+//   - A completion routine is the only notification of its I/O: no packet,
+//     and HEvent is the client's. (Windows refuses a routine on a handle with
+//     a port when the I/O starts; refusing is the I/O path's business.)
+//   - An HEvent that names no live event at completion time still lets the
+//     packet through; Complete reports WSA_INVALID_HANDLE.
+//   - A thread's own handle lives until [Thread.Exit]; CloseHandle closes
+//     only the handles [Kernel.WPUOpenCurrentThread] opened.
+//   - Closing an event does not end waits on it, as on Windows, where the
+//     wait holds a reference; only their timeouts can.
 //   - A wait that can be satisfied at once is; otherwise an alertable wait
 //     with APCs queued runs them and returns WAIT_IO_COMPLETION; otherwise a
 //     zero timeout times out at once. This is the order of the NT wait

@@ -36,6 +36,7 @@ type eventWaiter struct {
 }
 
 // EventSnapshot is the observable state of an [Event].
+// It is a copy, taken under the object's lock.
 type EventSnapshot struct {
 	Handle      spi.Handle
 	ManualReset bool

@@ -32,12 +32,14 @@ type association struct {
 // file-like handles (socket objects) that carry a [File]. The handle-based
 // calls of [Kernel] that take a file handle, [Kernel.CreateIoCompletionPort]
 // and [Kernel.SetFileCompletionNotificationModes], find the File of a handle
-// whose object is a *File or a FileHolder.
+// whose object is a *File or a FileHolder. CompletionFile must be safe for
+// concurrent use and return the same File for the handle's whole life.
 type FileHolder interface {
 	CompletionFile() *File
 }
 
 // FileSnapshot is the observable state of a [File].
+// It is a copy, taken under the object's lock.
 type FileSnapshot struct {
 	Overlapped bool
 	Port       spi.Handle // the associated port, or 0

@@ -20,7 +20,7 @@ const DefaultProcessors = 4
 var threadIDs atomic.Uint64
 
 // Options configures a [Kernel]. The zero value gives the documented
-// defaults.
+// defaults. It is a plain value, read once by NewKernel.
 type Options struct {
 	// Processors is the number of processors of the simulated machine: the
 	// concurrency of a port created with concurrency 0. 0 means

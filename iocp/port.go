@@ -60,6 +60,7 @@ const errIOCompletion = spi.Errno(spi.WAIT_IO_COMPLETION)
 // PortSnapshot is the observable state of a [Port]. Every packet posted is
 // dequeued, dropped by Close, or still queued:
 // Posted == Dequeued + Dropped + Queued.
+// It is a copy, taken under the object's lock.
 type PortSnapshot struct {
 	Handle      spi.Handle
 	Concurrency int

@@ -55,6 +55,7 @@ type apc struct {
 }
 
 // ThreadSnapshot is the observable state of a [Thread].
+// It is a copy, taken under the object's lock.
 type ThreadSnapshot struct {
 	// Handle is the thread's own handle; 0 after Exit.
 	Handle spi.Handle
