@@ -265,7 +265,9 @@ func (l *Loader) Cleanup(p *Provider) error {
 type LoaderSnapshot struct {
 	// Serial is the change serial of the process's catalog view.
 	Serial uint64
-	// Providers are the loaded providers, in the order they were loaded.
+	// Providers are the loaded providers, in the order their loads
+	// completed (a layered provider that loads the next layer from its
+	// WSPStartup completes after that layer).
 	Providers []LoadedProvider
 }
 
