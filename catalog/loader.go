@@ -286,19 +286,23 @@ type LoadedProvider struct {
 
 // Snapshot returns the loaded providers and their reference counts.
 func (l *Loader) Snapshot() LoaderSnapshot {
-	l.mu.Lock()
-	lps := make([]*loadedProvider, 0, len(l.loaded))
-	for _, lp := range l.loaded {
-		lps = append(lps, lp)
+	type ordered struct {
+		order uint64
+		lp    LoadedProvider
 	}
-	l.mu.Unlock()
-	slices.SortFunc(lps, func(a, b *loadedProvider) int { return cmp.Compare(a.order, b.order) })
-	s := LoaderSnapshot{Serial: l.view.Serial(), Providers: []LoadedProvider{}}
-	for _, lp := range lps {
-		s.Providers = append(s.Providers, LoadedProvider{
+	l.mu.Lock()
+	all := make([]ordered, 0, len(l.loaded))
+	for _, lp := range l.loaded {
+		all = append(all, ordered{lp.order, LoadedProvider{
 			ProviderId: lp.p.ProviderId, Path: lp.p.Path, StartedFor: lp.entry,
 			Version: lp.p.Data.Version, Refs: lp.refs,
-		})
+		}})
+	}
+	l.mu.Unlock()
+	slices.SortFunc(all, func(a, b ordered) int { return cmp.Compare(a.order, b.order) })
+	s := LoaderSnapshot{Serial: l.view.Serial(), Providers: []LoadedProvider{}}
+	for _, o := range all {
+		s.Providers = append(s.Providers, o.lp)
 	}
 	return s
 }
