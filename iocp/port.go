@@ -116,7 +116,9 @@ func (p *Port) post(e spi.OverlappedEntry) bool {
 	}
 	p.posted++
 	p.q.push(e)
-	p.releaseLocked()
+	if len(p.waiters) > 0 {
+		p.releaseLocked()
+	}
 	p.mu.Unlock()
 	return true
 }

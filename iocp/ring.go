@@ -26,8 +26,15 @@ func (r *ring) push(e spi.OverlappedEntry) {
 // Overlapped alive.
 func (r *ring) popInto(dst []spi.OverlappedEntry) int {
 	n := min(len(dst), r.n)
-	if n == 0 {
+	switch n {
+	case 0:
 		return 0
+	case 1: // the common case, without the cost of copy and clear
+		dst[0] = r.buf[r.head]
+		r.buf[r.head] = spi.OverlappedEntry{}
+		r.head = (r.head + 1) & (len(r.buf) - 1)
+		r.n--
+		return 1
 	}
 	first := min(n, len(r.buf)-r.head) // up to the end of buf, then from 0
 	copy(dst, r.buf[r.head:r.head+first])

@@ -197,9 +197,8 @@ func (th *Thread) enter() {
 	if !th.inCall.CompareAndSwap(false, true) {
 		panic("iocp: Thread used by two goroutines at once")
 	}
-	select {
-	case <-th.wake:
-	default:
+	if len(th.wake) > 0 { // only the thread receives, so this cannot block
+		<-th.wake
 	}
 }
 
