@@ -131,3 +131,19 @@ func TestAssociateErrors(t *testing.T) {
 		t.Error("associating with another kernel's port did not panic")
 	}
 }
+
+func TestThreadsStayInTheirProcess(t *testing.T) {
+	a, b := newProc(t, iocp.Options{}), newProc(t, iocp.Options{})
+	th := a.thread()
+	calls := map[string]func(){
+		"Get":                  func() { b.port(0).Get(th, 0) },
+		"GetMany":              func() { b.port(0).GetMany(th, make([]spi.OverlappedEntry, 1), 0, false) },
+		"WaitForEvents":        func() { th.WaitForEvents([]*iocp.Event{b.event(true, true)}, false, 0, false) },
+		"WPUOpenCurrentThread": func() { b.k.WPUOpenCurrentThread(th) },
+	}
+	for name, call := range calls {
+		if panicOf(call) == nil {
+			t.Errorf("%s with a thread of another Kernel did not panic", name)
+		}
+	}
+}

@@ -136,7 +136,7 @@ func (p *Port) post(e spi.OverlappedEntry) bool {
 //     ERROR_INVALID_PARAMETER for a negative timeout.
 //
 // Errors are [*spi.OpError] values with Op "GetQueuedCompletionStatus".
-// The wait is not alertable.
+// The wait is not alertable. A thread of another Kernel makes it panic.
 func (p *Port) Get(th *Thread, timeout time.Duration) (spi.OverlappedEntry, error) {
 	const op = "GetQueuedCompletionStatus"
 	if e := timeoutError(timeout); e != 0 {
@@ -188,6 +188,9 @@ func (p *Port) GetMany(th *Thread, entries []spi.OverlappedEntry, timeout time.D
 // remove dequeues up to len(dst) packets for th, which is inside a call,
 // and returns how many, or the reason for none.
 func (p *Port) remove(th *Thread, dst []spi.OverlappedEntry, timeout time.Duration, alertable bool) (int, spi.Errno) {
+	if th.k != p.k {
+		panic("iocp: a Thread waits on a port of another Kernel")
+	}
 	if th.port != p {
 		if p.isClosed() {
 			return 0, spi.ERROR_INVALID_HANDLE

@@ -212,6 +212,9 @@ func (k *Kernel) WPUQueueApc(id *spi.ThreadID, apc spi.UserAPC, context any) err
 // [ThreadSnapshot.OpenIDs] counts the open ones. It fails with WSAENOBUFS
 // when the handle table is full.
 func (k *Kernel) WPUOpenCurrentThread(th *Thread) (spi.ThreadID, error) {
+	if th.k != k {
+		panic("iocp: WPUOpenCurrentThread with a Thread of another Kernel")
+	}
 	th.enter()
 	defer th.leave()
 	h, err := k.table.Insert(handles.KindThread, th)
