@@ -38,8 +38,8 @@ type FileHolder interface {
 	CompletionFile() *File
 }
 
-// FileSnapshot is the observable state of a [File].
-// It is a copy, taken under the object's lock.
+// FileSnapshot is the observable state of a [File]. It is a copy; each
+// field is read atomically on its own.
 type FileSnapshot struct {
 	Overlapped bool
 	Port       spi.Handle // the associated port, or 0

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/wsspi/wsspi/handles"
 	"github.com/wsspi/wsspi/iocp"
 	"github.com/wsspi/wsspi/spi"
 )
@@ -546,4 +547,35 @@ func TestGetManyTakesWhatQueuedWhileWaking(t *testing.T) {
 			t.Errorf("GetMany removed %d packets, want 3", got)
 		}
 	})
+}
+
+func TestFullHandleTable(t *testing.T) {
+	table := handles.New(handles.Options{Capacity: 2})
+	k := iocp.NewKernel(table, iocp.Options{})
+	f := k.NewFile(true)
+	fh, err := table.Insert(handles.KindIFSSocket, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := k.NewThread()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []error{}
+	for _, call := range []func() error{
+		func() error { _, err := k.CreateIoCompletionPort(fh, 0, 1, 0); return err },
+		func() error { _, err := k.CreateIoCompletionPort(spi.INVALID_HANDLE_VALUE, 0, 0, 0); return err },
+		func() error { _, err := k.CreateEvent(true, false); return err },
+		func() error { _, err := k.NewThread(); return err },
+		func() error { _, err := k.WPUOpenCurrentThread(th); return err },
+	} {
+		got = append(got, call())
+	}
+	want := []error{spi.WSAENOBUFS, spi.WSAENOBUFS, spi.WSAENOBUFS, spi.WSAENOBUFS, spi.WSAENOBUFS}
+	if diff := cmp.Diff(want, got, equateErrors); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if port, _ := f.Port(); port != nil {
+		t.Error("a failed CreateIoCompletionPort associated the handle")
+	}
 }
