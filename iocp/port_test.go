@@ -1,6 +1,7 @@
 package iocp_test
 
 import (
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -577,5 +578,42 @@ func TestFullHandleTable(t *testing.T) {
 	}
 	if port, _ := f.Port(); port != nil {
 		t.Error("a failed CreateIoCompletionPort associated the handle")
+	}
+}
+
+func TestPortWaitsTimeOutAfterExactlyTheTimeout(t *testing.T) {
+	waits := map[string]func(*iocp.Port, *iocp.Thread, time.Duration) error{
+		"GetQueuedCompletionStatus": func(port *iocp.Port, th *iocp.Thread, d time.Duration) error {
+			e, err := port.Get(th, d)
+			if e != (spi.OverlappedEntry{}) {
+				t.Errorf("a timed-out Get returned %+v", e)
+			}
+			return err
+		},
+		"GetQueuedCompletionStatusEx": func(port *iocp.Port, th *iocp.Thread, d time.Duration) error {
+			_, err := port.GetMany(th, make([]spi.OverlappedEntry, 4), d, true)
+			return err
+		},
+	}
+	for name, wait := range waits {
+		for _, d := range []time.Duration{time.Millisecond, 1500 * time.Millisecond, iocp.Milliseconds(spi.INFINITE - 1)} {
+			t.Run(fmt.Sprintf("%s/%v", name, d), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					p := newProc(t, iocp.Options{})
+					port := p.port(0)
+					start := time.Now()
+					err := wait(port, p.thread(), d)
+					if diff := cmp.Diff(spi.WAIT_TIMEOUT, err, equateErrors); diff != "" {
+						t.Errorf("(-want +got):\n%s", diff)
+					}
+					if got := time.Since(start); got != d {
+						t.Errorf("timed out after %v, want %v", got, d)
+					}
+					if got := port.Snapshot().Waiting; got != 0 {
+						t.Errorf("Waiting = %d after the timeout", got)
+					}
+				})
+			})
+		}
 	}
 }
