@@ -57,9 +57,16 @@
 //
 // # Concurrency and cost
 //
-// A [Table] is safe for concurrent use. [Table.Lookup], [Table.Acquire] and
-// the success path of [Table.Check] take no lock and do not allocate: the
-// table is a fixed directory of lazily allocated pages of atomic pointers,
-// indexed by value/4-1. Writers serialize on one mutex. A live handle costs
-// about 70 bytes beyond the objects the caller stores in it.
+// A [Table] is safe for concurrent use. [Table.Lookup], [Table.Acquire],
+// [Table.QuerySocketHandleContext] and the success path of [Table.Check]
+// take no lock and do not allocate: the table is a fixed directory of lazily
+// allocated pages of atomic pointers, indexed by value/4-1, to immutable
+// entries. Writers serialize on one mutex. A live handle costs about 88
+// bytes beyond the objects the caller stores in it.
+//
+// Entries are allocated in blocks of 8, and a block stays in memory while
+// any of its entries is live or referenced: a closed handle's context and
+// object may stay reachable for a while after the close. As on Windows,
+// closing a handle is not what frees a provider's state; do not count on
+// the garbage collector to observe it.
 package handles

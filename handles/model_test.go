@@ -256,12 +256,7 @@ func (h *harness) modify(id spi.CatalogEntryId, v spi.Handle) {
 	}
 	h.wantErr(op, nil, err)
 	h.wantValue(op, v, got)
-	mv.entry.Owner = id
-	for i := range h.refs {
-		if r := &h.refs[i]; r.entry.Handle == v && r.entry.Generation == mv.gen {
-			r.entry.Owner = id
-		}
-	}
+	mv.entry.Owner = id // references already held keep showing the old owner
 }
 
 // acquire runs Acquire and keeps the reference it gives.

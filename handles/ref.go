@@ -21,72 +21,67 @@ func (t *Table) Acquire(h spi.Handle) (Ref, bool) {
 		return Ref{}, false
 	}
 	e := p.slots[j].Load()
-	if e == nil || !e.tryRef() {
+	if e == nil {
 		return Ref{}, false
 	}
-	r := Ref{t: t, e: e, h: h}
-	// A close may have come between the load and the increment. The slot
-	// cannot have been reused since (the entry was not free), so it holds
-	// e or nil.
-	if p.slots[j].Load() != e {
-		r.Release()
+	atomic.AddInt32(&p.refs[j], 1)
+	// The handle may have been closed, and its value even handed out again,
+	// between the load and the increment. If the slot still holds the same
+	// generation, a close from now on sees the reference; if not, the
+	// reference is given back like any other.
+	cur := p.slots[j].Load()
+	if cur == nil || cur.Generation != e.Generation {
+		Ref{t: t, e: e}.Release()
 		return Ref{}, false
 	}
-	return r, true
-}
-
-// tryRef adds a reference unless the count has reached zero, which means
-// the entry is closed and its value freed.
-func (e *entry) tryRef() bool {
-	for {
-		n := atomic.LoadInt32(&e.refs)
-		if n <= 0 {
-			return false
-		}
-		if atomic.CompareAndSwapInt32(&e.refs, n, n+1) {
-			return true
-		}
-	}
+	return Ref{t: t, e: cur}, true
 }
 
 // Ref is a reference to a handle's entry, taken by [Table.Acquire]. Release
 // it exactly once. The zero Ref refers to nothing.
 type Ref struct {
 	t *Table
-	e *entry
-	h spi.Handle
+	e *Entry
 }
 
-// Entry returns the entry the reference holds, as it was when acquired but
-// for the owner, which reads the current one. It stays readable after the
-// handle is closed, until Release. The zero Ref gives the zero Entry.
+// Entry returns the entry as it was when the reference was taken. It stays
+// readable after the handle is closed, until Release. The zero Ref gives the
+// zero Entry.
 func (r Ref) Entry() Entry {
 	if r.e == nil {
 		return Entry{}
 	}
-	return r.e.export(r.h)
+	return *r.e
 }
 
 // Release drops the reference, as ObDereferenceObject does. If the handle
 // was closed while referenced and this is the last reference, the value is
 // freed for reuse. Release of the zero Ref does nothing; releasing a
-// reference twice panics when the table can tell.
+// reference more often than it was taken panics when the table can tell.
 func (r Ref) Release() {
 	if r.e == nil {
 		return
 	}
-	n := atomic.AddInt32(&r.e.refs, -1)
-	if n > 0 {
+	h := r.e.Handle
+	t := r.t
+	p, j := t.locate(h)
+	n := atomic.AddInt32(&p.refs[j], -1)
+	if n < 0 {
+		panic("handles: Ref.Release called more often than Acquire for handle " + h.String())
+	}
+	// A live slot is not closing: its close will see the count. (A closing
+	// value is not free, so its slot cannot be live again.)
+	if n > 0 || p.slots[j].Load() != nil {
 		return
 	}
-	t := r.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	i, _ := t.index(r.h)
-	p, j := t.locate(r.h)
-	if n < 0 || p.slots[j].Load() == r.e {
-		panic("handles: Ref.Release called more often than Acquire for handle " + r.h.String())
+	// The close that left the value to the last release put it in closing;
+	// only one release finds it there.
+	if i, _ := t.index(h); t.closing != nil {
+		if _, ok := t.closing[i]; ok {
+			delete(t.closing, i)
+			t.free = append(t.free, i)
+		}
 	}
-	delete(t.closing, i)
-	t.free = append(t.free, i)
 }

@@ -33,7 +33,7 @@ func (t *Table) Snapshot() Snapshot {
 		}
 		for j := range p.slots {
 			if e := p.slots[j].Load(); e != nil {
-				s.Live = append(s.Live, e.export(handleOf(uint32(k<<pageBits+j))))
+				s.Live = append(s.Live, *e)
 			}
 		}
 	}

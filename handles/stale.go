@@ -73,7 +73,7 @@ func describe(k Kind, owner spi.CatalogEntryId) string {
 // closing it simply names whatever now lives there. Check is how a holder
 // of a value (a completion port association, a pending operation) notices.
 func (t *Table) Check(h spi.Handle, generation uint32) error {
-	if e := t.load(h); e != nil && e.gen == generation {
+	if e := t.load(h); e != nil && e.Generation == generation {
 		return nil
 	}
 	const op = "Check"
@@ -97,7 +97,7 @@ func (t *Table) Check(h spi.Handle, generation uint32) error {
 		if generation+1 == info.gen { // the latest close was this generation's
 			se.Kind, se.Owner = info.lastKind, info.lastOwner
 		}
-		cur := e.export(h)
+		cur := *e
 		se.Current = &cur
 	}
 	return &spi.OpError{Op: op, Socket: h, Err: se}

@@ -1,10 +1,6 @@
 package handles
 
-import (
-	"sync/atomic"
-
-	"github.com/wsspi/wsspi/spi"
-)
+import "github.com/wsspi/wsspi/spi"
 
 // CreateSocketHandle makes a non-IFS socket handle owned by catalog entry id
 // and records context against it, as WPUCreateSocketHandle does; object is
@@ -33,8 +29,8 @@ func (t *Table) CreateSocketHandle(id spi.CatalogEntryId, context any, object an
 // or never-issued value, 0, INVALID_SOCKET, or the handle of an IFS socket,
 // which has no context. It takes no lock on success.
 func (t *Table) QuerySocketHandleContext(s spi.Socket) (any, error) {
-	if e := t.load(s); e != nil && e.kind == KindSocket {
-		return e.context, nil
+	if e := t.load(s); e != nil && e.Kind == KindSocket {
+		return e.Context, nil
 	}
 	return nil, t.fail("WPUQuerySocketHandleContext", s, spi.WSAENOTSOCK)
 }
@@ -65,10 +61,18 @@ func (t *Table) CloseSocketHandle(s spi.Socket) error {
 func (t *Table) ModifyIFSHandle(id spi.CatalogEntryId, proposed spi.Socket) (spi.Socket, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e := t.load(proposed)
-	if e == nil || e.kind != KindIFSSocket || id == 0 {
+	p, j := t.locate(proposed)
+	var e *Entry
+	if p != nil {
+		e = p.slots[j].Load()
+	}
+	if e == nil || e.Kind != KindIFSSocket || id == 0 {
 		return spi.INVALID_SOCKET, t.errorLocked("WPUModifyIFSHandle", proposed, spi.WSAEINVAL)
 	}
-	atomic.StoreUint32(&e.owner, uint32(id))
+	// Entries are immutable: publish a copy with the new owner.
+	n := new(Entry)
+	*n = *e
+	n.Owner = id
+	p.slots[j].Store(n)
 	return proposed, nil
 }
