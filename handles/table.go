@@ -122,7 +122,6 @@ type slotInfo struct {
 	lastKind  Kind               // kind of the handle that last closed here
 }
 
-
 // Entry is a snapshot of one live handle: what a kernel debugger's !handle
 // shows about it, plus what ws2_32 records for a socket.
 type Entry struct {
