@@ -10,16 +10,17 @@ import (
 )
 
 // LoopbackProviderId is the provider GUID of the default base entries, the
-// one the loopback provider registers its startup function for. It is the
-// GUID Windows gives MSAFD Tcpip, so the default catalog reads like
-// `netsh winsock show catalog` on a real machine. (Windows files the IPv6
-// entries under a second GUID; the simulator keeps all four under one, so
-// that one loaded provider serves both families.)
-var LoopbackProviderId = spi.GUID{Data1: 0xE70F1AA0, Data2: 0xAB8B, Data3: 0x11CF,
-	Data4: [8]byte{0x8C, 0xA3, 0x00, 0x80, 0x5F, 0x48, 0xA1, 0x92}}
+// one the loopback provider (package loopback, which cannot import this
+// one) declares as its ProviderId; the two values must stay equal. All four
+// entries share it, so one loaded provider serves both families. (On
+// Windows, MSAFD Tcpip files its IPv4 entries under
+// {E70F1AA0-AB8B-11CF-8CA3-00805F48A192} and its IPv6 entries under a
+// second GUID.)
+var LoopbackProviderId = spi.MustParseGUID("{7A3E5C1D-2B4F-4E6A-9C8D-1F0E2D3C4B5A}")
 
 // LoopbackPath is the "DLL path" of the default base entries, MSAFD's path
-// on Windows, unexpanded. The loopback provider registers under it.
+// on Windows, unexpanded. The loopback provider registers under it (its
+// DLLPath has the same value).
 const LoopbackPath = `%SystemRoot%\system32\mswsock.dll`
 
 // The ids [NewDefault] gives the default base entries.
