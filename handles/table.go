@@ -123,7 +123,9 @@ type slotInfo struct {
 }
 
 // Entry is a snapshot of one live handle: what a kernel debugger's !handle
-// shows about it, plus what ws2_32 records for a socket.
+// shows about it, plus what ws2_32 records for a socket. Entries compare
+// with ==, and with cmp.Diff, when their Context and Object do. The
+// unexported field is padding; write Entry literals with field names.
 type Entry struct {
 	// Handle is the handle value.
 	Handle spi.Handle
