@@ -84,7 +84,9 @@ func NewDefault() *Catalog {
 	return c
 }
 
-// LSP describes a layered service provider for [Catalog.InstallLSP].
+// LSP describes a layered service provider for [Catalog.InstallLSP], what
+// Microsoft's installer (instlsp) takes on its command line. It is a plain
+// value; InstallLSP does not keep it.
 type LSP struct {
 	// ProviderId is the LSP's GUID, under which its hidden layered entry
 	// is installed.
@@ -110,7 +112,8 @@ type LSP struct {
 	Categories uint32
 }
 
-// LSPEntries are the ids [Catalog.InstallLSP] gave an LSP's entries.
+// LSPEntries are the ids [Catalog.InstallLSP] gave an LSP's entries; a
+// plain value the caller owns.
 type LSPEntries struct {
 	// Layered is the id of the hidden layered (ChainLen 0) entry, the id
 	// the LSP looks for in a chain to find its own position.

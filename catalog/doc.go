@@ -80,14 +80,17 @@
 // # Choosing a provider
 //
 // [View.Choose] follows DESIGN.md: by CatalogEntryId when protocol info is
-// given; otherwise the first entry in catalog order matching (af, type,
-// protocol), skipping ChainLen 0 entries, where protocol 0 matches only
-// PFL_MATCHES_PROTOCOL_ZERO entries; the last mismatch decides the error.
+// given (af, type and protocol, FROM_PROTOCOL_INFO included, are then the
+// provider's to check); otherwise the first entry in catalog order matching
+// (af, type, protocol), skipping ChainLen 0 entries, where protocol 0
+// matches only PFL_MATCHES_PROTOCOL_ZERO entries; the last mismatch decides
+// the error.
 //
 // # Loading
 //
-// A [Loader] belongs to one process and reads the [View] the process took at
-// WSAStartup. It loads a provider once per GUID on first use: it looks the
+// Processes see the catalog as it was at their WSAStartup: a [Loader]
+// belongs to one process and reads the [View] the process took then, whose
+// [View.Serial] tells how old it is. It loads a provider once per GUID on first use: it looks the
 // path up in the [Registry], calls the startup function with version 2.2,
 // the entry's protocol info and the upcall table, and checks the answer. A
 // startup that fails, panics, or whose path is not registered gives
@@ -109,4 +112,9 @@
 // WSCSetProviderInfo accepts only LSP_* bits; Choose by a layered entry's
 // id fails with WSAEINVAL; loaded providers are keyed by GUID, so two GUIDs
 // with the same path are two loaded providers.
+//
+// # Concurrency
+//
+// [Catalog], [View], [Registry] and [Loader] are safe for concurrent use;
+// every other type is a plain value.
 package catalog

@@ -8,7 +8,8 @@ import (
 	"github.com/wsspi/wsspi/spi"
 )
 
-// Rule names a check of [View.Lint].
+// Rule names a check of [View.Lint]; it models no Win32 item. A Rule is a
+// plain string value, safe to share.
 type Rule string
 
 // The rules [View.Lint] checks. Windows installs catalogs that break them;
@@ -47,7 +48,8 @@ const (
 	RuleShadowedChain Rule = "shadowed-chain"
 )
 
-// Finding is one problem [View.Lint] found.
+// Finding is one problem [View.Lint] found. It is a plain value; Lint
+// returns fresh ones that the caller owns.
 type Finding struct {
 	// Rule is the rule broken.
 	Rule Rule

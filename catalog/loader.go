@@ -16,14 +16,16 @@ import (
 var ErrNotRegistered = errors.New("no provider DLL registered at this path")
 
 // UpcallsFunc builds what a provider receives at WSPStartup besides the
-// version: the upcall table (passed by value) and the functions it links
+// version: the WSPUPCALLTABLE (passed by value) and the functions it links
 // from ws2_32 directly. It is called before every call of a startup
-// function, with the entry being started up.
+// function, with the entry being started up, possibly from several
+// goroutines at once when a [Loader] is used concurrently.
 type UpcallsFunc func(entry *spi.WSAProtocolInfo) (spi.WSPUpcallTable, spi.Imports)
 
 // Provider is a provider loaded into one process: the result of a
 // successful WSPStartup, shared by every entry of the provider's GUID.
-// Its fields must not be changed.
+// Its fields must not be changed; so kept, a Provider is safe for
+// concurrent use, as far as its proc table's functions are.
 type Provider struct {
 	// ProviderId is the GUID the provider was loaded for.
 	ProviderId spi.GUID
@@ -36,9 +38,11 @@ type Provider struct {
 	ProcTable spi.WSPProcTable
 }
 
-// LoadError is the cause of a failed provider load, inside the
-// [*spi.OpError] that [Loader.Load] and [Loader.LoadNext] return. errors.Is
-// matches both its Errno and its cause.
+// LoadError is the cause of a failed provider load (LoadLibrary or
+// WSPStartup failing, as ws2_32 reports it), inside the [*spi.OpError] that
+// [Loader.Load] and [Loader.LoadNext] return. errors.Is matches both its
+// Errno and its cause. It is a plain value, not changed after it is
+// returned.
 type LoadError struct {
 	// ProviderId and Path name the provider that failed to load.
 	ProviderId spi.GUID
@@ -261,7 +265,9 @@ func (l *Loader) Cleanup(p *Provider) error {
 	return spi.NewOpError("WSPCleanup", 0, callCleanup(&p.ProcTable))
 }
 
-// LoaderSnapshot is what a [Loader] holds at one moment, for tests.
+// LoaderSnapshot is what a [Loader] holds at one moment, for tests: the
+// per-process provider reference counts of D:wspstartup. It is a fresh copy
+// the caller owns.
 type LoaderSnapshot struct {
 	// Serial is the change serial of the process's catalog view.
 	Serial uint64
@@ -271,7 +277,8 @@ type LoaderSnapshot struct {
 	Providers []LoadedProvider
 }
 
-// LoadedProvider describes one loaded provider in a [LoaderSnapshot].
+// LoadedProvider describes one loaded provider in a [LoaderSnapshot]; a
+// plain value.
 type LoadedProvider struct {
 	ProviderId spi.GUID
 	Path       string
