@@ -3,6 +3,7 @@ package handles_test
 import (
 	"errors"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,12 +78,15 @@ func checkError(t *testing.T, want *spi.OpError, err error) {
 	}
 }
 
-// badValues are values no fixture table has live: what every operation
-// that names a handle must refuse.
-var badValues = []struct {
+// badValue is a handle value an operation must refuse, and its name.
+type badValue struct {
 	name  string
 	value spi.Handle
-}{
+}
+
+// badValues are values no fixture table has live: what every operation
+// that names a handle must refuse.
+var badValues = []badValue{
 	{"zero", 0},
 	{"INVALID_SOCKET", spi.INVALID_SOCKET},
 	{"odd", 0x5},
@@ -93,14 +97,15 @@ var badValues = []struct {
 	{"closed", fixClosed},
 }
 
+// badValuesAnd returns badValues and more, live handles of the wrong kind
+// for the operation under test.
+func badValuesAnd(more ...badValue) []badValue {
+	return append(slices.Clone(badValues), more...)
+}
+
 func TestQueryOfAnythingButALiveCreatedSocketFailsWithWSAENOTSOCK(t *testing.T) {
 	f := newFixture(t, handles.Options{})
-	cases := badValues
-	cases = append(cases, []struct {
-		name  string
-		value spi.Handle
-	}{{"IFS socket", fixIFS}, {"event", fixEvent}}...)
-	for _, c := range cases {
+	for _, c := range badValuesAnd(badValue{"IFS socket", fixIFS}, badValue{"event", fixEvent}) {
 		t.Run(c.name, func(t *testing.T) {
 			ctx, err := f.table.QuerySocketHandleContext(c.value)
 			checkError(t, &spi.OpError{Op: "WPUQuerySocketHandleContext", Socket: c.value, Err: spi.WSAENOTSOCK}, err)
@@ -120,12 +125,7 @@ func TestQueryReturnsTheContextGivenAtCreation(t *testing.T) {
 }
 
 func TestCloseSocketHandleOfAnythingButALiveCreatedSocketFailsWithWSAENOTSOCK(t *testing.T) {
-	cases := badValues
-	cases = append(cases, []struct {
-		name  string
-		value spi.Handle
-	}{{"IFS socket", fixIFS}, {"event", fixEvent}}...)
-	for _, c := range cases {
+	for _, c := range badValuesAnd(badValue{"IFS socket", fixIFS}, badValue{"event", fixEvent}) {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t, handles.Options{})
 			before := f.table.Snapshot()
@@ -172,12 +172,7 @@ func TestCloseHandleClosesEveryKind(t *testing.T) {
 }
 
 func TestModifyIFSHandleOfAnythingButALiveIFSSocketFailsWithWSAEINVAL(t *testing.T) {
-	cases := badValues
-	cases = append(cases, []struct {
-		name  string
-		value spi.Handle
-	}{{"non-IFS socket", fixSocket}, {"event", fixEvent}}...)
-	for _, c := range cases {
+	for _, c := range badValuesAnd(badValue{"non-IFS socket", fixSocket}, badValue{"event", fixEvent}) {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t, handles.Options{})
 			got, err := f.table.ModifyIFSHandle(1001, c.value)

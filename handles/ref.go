@@ -16,11 +16,7 @@ import (
 // resolving at once, but the value is not handed out again before the last
 // reference is released.
 func (t *Table) Acquire(h spi.Handle) (Ref, bool) {
-	p, j := t.locate(h)
-	if p == nil {
-		return Ref{}, false
-	}
-	e := p.slots[j].Load()
+	p, j, e := t.slot(h)
 	if e == nil {
 		return Ref{}, false
 	}

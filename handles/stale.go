@@ -82,23 +82,30 @@ func (t *Table) Check(h spi.Handle, generation uint32) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	p, j := t.locate(h)
+	p, j, _ := t.slot(h)
 	if p == nil || generation == 0 || generation > p.info[j].gen {
 		return &spi.OpError{Op: op, Socket: h, Err: spi.WSAENOTSOCK}
 	}
+	se := staleLocked(h, p, j, generation, spi.WSAENOTSOCK)
+	return &spi.OpError{Op: op, Socket: h, Err: se}
+}
+
+// staleLocked describes generation gen of h, a closed one, which failed an
+// operation with code: the table remembers the kind and owner of the last
+// handle closed at each value (the latest generation if nothing is live
+// there, the one before if something is), and what lives there now. The
+// caller holds t.mu.
+func staleLocked(h spi.Handle, p *page, j uint32, gen uint32, code spi.Errno) *StaleError {
 	info := p.info[j]
-	se := &StaleError{Handle: h, Generation: generation, Err: spi.WSAENOTSOCK}
-	e := p.slots[j].Load()
-	if e == nil {
-		if generation == info.gen { // the latest handout is the one closed
-			se.Kind, se.Owner = info.lastKind, info.lastOwner
-		}
-	} else {
-		if generation+1 == info.gen { // the latest close was this generation's
-			se.Kind, se.Owner = info.lastKind, info.lastOwner
-		}
+	se := &StaleError{Handle: h, Generation: gen, Err: code}
+	last := info.gen
+	if e := p.slots[j].Load(); e != nil {
+		last--
 		cur := *e
 		se.Current = &cur
 	}
-	return &spi.OpError{Op: op, Socket: h, Err: se}
+	if gen == last {
+		se.Kind, se.Owner = info.lastKind, info.lastOwner
+	}
+	return se
 }

@@ -195,6 +195,17 @@ func (t *Table) locate(h spi.Handle) (*page, uint32) {
 	return t.pages[i>>pageBits].Load(), i & pageMask
 }
 
+// slot returns the page of h's slot, the index there, and the entry of the
+// live handle at h, nil if there is none. The page is nil if h has no
+// slot or its page was never allocated.
+func (t *Table) slot(h spi.Handle) (*page, uint32, *Entry) {
+	p, j := t.locate(h)
+	if p == nil {
+		return nil, 0, nil
+	}
+	return p, j, p.slots[j].Load()
+}
+
 // load returns the live entry behind h, or nil. It takes no lock, and is
 // small enough to inline into Lookup and its callers: 0 underflows to a
 // huge index, which fails the capacity test like any value beyond it.
@@ -296,11 +307,7 @@ func (t *Table) allocLocked() (uint32, bool) {
 func (t *Table) remove(op string, h spi.Handle, socketOnly bool, code spi.Errno) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	p, j := t.locate(h)
-	var e *Entry
-	if p != nil {
-		e = p.slots[j].Load()
-	}
+	p, j, e := t.slot(h)
 	if e == nil || socketOnly && e.Kind != KindSocket {
 		return t.errorLocked(op, h, code)
 	}
@@ -337,9 +344,8 @@ func (t *Table) fail(op string, h spi.Handle, code spi.Errno) error {
 // before and is closed now.
 func (t *Table) errorLocked(op string, h spi.Handle, code spi.Errno) error {
 	err := error(code)
-	if p, j := t.locate(h); t.detectStale && p != nil && p.info[j].gen != 0 && p.slots[j].Load() == nil {
-		info := p.info[j]
-		err = &StaleError{Handle: h, Generation: info.gen, Kind: info.lastKind, Owner: info.lastOwner, Err: code}
+	if p, j, e := t.slot(h); t.detectStale && p != nil && p.info[j].gen != 0 && e == nil {
+		err = staleLocked(h, p, j, p.info[j].gen, code)
 	}
 	return &spi.OpError{Op: op, Socket: h, Err: err}
 }

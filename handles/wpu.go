@@ -61,11 +61,7 @@ func (t *Table) CloseSocketHandle(s spi.Socket) error {
 func (t *Table) ModifyIFSHandle(id spi.CatalogEntryId, proposed spi.Socket) (spi.Socket, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	p, j := t.locate(proposed)
-	var e *Entry
-	if p != nil {
-		e = p.slots[j].Load()
-	}
+	p, j, e := t.slot(proposed)
 	if e == nil || e.Kind != KindIFSSocket || id == 0 {
 		return spi.INVALID_SOCKET, t.errorLocked("WPUModifyIFSHandle", proposed, spi.WSAEINVAL)
 	}
