@@ -1,6 +1,8 @@
 package loopback
 
 import (
+	"cmp"
+	"slices"
 	"sync"
 
 	"github.com/wsspi/wsspi/spi"
@@ -154,13 +156,15 @@ func (p *Provider) wspCleanup() error {
 		p.mu.Unlock()
 		return nil
 	}
-	socks := p.socks
+	socks := make([]*socket, 0, len(p.socks))
+	for _, s := range p.socks {
+		socks = append(socks, s)
+	}
+	slices.SortFunc(socks, func(a, b *socket) int { return cmp.Compare(a.h, b.h) })
 	p.socks = make(map[spi.Socket]*socket)
 	p.entries = nil
 	p.mu.Unlock()
-	for _, s := range socks {
-		s.close(true)
-	}
+	p.n.closeAll(socks)
 	return nil
 }
 

@@ -134,6 +134,9 @@ func errOrNil(e spi.Errno) error {
 // socket to fl), a waiting call is woken.
 func (n *Network) finishLocked(o *op, status spi.Errno, fl *flushList) {
 	o.status = status
+	if status != 0 && status != spi.WSAEMSGSIZE {
+		o.flags = 0 // no result flags for a failure
+	}
 	if o.req.Overlapped != nil {
 		o.s.notifyq.push(o)
 		fl.add(o.s)
@@ -190,27 +193,29 @@ func (s *socket) returnAndUnlock(req spi.IORequest, status spi.Errno, bytes, fla
 // lock. A blocking receive reports its result flags in flagsOut.
 func (s *socket) waitOrPendAndUnlock(o *op, flagsOut *uint32, fl *flushList) (uint32, error) {
 	n := s.n
-	q := &s.sendq
-	if o.recv {
-		q = &s.recvq
-	}
-	if o.req.Overlapped != nil {
-		o.req.Overlapped.SetInProgress()
-		q.push(o)
-		n.mu.Unlock()
-		fl.flush()
-		return 0, spi.WSA_IO_PENDING
-	}
-	if s.nonblocking {
+	overlapped := o.req.Overlapped != nil
+	if !overlapped && s.nonblocking {
 		n.mu.Unlock()
 		putOp(o)
 		fl.flush()
 		return 0, spi.WSAEWOULDBLOCK
 	}
-	o.wait = true
-	q.push(o)
+	if overlapped {
+		o.req.Overlapped.SetInProgress()
+	} else {
+		o.wait = true
+	}
+	if o.recv {
+		s.recvq.push(o)
+	} else {
+		s.sendq.push(o)
+	}
+	n.settleLocked(s, fl) // a MSG_WAITALL receive takes what is there already
 	n.mu.Unlock()
 	fl.flush()
+	if overlapped {
+		return 0, spi.WSA_IO_PENDING // o belongs to the network now
+	}
 	n.mu.Lock()
 	for !o.done {
 		n.cond.Wait()
@@ -312,17 +317,14 @@ func (s *socket) getOverlappedResult(ov *spi.Overlapped, wait bool) (uint32, uin
 	return bytes, flags, errOrNil(e)
 }
 
-// close closes the socket. Every pending overlapped operation finishes with
-// WSA_OPERATION_ABORTED and blocked calls return WSAEINTR. A connection is
-// closed gracefully (the peer reads the data sent, then 0 bytes) unless
-// SO_LINGER is {1, 0} or unread data is left, which resets it (the peer
-// gets WSAECONNRESET). Connections waiting in a listener's backlog are
-// reset. With silent (the last WSPCleanup), pending operations are
-// cancelled with no Complete call: their Overlapped gets
-// WSA_OPERATION_ABORTED in Internal and OffsetHigh, and every connection is
-// reset. The file object is closed last, after every completion of the
-// socket has been delivered.
-func (s *socket) close(silent bool) {
+// close serves WSPCloseSocket. Every pending overlapped operation finishes
+// with WSA_OPERATION_ABORTED and blocked calls return WSAEINTR. A
+// connection is closed gracefully (the peer reads the data sent, then 0
+// bytes) unless SO_LINGER is {1, 0} or unread data is left, which resets it
+// (the peer gets WSAECONNRESET). Connections waiting in a listener's
+// backlog are reset. The file object is closed last, after every
+// completion of the socket has been delivered.
+func (s *socket) close() {
 	n := s.n
 	var fl flushList
 	n.mu.Lock()
@@ -331,11 +333,51 @@ func (s *socket) close(silent bool) {
 		return
 	}
 	s.closed = true
-	abort := func(q *opQueue) {
+	n.abortOpsLocked(s, false, &fl)
+	abortive := s.rx.Len() > 0 || (s.opt.linger.OnOff != 0 && s.opt.linger.Linger == 0)
+	n.teardownLocked(s, abortive, &fl)
+	s.waitDeliveredAndUnlock()
+	fl.flush()
+	s.fo.Close()
+}
+
+// closeAll closes the sockets of a process at its last WSPCleanup: first
+// every pending operation of every one of them is cancelled without any
+// Complete call (its Overlapped gets WSA_OPERATION_ABORTED in Internal and
+// OffsetHigh; blocked calls return WSAEINTR), so that resetting one of the
+// process's connections notifies nothing in the process; then every
+// connection is reset and every socket closed.
+func (n *Network) closeAll(socks []*socket) {
+	var fl flushList
+	n.mu.Lock()
+	for _, s := range socks {
+		s.closed = true
+		n.abortOpsLocked(s, true, &fl)
+	}
+	for _, s := range socks {
+		n.teardownLocked(s, true, &fl)
+	}
+	for _, s := range socks {
+		s.waitDeliveredAndUnlock()
+		n.mu.Lock()
+	}
+	n.mu.Unlock()
+	fl.flush()
+	for _, s := range socks {
+		s.fo.Close()
+	}
+}
+
+// abortOpsLocked ends the queued operations of a closing socket: blocked
+// calls with WSAEINTR; overlapped operations with WSA_OPERATION_ABORTED,
+// delivered through Complete unless silent, in which case the status is
+// only written into the Overlapped.
+func (n *Network) abortOpsLocked(s *socket, silent bool, fl *flushList) {
+	for _, q := range [2]*opQueue{&s.sendq, &s.recvq} {
 		for o := q.pop(); o != nil; o = q.pop() {
 			switch {
 			case o.req.Overlapped == nil:
-				n.finishLocked(o, spi.WSAEINTR, &fl)
+				n.finishLocked(o, spi.WSAEINTR, fl)
 			case silent:
 				ov := o.req.Overlapped
 				ov.StoreOffset(0)
@@ -344,31 +386,42 @@ func (s *socket) close(silent bool) {
 				ov.StoreInternal(uintptr(spi.WSA_OPERATION_ABORTED))
 				putOp(o)
 			default:
-				n.finishLocked(o, spi.WSA_OPERATION_ABORTED, &fl)
+				n.finishLocked(o, spi.WSA_OPERATION_ABORTED, fl)
 			}
 		}
 	}
-	abort(&s.sendq)
-	abort(&s.recvq)
+}
+
+// teardownLocked releases what a closing socket holds in the network: its
+// port, its backlog (each waiting connection is reset) and its connection
+// (reset when abortive, else ended with a FIN after the data sent).
+func (n *Network) teardownLocked(s *socket, abortive bool, fl *flushList) {
 	n.unbindLocked(s)
 	switch {
 	case s.state == stateListening:
 		for _, c := range s.acceptq {
 			c.closed, c.listener = true, nil
-			n.resetConnLocked(c, &fl)
+			n.resetConnLocked(c, fl)
 		}
 		s.acceptq = nil
 	case s.stream && s.state == stateConnected:
-		if silent || s.rx.Len() > 0 || (s.opt.linger.OnOff != 0 && s.opt.linger.Linger == 0) {
-			n.resetConnLocked(s, &fl)
+		if abortive {
+			n.resetConnLocked(s, fl)
 		} else if d := s.peer; d != nil {
 			s.sendFinLocked()
-			n.settleLocked(d, &fl)
+			n.settleLocked(d, fl)
 		}
 	}
 	s.dq.reset()
 	n.cond.Broadcast()
-	if !s.notifying {
+}
+
+// waitDeliveredAndUnlock delivers what is left in the completion queue of
+// a closed socket, or waits for the goroutine delivering it, then releases
+// the network lock.
+func (s *socket) waitDeliveredAndUnlock() {
+	n := s.n
+	if !s.notifying && !s.notifyq.empty() {
 		s.notifying = true
 		s.drainAndUnlock()
 		n.mu.Lock()
@@ -377,10 +430,6 @@ func (s *socket) close(silent bool) {
 		n.cond.Wait()
 	}
 	n.mu.Unlock()
-	fl.flush()
-	if s.fo != nil {
-		s.fo.Close()
-	}
 }
 
 // ReadFile receives into buf with WSPRecv semantics and no flags; it is how

@@ -43,7 +43,7 @@ func (p *Provider) procTable() spi.WSPProcTable {
 			if so == nil {
 				return spi.WSAENOTSOCK
 			}
-			so.close(false)
+			so.close()
 			return nil
 		},
 		WSPConnect: func(s spi.Socket, name netip.AddrPort, callerData []byte, calleeData *[]byte, sqos, gqos *spi.QOS) error {
