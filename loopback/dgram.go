@@ -46,7 +46,7 @@ func (s *socket) dgramSend(bufs [][]byte, to netip.AddrPort, sendTo bool, req sp
 	})
 	if d != nil && (!d.recvq.empty() || d.dq.Bytes()+size <= d.opt.rcvbuf) {
 		d.dq.push(bufs, size, src)
-		n.pumpDgramLocked(d, &fl)
+		n.settleLocked(d, &fl)
 	}
 	return s.returnAndUnlock(req, 0, uint32(size), 0, &fl)
 }

@@ -164,8 +164,10 @@ func (s *socket) streamRecv(bufs [][]byte, in uint32, flags *uint32, req spi.IOR
 // settleLocked moves everything that can move on the connection of s (or,
 // for UDP, delivers queued datagrams to pending receives): queued sends
 // into the peer's buffer, buffered bytes and FINs into queued receives, in
-// both directions, until nothing changes.
+// both directions, until nothing changes. Every change of data or state
+// ends with a call to it, so it also wakes the waiters of WSPSelect.
 func (n *Network) settleLocked(s *socket, fl *flushList) {
+	defer n.cond.Broadcast()
 	if !s.stream {
 		n.pumpDgramLocked(s, fl)
 		return
