@@ -142,6 +142,7 @@ var errnoText = map[Errno]string{
 	ERROR_IO_PENDING:           "overlapped I/O in progress",
 	ERROR_NOT_FOUND:            "element not found",
 	ERROR_INVALID_NETNAME:      "invalid network address",
+	WAIT_IO_COMPLETION:         "wait ended to run queued APCs (WAIT_IO_COMPLETION)",
 
 	WSAEINTR:               "blocking call interrupted",
 	WSAEBADF:               "bad file handle",
