@@ -28,10 +28,10 @@ func (t *Table) Snapshot() Snapshot {
 	s := Snapshot{Capacity: int(t.capacity)}
 	for k := range t.pages {
 		p := t.pages[k].Load()
-		if p == nil {
+		if p == &noPage {
 			break
 		}
-		for j := range p.slots {
+		for j := range p.info {
 			if e := p.slots[j].Load(); e != nil {
 				s.Live = append(s.Live, *e)
 			}

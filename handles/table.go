@@ -2,6 +2,7 @@ package handles
 
 import (
 	"fmt"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 
@@ -72,9 +73,10 @@ type Table struct {
 	detectStale bool
 
 	// pages is the directory: page k holds the slots of values
-	// (k*pageSize+1)*4 onwards. Its length is fixed by New; a page is stored
-	// once, under mu, before any of its values is handed out, and never
-	// removed, so readers load it without a lock.
+	// (k*pageSize+1)*4 onwards. Its length is fixed by New, which fills it
+	// with &noPage; a page is stored once, under mu, before any of its
+	// values is handed out, and never removed, so readers load it without
+	// a lock.
 	pages []atomic.Pointer[page]
 
 	// allocs counts allocation attempts, for FailAlloc.
@@ -106,7 +108,7 @@ type Table struct {
 // published in a slot, so readers copy it without a lock;
 // ModifyIFSHandle publishes a changed copy instead of writing to it.
 type page struct {
-	slots []atomic.Pointer[Entry]
+	slots [pageSize]atomic.Pointer[Entry]
 	// refs[j] counts the references held on slot j: one per Ref, plus one
 	// for the moment an Acquire checks its find. It is changed atomically,
 	// without the lock. A close that finds it 0 frees the value; otherwise
@@ -164,24 +166,36 @@ func New(opts Options) *Table {
 	if c < 0 || c > maxCapacity {
 		panic(fmt.Sprintf("handles: Options.Capacity %d out of range [0, %d]", opts.Capacity, maxCapacity))
 	}
-	return &Table{
+	t := &Table{
 		capacity:    uint64(c),
 		failAlloc:   opts.FailAlloc,
 		detectStale: opts.DetectStale,
 		pages:       make([]atomic.Pointer[page], (c+pageSize-1)/pageSize),
 	}
+	for k := range t.pages {
+		t.pages[k].Store(&noPage)
+	}
+	return t
 }
+
+// noPage stands in the directory for every page not yet allocated, so
+// that readers need not test for nil. Its slots stay nil; it has no refs
+// or info, and no writer touches it.
+var noPage page
 
 // handleOf returns the value of slot i.
 func handleOf(i uint32) spi.Handle { return spi.Handle(i+1) << 2 }
 
+// slotIndex returns h/4-1, the slot index of a nonzero multiple of 4. For
+// any other value it returns an index of at least 1<<62, beyond every
+// table: subtracting 4 keeps the low two bits, and the rotation moves them
+// to the top (0 becomes 1<<62-1).
+func slotIndex(h spi.Handle) uint64 { return bits.RotateLeft64(uint64(h)-4, -2) }
+
 // index returns the slot index of h, and false for a value no slot of t
 // has: 0, a value that is not a multiple of 4, or one beyond the capacity.
 func (t *Table) index(h spi.Handle) (uint32, bool) {
-	if h == 0 || h&3 != 0 {
-		return 0, false
-	}
-	i := uint64(h>>2) - 1
+	i := slotIndex(h)
 	return uint32(i), i < t.capacity
 }
 
@@ -192,7 +206,10 @@ func (t *Table) locate(h spi.Handle) (*page, uint32) {
 	if !ok {
 		return nil, 0
 	}
-	return t.pages[i>>pageBits].Load(), i & pageMask
+	if p := t.pages[i>>pageBits].Load(); p != &noPage {
+		return p, i & pageMask
+	}
+	return nil, 0
 }
 
 // slot returns the page of h's slot, the index there, and the entry of the
@@ -207,15 +224,13 @@ func (t *Table) slot(h spi.Handle) (*page, uint32, *Entry) {
 }
 
 // load returns the live entry behind h, or nil. It takes no lock, and is
-// small enough to inline into Lookup and its callers: 0 underflows to a
-// huge index, which fails the capacity test like any value beyond it.
+// small enough to inline into Lookup and its callers. It tests h against
+// the directory rather than the capacity: slots past the capacity in the
+// last page are never filled.
 func (t *Table) load(h spi.Handle) *Entry {
-	i := uint64(h>>2) - 1
-	if h&3 != 0 || i >= t.capacity {
-		return nil
-	}
-	if p := t.pages[i>>pageBits].Load(); p != nil {
-		return p.slots[i&pageMask].Load()
+	i := slotIndex(h)
+	if k := i >> pageBits; k < uint64(len(t.pages)) {
+		return t.pages[k].Load().slots[i&pageMask].Load()
 	}
 	return nil
 }
@@ -294,9 +309,8 @@ func (t *Table) allocLocked() (uint32, bool) {
 	if i&pageMask == 0 {
 		n := min(uint64(pageSize), t.capacity-uint64(i))
 		t.pages[i>>pageBits].Store(&page{
-			slots: make([]atomic.Pointer[Entry], n),
-			refs:  make([]int32, n),
-			info:  make([]slotInfo, n),
+			refs: make([]int32, n),
+			info: make([]slotInfo, n),
 		})
 	}
 	return i, true
@@ -386,11 +400,11 @@ func (t *Table) Insert(kind Kind, object any) (spi.Handle, error) {
 // or is beyond the capacity, or a closed handle. It is the read the
 // simulated ws2_32 does on every call that names a handle, and it takes no
 // lock and does not allocate.
-func (t *Table) Lookup(h spi.Handle) (Entry, bool) {
-	if e := t.load(h); e != nil {
-		return *e, true
+func (t *Table) Lookup(h spi.Handle) (e Entry, ok bool) {
+	if p := t.load(h); p != nil {
+		e, ok = *p, true
 	}
-	return Entry{}, false
+	return e, ok
 }
 
 // Len returns the number of live handles.
