@@ -61,7 +61,7 @@
 // [Table.QuerySocketHandleContext] and the success path of [Table.Check]
 // take no lock and do not allocate: the table is a fixed directory of lazily
 // allocated pages of atomic pointers, indexed by value/4-1, to immutable
-// entries. Writers serialize on one mutex. A live handle costs about 88
+// entries. Writers serialize on one mutex. A live handle costs about 90
 // bytes beyond the objects the caller stores in it.
 //
 // Entries are allocated in blocks of 8, and a block stays in memory while
