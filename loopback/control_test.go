@@ -113,7 +113,7 @@ func TestSocketOptionDefaults(t *testing.T) {
 	want := map[string]int32{
 		"tcp SO_TYPE": spi.SOCK_STREAM, "udp SO_TYPE": spi.SOCK_DGRAM,
 		"tcp SO_RCVBUF": loopback.DefaultReceiveBuffer, "tcp SO_SNDBUF": loopback.DefaultSendBuffer,
-		"udp SO_RCVBUF": loopback.DefaultReceiveBuffer,
+		"udp SO_RCVBUF":    loopback.DefaultReceiveBuffer,
 		"tcp SO_REUSEADDR": 0, "tcp SO_ERROR": 0, "tcp SO_ACCEPTCONN": 0, "tcp SO_DONTLINGER": 1,
 		"tcp TCP_NODELAY": 0, "udp SO_MAX_MSG_SIZE": loopback.MaxDatagramSize,
 	}

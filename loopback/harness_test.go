@@ -161,9 +161,17 @@ const (
 	idUDP6
 )
 
+// tb is what the helpers need of a *testing.T or a *rapid.T.
+type tb interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Fatal(args ...any)
+}
+
 // proc is one simulated process with the provider loaded.
 type proc struct {
-	t       *testing.T
+	t       tb
 	k       *fakeKernel
 	prov    *loopback.Provider
 	tab     spi.WSPProcTable
@@ -182,7 +190,7 @@ func installedEntries() []spi.WSAProtocolInfo {
 
 // newProc loads the provider of net into a new process, with one
 // WSPStartup per catalog entry as ws2_32 does.
-func newProc(t *testing.T, net *loopback.Network) *proc {
+func newProc(t tb, net *loopback.Network) *proc {
 	t.Helper()
 	p := &proc{t: t, k: newFakeKernel(), prov: net.NewProvider(), entries: installedEntries()}
 	for i := range p.entries {
@@ -317,7 +325,7 @@ func (p *proc) nonblocking(s spi.Socket, on bool) {
 }
 
 // wantErr fails unless err is want (compared with errors.Is; nil wants nil).
-func wantErr(t *testing.T, what string, err error, want error) {
+func wantErr(t tb, what string, err error, want error) {
 	t.Helper()
 	if want == nil {
 		if err != nil {
@@ -331,7 +339,7 @@ func wantErr(t *testing.T, what string, err error, want error) {
 }
 
 // diff fails with a cmp.Diff when want and got differ.
-func diff(t *testing.T, what string, want, got any) {
+func diff(t tb, what string, want, got any) {
 	t.Helper()
 	samePointer := cmp.Comparer(func(a, b *spi.Overlapped) bool { return a == b })
 	addrPorts := cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })
