@@ -47,7 +47,8 @@ type fakeKernel struct {
 	createErr  error
 	modifyErr  error
 	resetErr   error
-	modifyDiff spi.Handle // added to the proposed handle by WPUModifyIFSHandle
+	modifyDiff spi.Handle       // added to the proposed handle by WPUModifyIFSHandle
+	onComplete func(completion) // called after a Complete call is recorded, without k.mu
 }
 
 func newFakeKernel() *fakeKernel {
@@ -64,9 +65,14 @@ func (f *fakeFile) Handle() spi.Handle { return f.h }
 func (f *fakeFile) Complete(req spi.IORequest, status spi.Errno, bytes, flags uint32, immediate bool) {
 	req.Overlapped.StoreInternalHigh(uintptr(bytes))
 	req.Overlapped.StoreInternal(uintptr(status))
+	c := completion{f.h, req.Overlapped, status, bytes, flags, immediate}
 	f.k.mu.Lock()
-	defer f.k.mu.Unlock()
-	f.k.events = append(f.k.events, event{Complete: &completion{f.h, req.Overlapped, status, bytes, flags, immediate}})
+	f.k.events = append(f.k.events, event{Complete: &c})
+	hook := f.k.onComplete
+	f.k.mu.Unlock()
+	if hook != nil {
+		hook(c)
+	}
 }
 
 func (f *fakeFile) Close() error {

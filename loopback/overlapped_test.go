@@ -279,3 +279,117 @@ func TestCancellingAHeadReceiveLetsTheNextOneHaveTheData(t *testing.T) {
 	diff(t, "second", []completion{{s, second, 0, 2, 0, false}}, p.k.completions(t))
 	diff(t, "second's data", "cd", string(buf[:2]))
 }
+
+func TestCompleteIsCalledWithoutTheNetworkLock(t *testing.T) {
+	p := newTestProc(t)
+	c, s := p.pair(ovFlag)
+	calls := 0
+	p.k.onComplete = func(completion) {
+		calls++
+		if _, err := p.tab.WSPGetPeerName(c); err != nil { // takes the network lock
+			t.Error(err)
+		}
+	}
+	_, _, _, err := p.ovRecv(s, 4, 0)
+	wantErr(t, "recv", err, spi.WSA_IO_PENDING)
+	p.ovSend(c, "ab")
+	if calls != 2 {
+		t.Errorf("%d Complete calls, want 2", calls)
+	}
+}
+
+func TestAnImmediateCompletionWaitsBehindEarlierCompletionsOfItsSocket(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newTestProc(t)
+		c, s := p.pair(ovFlag)
+		recv, _, _, err := p.ovRecv(s, 4, 0)
+		wantErr(t, "recv", err, spi.WSA_IO_PENDING)
+		release := make(chan struct{})
+		p.k.onComplete = func(k completion) {
+			if k.Ov == recv {
+				<-release // the receive's Complete call is slow
+			}
+		}
+		go p.send(c, "ab") // completes s's receive, and delivers it
+		synctest.Wait()
+		returned := make(chan struct{})
+		send := new(spi.Overlapped)
+		go func() {
+			_, err := p.tab.WSPSend(s, [][]byte{[]byte("x")}, 0, send, nil, nil)
+			wantErr(t, "immediate send", err, nil)
+			close(returned)
+		}()
+		synctest.Wait()
+		select {
+		case <-returned:
+			t.Fatal("the immediate send returned before its Complete call")
+		default:
+		}
+		close(release)
+		<-returned
+		diff(t, "completions in order", []completion{
+			{s, recv, 0, 2, 0, false},
+			{s, send, 0, 1, 0, true},
+		}, p.k.completions(t))
+	})
+}
+
+func TestCancelIoLeavesBlockingCallsAlone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newTestProc(t)
+		c, s := p.pair(ovFlag)
+		got := make(chan string)
+		go func() {
+			data, err := p.recv(s, 10)
+			p.must(err)
+			got <- data
+		}()
+		synctest.Wait()
+		if n := p.k.driver(s).CancelIo(spi.ThreadID{}, true, nil); n != 0 {
+			t.Errorf("CancelIo = %d, want 0", n)
+		}
+		p.send(c, "still")
+		diff(t, "blocked receive", "still", <-got)
+	})
+}
+
+func TestDisconnectEntriesShutDownTheConnection(t *testing.T) {
+	p := newTestProc(t)
+	c, s := p.pair(0)
+	wantErr(t, "disconnect data", p.tab.WSPSendDisconnect(c, []byte("bye")), spi.WSAENOPROTOOPT)
+	p.must(p.tab.WSPSendDisconnect(c, nil))
+	eof, err := p.recv(s, 10)
+	if eof != "" || err != nil {
+		t.Errorf("peer recv after WSPSendDisconnect = %q, %v; want 0 bytes", eof, err)
+	}
+	data, err := p.tab.WSPRecvDisconnect(s)
+	if data != nil || err != nil {
+		t.Errorf("WSPRecvDisconnect = %q, %v", data, err)
+	}
+	_, err = p.recv(s, 1)
+	wantErr(t, "recv after WSPRecvDisconnect", err, spi.WSAESHUTDOWN)
+}
+
+func TestCleanupInterruptsBlockedCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newTestProc(t)
+		u := p.socket(spi.AF_INET, spi.SOCK_DGRAM, 0)
+		p.bind(u, "127.0.0.1:0")
+		l, _ := p.listener(spi.AF_INET, 0)
+		errs := make(chan error, 2)
+		go func() {
+			_, _, _, err := p.recvFrom(u, 10)
+			errs <- err
+		}()
+		go func() {
+			_, _, err := p.tab.WSPAccept(l, nil, nil)
+			errs <- err
+		}()
+		synctest.Wait()
+		for range p.entries {
+			p.must(p.tab.WSPCleanup())
+		}
+		wantErr(t, "first", <-errs, spi.WSAEINTR)
+		wantErr(t, "second", <-errs, spi.WSAEINTR)
+	})
+}
