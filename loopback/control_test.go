@@ -239,8 +239,7 @@ func TestSOACCEPTCONNReportsListening(t *testing.T) {
 func TestRaisingTheBufferSizeLetsQueuedSendsThrough(t *testing.T) {
 	p := newTestProc(t)
 	c, s := p.pair(ovFlag)
-	p.setInt(c, spi.SO_SNDBUF, 0)
-	p.setInt(s, spi.SO_RCVBUF, 1)
+	p.limit(c, s, 0, 1)
 	p.send(c, "ab")
 	ov, _, err := p.ovSend(c, "cd")
 	wantErr(t, "send", err, spi.WSA_IO_PENDING)

@@ -282,6 +282,14 @@ func (p *proc) setInt(s spi.Socket, name int32, v int32) {
 	p.must(p.tab.WSPSetSockOpt(s, spi.SOL_SOCKET, name, b))
 }
 
+// limit sets the sender's SO_SNDBUF and the receiver's SO_RCVBUF, which
+// together bound what the sender can have buffered toward the receiver.
+func (p *proc) limit(sender, receiver spi.Socket, sndbuf, rcvbuf int32) {
+	p.t.Helper()
+	p.setInt(sender, spi.SO_SNDBUF, sndbuf)
+	p.setInt(receiver, spi.SO_RCVBUF, rcvbuf)
+}
+
 func (p *proc) setLinger(s spi.Socket, onoff, secs uint16) {
 	p.t.Helper()
 	b, _ := spi.Linger{OnOff: onoff, Linger: secs}.MarshalBinary()

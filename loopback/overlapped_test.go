@@ -123,8 +123,7 @@ func TestGetOverlappedResultRejectsUnknownOperations(t *testing.T) {
 func TestClosingASocketAbortsEachPendingOperationOnceThenClosesTheFileObject(t *testing.T) {
 	p := newTestProc(t)
 	c, s := p.pair(ovFlag)
-	p.setInt(c, spi.SO_SNDBUF, 0)
-	p.setInt(s, spi.SO_RCVBUF, 0)
+	p.limit(c, s, 0, 0)
 	p.send(c, "fill")
 	send, _, err := p.ovSend(c, "queued")
 	wantErr(t, "send", err, spi.WSA_IO_PENDING)

@@ -271,8 +271,7 @@ func TestStreamDeliversBytesInOrderWithPartialReceives(t *testing.T) {
 func TestSendsPendWhenTheBuffersAreFullAndCompleteInSubmissionOrder(t *testing.T) {
 	p := newTestProc(t)
 	c, s := p.pair(ovFlag)
-	p.setInt(c, spi.SO_SNDBUF, 2)
-	p.setInt(s, spi.SO_RCVBUF, 2)
+	p.limit(c, s, 2, 2)
 	ov1, n1, err := p.ovSend(c, "0123456789") // accepted: nothing buffered yet
 	p.must(err)
 	ov2, _, err2 := p.ovSend(c, "ab")
@@ -297,8 +296,7 @@ func TestSendsPendWhenTheBuffersAreFullAndCompleteInSubmissionOrder(t *testing.T
 func TestNonblockingSendWouldBlockWhenTheBuffersAreFull(t *testing.T) {
 	p := newTestProc(t)
 	c, s := p.pair(0)
-	p.setInt(c, spi.SO_SNDBUF, 0)
-	p.setInt(s, spi.SO_RCVBUF, 2)
+	p.limit(c, s, 0, 2)
 	p.nonblocking(c, true)
 	p.send(c, "abc")
 	_, err := p.tab.WSPSend(c, [][]byte{[]byte("d")}, 0, nil, nil, nil)
@@ -314,8 +312,7 @@ func TestBlockingSendWaitsForBufferSpace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newTestProc(t)
 		c, s := p.pair(0)
-		p.setInt(c, spi.SO_SNDBUF, 1)
-		p.setInt(s, spi.SO_RCVBUF, 1)
+		p.limit(c, s, 1, 1)
 		p.send(c, "ab")
 		done := make(chan uint32)
 		go func() { done <- p.send(c, "cd") }()
@@ -354,8 +351,7 @@ func TestClosingASocketInterruptsItsBlockedCallsWithWSAEINTR(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newTestProc(t)
 		c, s := p.pair(0)
-		p.setInt(c, spi.SO_SNDBUF, 0)
-		p.setInt(s, spi.SO_RCVBUF, 0)
+		p.limit(c, s, 0, 0)
 		p.send(c, "x")
 		errs := make(chan error, 2)
 		go func() {
@@ -376,8 +372,7 @@ func TestClosingASocketInterruptsItsBlockedCallsWithWSAEINTR(t *testing.T) {
 func TestShutdownSendDeliversTheDataThenZeroBytes(t *testing.T) {
 	p := newTestProc(t)
 	c, s := p.pair(ovFlag)
-	p.setInt(c, spi.SO_SNDBUF, 0)
-	p.setInt(s, spi.SO_RCVBUF, 0)
+	p.limit(c, s, 0, 0)
 	p.send(c, "first")
 	ov, _, err := p.ovSend(c, "second") // waits for space
 	wantErr(t, "queued send", err, spi.WSA_IO_PENDING)
@@ -616,8 +611,7 @@ func TestProcessesTalkOverTheSharedNetwork(t *testing.T) {
 func TestConcurrentSendersAndReceiversLoseNoBytes(t *testing.T) {
 	p := newTestProc(t)
 	c, s := p.pair(0)
-	p.setInt(c, spi.SO_SNDBUF, 16)
-	p.setInt(s, spi.SO_RCVBUF, 16)
+	p.limit(c, s, 16, 16)
 	const chunks = 200
 	var want strings.Builder
 	for i := range chunks {
