@@ -205,7 +205,7 @@ func (s *socket) getSockOpt(level, name int32, optval []byte) (int, error) {
 	}
 	if !s.stream {
 		if name == spi.SO_MAX_MSG_SIZE {
-			return putInt(optval, MaxDatagramSize)
+			return putInt(optval, int32(s.maxDatagram()))
 		}
 		return 0, spi.WSAENOPROTOOPT
 	}

@@ -115,7 +115,7 @@ func TestSocketOptionDefaults(t *testing.T) {
 		"tcp SO_RCVBUF": loopback.DefaultReceiveBuffer, "tcp SO_SNDBUF": loopback.DefaultSendBuffer,
 		"udp SO_RCVBUF":    loopback.DefaultReceiveBuffer,
 		"tcp SO_REUSEADDR": 0, "tcp SO_ERROR": 0, "tcp SO_ACCEPTCONN": 0, "tcp SO_DONTLINGER": 1,
-		"tcp TCP_NODELAY": 0, "udp SO_MAX_MSG_SIZE": loopback.MaxDatagramSize,
+		"tcp TCP_NODELAY": 0, "udp SO_MAX_MSG_SIZE": 65527, // the UDP/IPv6 entry's dwMessageSize
 	}
 	opts := map[string]opt{
 		"tcp SO_TYPE": {tcp, spi.SOL_SOCKET, spi.SO_TYPE}, "udp SO_TYPE": {udp, spi.SOL_SOCKET, spi.SO_TYPE},

@@ -30,7 +30,7 @@ func (s *socket) dgramSend(bufs [][]byte, to netip.AddrPort, sendTo bool, req sp
 		err = remoteCheck(to, s.v6)
 		to = netip.AddrPortFrom(to.Addr().WithZone(""), to.Port())
 	}
-	if err == nil && size > MaxDatagramSize {
+	if err == nil && size > s.maxDatagram() {
 		err = spi.WSAEMSGSIZE
 	}
 	if err == nil && !s.bound {

@@ -14,8 +14,13 @@
 //
 // A machine owns one [Network]; each process that loads the provider gets
 // its own [Provider] from [Network.NewProvider], whose WSPStartup method is
-// the provider's [spi.WSPStartupFunc] in that process. The catalog installs
-// the entries of [ProtocolInfos] under [DLLPath] and [ProviderId]:
+// the provider's [spi.WSPStartupFunc] in that process. The catalog entries
+// it serves are those of catalog.DefaultEntries, installed by
+// catalog.NewDefault under catalog.LoopbackPath: they describe MSAFD as a
+// real machine lists it, so they advertise a few features (out-of-band
+// data, broadcast, multipoint) this provider answers with WSAEOPNOTSUPP.
+// The provider reads everything it needs (family, type, protocol, the
+// datagram size limit) from the entry WSPStartup and WSPSocket receive:
 //
 //	net := loopback.NewNetwork()            // once per machine
 //	prov := net.NewProvider()               // once per process

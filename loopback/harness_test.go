@@ -2,6 +2,7 @@ package loopback_test
 
 import (
 	"errors"
+	"github.com/wsspi/wsspi/catalog"
 	"net/netip"
 	"sync"
 	"testing"
@@ -186,7 +187,7 @@ type proc struct {
 
 // entries returns the provider's entries as a catalog installs them.
 func installedEntries() []spi.WSAProtocolInfo {
-	infos := loopback.ProtocolInfos()
+	infos := catalog.DefaultEntries()
 	for i := range infos {
 		infos[i].CatalogEntryId = idTCP4 + spi.CatalogEntryId(i)
 		infos[i].ProtocolChain.ChainEntries[0] = infos[i].CatalogEntryId

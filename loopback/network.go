@@ -21,10 +21,11 @@ const (
 	// Vista.
 	EphemeralPortFirst = 49152
 	EphemeralPortLast  = 65535
-	// MaxDatagramSize is the largest UDP payload the provider accepts
-	// (WSAPROTOCOL_INFOW.dwMessageSize and SO_MAX_MSG_SIZE of Windows' UDP
-	// entries); larger sends fail with WSAEMSGSIZE.
-	MaxDatagramSize = 65467
+	// MaxDatagramSize is the largest UDP payload the provider accepts when
+	// its catalog entry gives no dwMessageSize: 65507, the most an IPv4
+	// datagram carries. Otherwise the entry's MessageSize is the limit (and
+	// SO_MAX_MSG_SIZE); larger sends fail with WSAEMSGSIZE.
+	MaxDatagramSize = 65507
 	// MaxBacklog is the longest listen backlog; larger values, SOMAXCONN
 	// included, are clamped to it, as Windows clamps SOMAXCONN to 200.
 	MaxBacklog = 200

@@ -8,67 +8,6 @@ import (
 	"github.com/wsspi/wsspi/spi"
 )
 
-// ProviderId is the GUID of the loopback provider, shared by its four
-// catalog entries.
-var ProviderId = spi.MustParseGUID("{7A3E5C1D-2B4F-4E6A-9C8D-1F0E2D3C4B5A}")
-
-// DLLPath is the "DLL path" under which a catalog registers the provider;
-// like MSAFD, the built-in transport lives in mswsock.dll.
-const DLLPath = `%SystemRoot%\system32\mswsock.dll`
-
-// Service flags of the entries: what the provider implements and nothing
-// more. MSAFD's TCP entries also advertise XP1_EXPEDITED_DATA and its UDP
-// entries XP1_SUPPORT_BROADCAST and XP1_SUPPORT_MULTIPOINT; this provider
-// supports neither out-of-band data, broadcast nor multipoint.
-const (
-	// ServiceFlagsTCP are the XP1_* flags of the TCP entries.
-	ServiceFlagsTCP = spi.XP1_GUARANTEED_DELIVERY | spi.XP1_GUARANTEED_ORDER |
-		spi.XP1_GRACEFUL_CLOSE | spi.XP1_IFS_HANDLES
-	// ServiceFlagsUDP are the XP1_* flags of the UDP entries.
-	ServiceFlagsUDP = spi.XP1_CONNECTIONLESS | spi.XP1_MESSAGE_ORIENTED | spi.XP1_IFS_HANDLES
-	// ProviderFlags are the PFL_* flags of every entry: protocol 0 in
-	// socket or WSASocket matches it.
-	ProviderFlags = spi.PFL_MATCHES_PROTOCOL_ZERO
-)
-
-// Sizes of the socket addresses, for MinSockAddr and MaxSockAddr.
-const (
-	sockaddrInSize  = 16 // sizeof(SOCKADDR_IN)
-	sockaddrIn6Size = 28 // sizeof(SOCKADDR_IN6)
-)
-
-// ProtocolInfos returns the provider's catalog entries, in the order a
-// default catalog installs them: TCP over IPv4, UDP over IPv4, TCP over
-// IPv6, UDP over IPv6. Each is a base entry (ChainLen BASE_PROTOCOL) with
-// CatalogEntryId 0; the catalog assigns the ids (and ChainEntries[0]) when
-// it installs them. Every call returns new values.
-func ProtocolInfos() []spi.WSAProtocolInfo {
-	entry := func(af, typ, proto int32, flags uint32, msgSize uint32, addrSize int32, name string) spi.WSAProtocolInfo {
-		return spi.WSAProtocolInfo{
-			ServiceFlags1:    flags,
-			ProviderFlags:    ProviderFlags,
-			ProviderId:       ProviderId,
-			ProtocolChain:    spi.WSAProtocolChain{ChainLen: spi.BASE_PROTOCOL},
-			Version:          2,
-			AddressFamily:    af,
-			MaxSockAddr:      addrSize,
-			MinSockAddr:      addrSize,
-			SocketType:       typ,
-			Protocol:         proto,
-			NetworkByteOrder: spi.BIGENDIAN,
-			SecurityScheme:   spi.SECURITY_PROTOCOL_NONE,
-			MessageSize:      msgSize,
-			ProtocolName:     name,
-		}
-	}
-	return []spi.WSAProtocolInfo{
-		entry(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP, ServiceFlagsTCP, 0, sockaddrInSize, "wsspi loopback [TCP/IP]"),
-		entry(spi.AF_INET, spi.SOCK_DGRAM, spi.IPPROTO_UDP, ServiceFlagsUDP, MaxDatagramSize, sockaddrInSize, "wsspi loopback [UDP/IP]"),
-		entry(spi.AF_INET6, spi.SOCK_STREAM, spi.IPPROTO_TCP, ServiceFlagsTCP, 0, sockaddrIn6Size, "wsspi loopback [TCP/IPv6]"),
-		entry(spi.AF_INET6, spi.SOCK_DGRAM, spi.IPPROTO_UDP, ServiceFlagsUDP, MaxDatagramSize, sockaddrIn6Size, "wsspi loopback [UDP/IPv6]"),
-	}
-}
-
 // Versions the provider supports: 2.0 to 2.2.
 const (
 	lowVersion  = 0x0002 // MAKEWORD(2, 0)

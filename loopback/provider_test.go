@@ -8,37 +8,6 @@ import (
 	"github.com/wsspi/wsspi/spi"
 )
 
-func TestProtocolInfosDescribeTCPAndUDPOverIPv4AndIPv6(t *testing.T) {
-	type row struct {
-		AF, Type, Protocol int32
-		Flags              uint32
-		IFS, Base          bool
-		MessageSize        uint32
-		ProviderId         spi.GUID
-	}
-	var got []row
-	for _, e := range loopback.ProtocolInfos() {
-		got = append(got, row{e.AddressFamily, e.SocketType, e.Protocol, e.ProviderFlags, e.IFS(), e.IsBase(), e.MessageSize, e.ProviderId})
-	}
-	id := loopback.ProviderId
-	want := []row{
-		{spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP, spi.PFL_MATCHES_PROTOCOL_ZERO, true, true, 0, id},
-		{spi.AF_INET, spi.SOCK_DGRAM, spi.IPPROTO_UDP, spi.PFL_MATCHES_PROTOCOL_ZERO, true, true, loopback.MaxDatagramSize, id},
-		{spi.AF_INET6, spi.SOCK_STREAM, spi.IPPROTO_TCP, spi.PFL_MATCHES_PROTOCOL_ZERO, true, true, 0, id},
-		{spi.AF_INET6, spi.SOCK_DGRAM, spi.IPPROTO_UDP, spi.PFL_MATCHES_PROTOCOL_ZERO, true, true, loopback.MaxDatagramSize, id},
-	}
-	diff(t, "entries", want, got)
-	for _, e := range loopback.ProtocolInfos() {
-		if _, err := e.MarshalBinary(); err != nil {
-			t.Errorf("%s: MarshalBinary: %v", e.ProtocolName, err)
-		}
-		udp := e.SocketType == spi.SOCK_DGRAM
-		if got := e.ServiceFlags1&spi.XP1_CONNECTIONLESS != 0; got != udp {
-			t.Errorf("%s: XP1_CONNECTIONLESS = %v", e.ProtocolName, got)
-		}
-	}
-}
-
 func TestWSPStartupNegotiatesVersion(t *testing.T) {
 	k := newFakeKernel()
 	cases := []struct {

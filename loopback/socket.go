@@ -91,6 +91,15 @@ func newSocket(n *Network, info spi.WSAProtocolInfo, overlapped bool) *socket {
 
 func (s *socket) udp() bool { return !s.stream }
 
+// maxDatagram is the largest payload a datagram socket sends: its catalog
+// entry's dwMessageSize, or MaxDatagramSize when the entry gives none.
+func (s *socket) maxDatagram() int {
+	if s.info.MessageSize == 0 {
+		return MaxDatagramSize
+	}
+	return int(s.info.MessageSize)
+}
+
 // request builds the I/O request of a call: overlapped when ov is set
 // (a routine without an overlapped is ignored, as the call is then not
 // overlapped).
