@@ -267,11 +267,14 @@ func (t *Table) add(op string, kind Kind, owner spi.CatalogEntryId, context, obj
 }
 
 // newEntryLocked returns a new, unpublished entry. Entries are allocated
-// in blocks of entryBlock: one allocation per handle took a create and
-// close to about 1.2 to 1.4 times the cost of a mutex-guarded map
-// (BenchmarkHandleCreateClose), a block of 8 to about 0.9. The price: a
-// block stays in memory while any of its entries is live or referenced,
-// and with it the contexts and objects of its closed entries.
+// in blocks of entryBlock: with one allocation per handle a create and
+// close cost about 1.2 to 1.4 times a mutex-guarded map's
+// (BenchmarkHandleCreateClose, 2-CPU VM), with blocks of 8 about 0.8 to 0.9
+// while the machine is otherwise idle. The entries are still garbage once
+// closed, so when other work competes for the CPU the garbage collector's
+// share grows and the ratio rises above 1. The price of blocks: a block
+// stays in memory while any of its entries is live or referenced, and with
+// it the contexts and objects of its closed entries.
 func (t *Table) newEntryLocked() *Entry {
 	if len(t.block) == 0 {
 		t.block = make([]Entry, entryBlock)
