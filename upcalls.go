@@ -1,6 +1,8 @@
 package wsspi
 
 import (
+	"time"
+
 	"github.com/wsspi/wsspi/handles"
 	"github.com/wsspi/wsspi/iocp"
 	"github.com/wsspi/wsspi/spi"
@@ -28,9 +30,60 @@ func (p *Process) services(*spi.WSAProtocolInfo) (spi.WSPUpcallTable, spi.Import
 			WPUOpenCurrentThread:        p.wpuOpenCurrentThread,
 			WPUCloseThread:              p.kernel.WPUCloseThread,
 		}, spi.Imports{
-			WPUCompleteOverlappedRequest: p.WPUCompleteOverlappedRequest,
-			CreateFileObject:             p.createFileObject,
+			WPUCompleteOverlappedRequest:       p.WPUCompleteOverlappedRequest,
+			CreateFileObject:                   p.createFileObject,
+			LoadNext:                           p.loadNext,
+			CreateIoCompletionPort:             p.kernel.CreateIoCompletionPort,
+			GetQueuedCompletionStatus:          p.providerGetQueuedCompletionStatus,
+			PostQueuedCompletionStatus:         p.kernel.PostQueuedCompletionStatus,
+			SetFileCompletionNotificationModes: p.kernel.SetFileCompletionNotificationModes,
+			CloseHandle:                        p.kernel.CloseHandle,
+			CreateThread:                       p.providerCreateThread,
+			ExitThread:                         p.providerExitThread,
 		}
+}
+
+// loadNext serves [spi.Imports.LoadNext] from the process's loader.
+func (p *Process) loadNext(chain *spi.WSAProtocolInfo, self spi.CatalogEntryId) (spi.NextLayer, error) {
+	l, err := p.activeLoader("WSPStartup", 0)
+	if err != nil {
+		return spi.NextLayer{}, err
+	}
+	prov, info, err := l.LoadNext(chain, self)
+	if err != nil {
+		return spi.NextLayer{}, err
+	}
+	return spi.NextLayer{ProcTable: prov.ProcTable, Info: info, Cleanup: func() error { return l.Cleanup(prov) }}, nil
+}
+
+// providerCreateThread makes a simulated thread for a provider's own
+// goroutine.
+func (p *Process) providerCreateThread() (spi.ThreadID, error) {
+	th, err := p.kernel.NewThread()
+	if err != nil {
+		return spi.ThreadID{}, err
+	}
+	return th.ID(), nil
+}
+
+// providerExitThread ends a thread made by providerCreateThread.
+func (p *Process) providerExitThread(id spi.ThreadID) error {
+	th, err := p.kernel.Thread(&id)
+	if err != nil {
+		return err
+	}
+	th.Exit()
+	return nil
+}
+
+// providerGetQueuedCompletionStatus is GetQueuedCompletionStatus called by
+// a provider's thread, named by its id.
+func (p *Process) providerGetQueuedCompletionStatus(id spi.ThreadID, port spi.Handle, timeout time.Duration) (spi.OverlappedEntry, error) {
+	th, err := p.kernel.Thread(&id)
+	if err != nil {
+		return spi.OverlappedEntry{}, err
+	}
+	return p.kernel.GetQueuedCompletionStatus(th, port, timeout)
 }
 
 // wpuCreateSocketHandle is WPUCreateSocketHandle: a handle owned by the

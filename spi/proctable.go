@@ -121,6 +121,46 @@ type Imports struct {
 	// unowned; the provider registers it with WPUModifyIFSHandle. It fails
 	// with WSAENOBUFS when the handle table is full.
 	CreateFileObject func(driver FileDriver, overlapped bool) (FileObject, error)
+
+	// LoadNext is what a layered provider does to reach the layer below
+	// it, in WSPStartup or lazily in WSPSocket: find its own id self in
+	// chain, take the next element, find that entry in the process's
+	// catalog (WSCEnumProtocols), get its provider's path
+	// (WSCGetProviderPath), load it and start it up. The result carries the
+	// next layer's proc table, the protocol info to pass to its WSPSocket
+	// (the chain itself when the next element is a layer, the base
+	// provider's own entry when it is the base), and the Cleanup that undoes
+	// the load, which the layer calls from its own last WSPCleanup.
+	LoadNext func(chain *WSAProtocolInfo, self CatalogEntryId) (NextLayer, error)
+
+	// The kernel32 functions a provider uses on its own behalf, such as a
+	// layered provider that catches the completions of its lower sockets
+	// on a private completion port served by its own worker threads, as
+	// Microsoft's non-IFS LSP sample does. They behave as the client API of
+	// the same names; a provider's worker goroutine first makes itself a
+	// simulated thread with CreateThread and passes its id to
+	// GetQueuedCompletionStatus, and ends it with ExitThread.
+
+	CreateIoCompletionPort             func(file, existing Handle, key uintptr, concurrency uint32) (Handle, error)
+	GetQueuedCompletionStatus          func(thread ThreadID, port Handle, timeout time.Duration) (OverlappedEntry, error)
+	PostQueuedCompletionStatus         func(port Handle, bytes uint32, key uintptr, ov *Overlapped) error
+	SetFileCompletionNotificationModes func(h Handle, flags uint8) error
+	CloseHandle                        func(h Handle) error
+	CreateThread                       func() (ThreadID, error)
+	ExitThread                         func(thread ThreadID) error
+}
+
+// NextLayer is the layer below a layered provider, as [Imports.LoadNext]
+// returns it.
+type NextLayer struct {
+	// ProcTable is the next layer's proc table.
+	ProcTable WSPProcTable
+	// Info is the protocol info to pass to the next layer's WSPSocket,
+	// WSPDuplicateSocket, WSPAddressToString and WSPStringToAddress.
+	Info WSAProtocolInfo
+	// Cleanup undoes the load: the WSPCleanup the next layer's WSPStartup
+	// needs. Call it once.
+	Cleanup func() error
 }
 
 // WPUCompleteOverlappedRequestFunc models WPUCompleteOverlappedRequest: it
