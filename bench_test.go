@@ -2,7 +2,6 @@ package wsspi_test
 
 import (
 	"errors"
-	"net/netip"
 	"testing"
 
 	"github.com/wsspi/wsspi"
@@ -14,34 +13,8 @@ import (
 // server's thread and socket.
 func connectedPair(tb testing.TB) (cth *wsspi.Thread, c spi.Socket, sth *wsspi.Thread, s spi.Socket) {
 	tb.Helper()
-	m := wsspi.NewMachine()
-	server, client := m.NewProcess(), m.NewProcess()
-	tb.Cleanup(func() { client.Close(); server.Close() })
-	sth, cth = server.NewThread(), client.NewThread()
-	l := must(sth.Socket(spi.AF_INET, spi.SOCK_STREAM, 0))(tb)
-	addr := netip.MustParseAddrPort("127.0.0.1:9000")
-	check(tb, sth.Bind(l, addr))
-	check(tb, sth.Listen(l, 8))
-	c = must(cth.WSASocket(spi.AF_INET, spi.SOCK_STREAM, 0, nil, 0, spi.WSA_FLAG_OVERLAPPED))(tb)
-	check(tb, cth.Connect(c, addr))
-	s, _, err := sth.Accept(l)
-	check(tb, err)
-	return cth, c, sth, s
-}
-
-func must[T any](v T, err error) func(testing.TB) T {
-	return func(tb testing.TB) T {
-		tb.Helper()
-		check(tb, err)
-		return v
-	}
-}
-
-func check(tb testing.TB, err error) {
-	tb.Helper()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	k := newConn(tb, spi.AF_INET, spi.WSA_FLAG_OVERLAPPED)
+	return k.cth, k.c, k.sth, k.s
 }
 
 // BenchmarkOverlappedSend measures an overlapped 64-byte WSASend on a
@@ -72,11 +45,7 @@ func BenchmarkOverlappedSend(b *testing.B) {
 
 // drain reads what has arrived on s without blocking.
 func drain(tb testing.TB, th *wsspi.Thread, s spi.Socket, sink [][]byte) {
-	var avail [4]byte
-	if _, err := th.WSAIoctl(s, spi.FIONREAD, nil, avail[:], nil, nil); err != nil {
-		tb.Fatal(err)
-	}
-	for n := int(avail[0]) | int(avail[1])<<8 | int(avail[2])<<16; n > 0; {
+	for n := int(fionread(tb, th, s)); n > 0; {
 		got, err := th.WSARecv(s, sink, nil, nil, nil)
 		if err != nil {
 			tb.Fatal(err)

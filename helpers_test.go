@@ -1,0 +1,239 @@
+package wsspi_test
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/wsspi/wsspi"
+	"github.com/wsspi/wsspi/handles"
+	"github.com/wsspi/wsspi/spi"
+)
+
+// long is how long a test waits for something that must happen; it only
+// runs out when the simulator is broken.
+const long = 10 * time.Second
+
+func must[T any](v T, err error) func(testing.TB) T {
+	return func(tb testing.TB) T {
+		tb.Helper()
+		check(tb, err)
+		return v
+	}
+}
+
+func check(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// opErr is the error a simulated call returns: op on h failed with e.
+func opErr(op string, h spi.Handle, e spi.Errno) error {
+	return &spi.OpError{Op: op, Socket: h, Err: e}
+}
+
+// wantErr compares an error with the one expected, wrapper included.
+func wantErr(tb testing.TB, what string, want, got error) {
+	tb.Helper()
+	if diff := cmp.Diff(want, got); diff != "" {
+		tb.Errorf("%s: error (-want +got):\n%s", what, diff)
+	}
+}
+
+// world is a machine with two processes, a client and a server, each
+// with one thread, as most tests here need. The processes are closed when
+// the test ends.
+type world struct {
+	m              *wsspi.Machine
+	client, server *wsspi.Process
+	cth, sth       *wsspi.Thread
+}
+
+func newWorld(tb testing.TB) *world {
+	tb.Helper()
+	m := wsspi.NewMachine()
+	w := &world{m: m, client: m.NewProcess(), server: m.NewProcess()}
+	tb.Cleanup(func() { w.client.Close(); w.server.Close() })
+	w.cth, w.sth = w.client.NewThread(), w.server.NewThread()
+	return w
+}
+
+// loopbackAddr is the loopback address of family af with port.
+func loopbackAddr(af int32, port uint16) netip.AddrPort {
+	if af == spi.AF_INET6 {
+		return netip.AddrPortFrom(netip.IPv6Loopback(), port)
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), port)
+}
+
+// families are the address families the loopback provider serves.
+var families = []struct {
+	name string
+	af   int32
+}{{"IPv4", spi.AF_INET}, {"IPv6", spi.AF_INET6}}
+
+// listen makes a TCP socket of th bound to addr and listening.
+func listen(tb testing.TB, th *wsspi.Thread, addr netip.AddrPort, backlog int32) spi.Socket {
+	tb.Helper()
+	af := int32(spi.AF_INET)
+	if addr.Addr().Is6() {
+		af = spi.AF_INET6
+	}
+	l := must(th.Socket(af, spi.SOCK_STREAM, spi.IPPROTO_TCP))(tb)
+	check(tb, th.Bind(l, addr))
+	check(tb, th.Listen(l, backlog))
+	return l
+}
+
+// conn is a TCP connection over loopback between the client and the
+// server of a world: c is the client's socket, made with clientFlags, s
+// the server's, accepted from listener l (which made with socket() is
+// overlapped).
+type conn struct {
+	*world
+	addr    netip.AddrPort
+	l, c, s spi.Socket
+}
+
+func newConn(tb testing.TB, af int32, clientFlags uint32) *conn {
+	tb.Helper()
+	return newWorld(tb).connect(tb, af, clientFlags)
+}
+
+func (w *world) connect(tb testing.TB, af int32, clientFlags uint32) *conn {
+	tb.Helper()
+	k := &conn{world: w, addr: loopbackAddr(af, 9000)}
+	k.l = listen(tb, w.sth, k.addr, 8)
+	k.c = must(w.cth.WSASocket(af, spi.SOCK_STREAM, spi.IPPROTO_TCP, nil, 0, clientFlags))(tb)
+	check(tb, w.cth.Connect(k.c, k.addr))
+	k.s, _ = must2(w.sth.Accept(k.l))(tb)
+	return k
+}
+
+func must2[T, U any](v T, u U, err error) func(testing.TB) (T, U) {
+	return func(tb testing.TB) (T, U) {
+		tb.Helper()
+		check(tb, err)
+		return v, u
+	}
+}
+
+// u32 encodes v as a 4-byte little-endian value (an int or BOOL option,
+// an ioctl's u_long).
+func u32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+
+// setNonblocking sets or clears FIONBIO on s.
+func setNonblocking(tb testing.TB, th *wsspi.Thread, s spi.Socket, on bool) {
+	tb.Helper()
+	v := uint32(0)
+	if on {
+		v = 1
+	}
+	must(th.WSAIoctl(s, spi.FIONBIO, u32(v), nil, nil, nil))(tb)
+}
+
+// setInt sets an int socket option at SOL_SOCKET.
+func setInt(tb testing.TB, th *wsspi.Thread, s spi.Socket, name int32, v uint32) {
+	tb.Helper()
+	check(tb, th.Setsockopt(s, spi.SOL_SOCKET, name, u32(v)))
+}
+
+// getInt reads an int socket option at SOL_SOCKET.
+func getInt(tb testing.TB, th *wsspi.Thread, s spi.Socket, name int32) uint32 {
+	tb.Helper()
+	var b [4]byte
+	n := must(th.Getsockopt(s, spi.SOL_SOCKET, name, b[:]))(tb)
+	if n != 4 {
+		tb.Fatalf("getsockopt(%d) length = %d, want 4", name, n)
+	}
+	return binary.LittleEndian.Uint32(b[:])
+}
+
+// setLinger sets SO_LINGER on s.
+func setLinger(tb testing.TB, th *wsspi.Thread, s spi.Socket, onOff, secs uint16) {
+	tb.Helper()
+	b, err := spi.Linger{OnOff: onOff, Linger: secs}.MarshalBinary()
+	check(tb, err)
+	check(tb, th.Setsockopt(s, spi.SOL_SOCKET, spi.SO_LINGER, b))
+}
+
+// recvAll receives on s with blocking calls until it holds n bytes.
+func recvAll(tb testing.TB, th *wsspi.Thread, s spi.Socket, n int) []byte {
+	tb.Helper()
+	got := make([]byte, 0, n)
+	buf := make([]byte, n)
+	for len(got) < n {
+		k := must(th.WSARecv(s, [][]byte{buf[:n-len(got)]}, nil, nil, nil))(tb)
+		if k == 0 {
+			tb.Fatalf("recv: end of stream after %d of %d bytes", len(got), n)
+		}
+		got = append(got, buf[:k]...)
+	}
+	return got
+}
+
+// fionread returns what FIONREAD reports for s.
+func fionread(tb testing.TB, th *wsspi.Thread, s spi.Socket) uint32 {
+	tb.Helper()
+	var out [4]byte
+	if n := must(th.WSAIoctl(s, spi.FIONREAD, nil, out[:], nil, nil))(tb); n != 4 {
+		tb.Fatalf("FIONREAD filled %d bytes, want 4", n)
+	}
+	return binary.LittleEndian.Uint32(out[:])
+}
+
+// pattern returns n bytes that differ from those of other offsets, so
+// that lost, repeated or reordered bytes show.
+func pattern(off, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte((off + i) * 7 / 3)
+	}
+	return b
+}
+
+// liveObjects lists the kinds of the live handles of p other than its
+// threads: what is left of sockets, ports and events.
+func liveObjects(p *wsspi.Process) map[spi.Handle]handles.Kind {
+	live := map[spi.Handle]handles.Kind{}
+	for _, e := range p.Handles().Snapshot().Live {
+		if e.Kind != handles.KindThread {
+			live[e.Handle] = e.Kind
+		}
+	}
+	return live
+}
+
+// checkNoHandles fails if p holds any handle but its threads', or any
+// handle closed while referenced and not yet freed.
+func checkNoHandles(tb testing.TB, p *wsspi.Process) {
+	tb.Helper()
+	snap := p.Handles().Snapshot()
+	if live := liveObjects(p); len(live) != 0 || len(snap.Closing) != 0 {
+		tb.Errorf("process %d leaks handles: live %v, closing %v", p.ID(), live, snap.Closing)
+	}
+}
+
+// checkNoGoroutineLeak fails the test if, once it and its cleanups have
+// run, more goroutines are left than when it started. Call it first, so
+// that its cleanup runs last.
+func checkNoGoroutineLeak(tb testing.TB) {
+	tb.Helper()
+	before := runtime.NumGoroutine()
+	tb.Cleanup(func() {
+		deadline := time.Now().Add(2 * time.Second)
+		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > before {
+			buf := make([]byte, 1<<16)
+			tb.Errorf("%d goroutines before the test, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+		}
+	})
+}
