@@ -1,0 +1,116 @@
+package redirect
+
+import "github.com/wsspi/wsspi/spi"
+
+// ReadFile models ReadFile on a socket handle, issued by thread: on an IFS
+// handle the provider's driver serves it directly; on a non-IFS handle it
+// becomes the owner's WSPRecv with the client's overlapped (and no thread
+// id: the request runs on ws2ifsl's helper thread, not the client's). With
+// ov nil the call is not overlapped. Results are file-style (see the
+// package documentation).
+func (l *Layer) ReadFile(thread spi.ThreadID, h spi.Handle, buf []byte, ov *spi.Overlapped) (uint32, error) {
+	const op = "ReadFile"
+	s, err := l.Socket(op, h)
+	if err != nil {
+		return 0, err
+	}
+	l.charge(s, 1)
+	if s.driver != nil {
+		n, err := s.driver.ReadFile(buf, spi.IORequest{Overlapped: ov, Thread: thread})
+		return n, fileError(op, h, err)
+	}
+	procs, err := l.redirect(op, s)
+	if err != nil {
+		return 0, err
+	}
+	var flags uint32
+	n, err := procs.WSPRecv(h, [][]byte{buf}, &flags, ov, nil, nil)
+	return n, fileError(op, h, err)
+}
+
+// WriteFile models WriteFile on a socket handle; the routing of
+// [Layer.ReadFile] applies, with WSPSend.
+func (l *Layer) WriteFile(thread spi.ThreadID, h spi.Handle, buf []byte, ov *spi.Overlapped) (uint32, error) {
+	const op = "WriteFile"
+	s, err := l.Socket(op, h)
+	if err != nil {
+		return 0, err
+	}
+	l.charge(s, 1)
+	if s.driver != nil {
+		n, err := s.driver.WriteFile(buf, spi.IORequest{Overlapped: ov, Thread: thread})
+		return n, fileError(op, h, err)
+	}
+	procs, err := l.redirect(op, s)
+	if err != nil {
+		return 0, err
+	}
+	n, err := procs.WSPSend(h, [][]byte{buf}, 0, ov, nil, nil)
+	return n, fileError(op, h, err)
+}
+
+// redirect charges the two extra round trips of a redirected request and
+// finds the owner's proc table.
+func (l *Layer) redirect(op string, s *Socket) (*spi.WSPProcTable, error) {
+	l.charge(s, 2)
+	procs, err := l.owner(op, s.handle)
+	if err != nil {
+		return nil, fileError(op, s.handle, err)
+	}
+	return procs, nil
+}
+
+// CancelIo models CancelIo on a socket handle, issued by thread: the
+// operations that thread issued on h through the driver complete once each
+// with ERROR_OPERATION_ABORTED. On a non-IFS handle nothing is cancelled:
+// the layer's own requests to the layer below are not the client's, and no
+// SPI entry cancels a request in a layered provider.
+func (l *Layer) CancelIo(thread spi.ThreadID, h spi.Handle) error {
+	s, err := l.Socket("CancelIo", h)
+	if err != nil {
+		return err
+	}
+	l.charge(s, 1)
+	if s.driver != nil {
+		s.driver.CancelIo(thread, false, nil)
+	}
+	return nil
+}
+
+// CancelIoEx models CancelIoEx: the operations on h that use ov, or all of
+// them when ov is nil, whichever thread issued them, complete once each
+// with ERROR_OPERATION_ABORTED. It fails with ERROR_NOT_FOUND when there was
+// nothing to cancel, as on a non-IFS handle (see [Layer.CancelIo]).
+func (l *Layer) CancelIoEx(thread spi.ThreadID, h spi.Handle, ov *spi.Overlapped) error {
+	const op = "CancelIoEx"
+	s, err := l.Socket(op, h)
+	if err != nil {
+		return err
+	}
+	l.charge(s, 1)
+	if s.driver == nil || s.driver.CancelIo(thread, true, ov) == 0 {
+		return spi.NewOpError(op, h, spi.ERROR_NOT_FOUND)
+	}
+	return nil
+}
+
+// fileError wraps err for the file system path, turning the Winsock codes
+// that path does not use into the Win32 codes ReadFile and WriteFile
+// report. An error already wrapped by the layer keeps its context.
+func fileError(op string, h spi.Handle, err error) error {
+	if err == nil {
+		return nil
+	}
+	switch spi.ErrnoOf(err) {
+	case spi.WSAECONNRESET, spi.WSAECONNABORTED:
+		return spi.NewOpError(op, h, spi.ERROR_NETNAME_DELETED)
+	case spi.WSAEMSGSIZE:
+		return spi.NewOpError(op, h, spi.ERROR_MORE_DATA)
+	case spi.WSAENOTSOCK:
+		return spi.NewOpError(op, h, spi.ERROR_INVALID_HANDLE)
+	}
+	if oe, ok := err.(*spi.OpError); ok && oe.Op == op {
+		return err
+	}
+	return spi.NewOpError(op, h, err)
+}

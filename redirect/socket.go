@@ -1,0 +1,73 @@
+package redirect
+
+import (
+	"sync/atomic"
+
+	"github.com/wsspi/wsspi/iocp"
+	"github.com/wsspi/wsspi/spi"
+)
+
+// Socket is the object the handle table keeps for a socket handle: its
+// completion context (port, key, notification modes), the base provider's
+// driver for an IFS handle, the transitions spent on it, and a cache of the
+// proc table of the provider that owns it, so routing a call takes no lock.
+// For an IFS handle it is also the [spi.FileObject] the base provider
+// completes I/O through. A Socket is safe for concurrent use.
+type Socket struct {
+	layer  *Layer
+	handle spi.Handle
+	file   *iocp.File
+	driver spi.FileDriver // nil for a handle from WPUCreateSocketHandle
+	counts counter
+
+	owner atomic.Pointer[ownerCache] // the proc table of the owning entry, once known
+}
+
+// ownerCache pairs a catalog entry with the proc table serving it; it is
+// replaced whole, never changed, so a reader sees a consistent pair.
+type ownerCache struct {
+	id    spi.CatalogEntryId
+	procs *spi.WSPProcTable
+}
+
+// IFS reports whether the handle is an IFS file object rather than a
+// WPUCreateSocketHandle handle.
+func (s *Socket) IFS() bool { return s.driver != nil }
+
+// Transitions returns the transitions spent on the handle so far.
+func (s *Socket) Transitions() Transitions { return s.counts.load() }
+
+// CompletionFile returns the completion context ([iocp.FileHolder]).
+func (s *Socket) CompletionFile() *iocp.File { return s.file }
+
+// Handle returns the handle value ([spi.FileObject]).
+func (s *Socket) Handle() spi.Handle { return s.handle }
+
+// Complete runs the completion rule for an I/O on this handle
+// ([spi.FileObject]).
+func (s *Socket) Complete(req spi.IORequest, status spi.Errno, bytes, flags uint32, immediate bool) {
+	// The kernel's only failures are a stale hEvent (the packet is still
+	// posted) and an issuing thread that has exited (Windows drops that
+	// thread's routine): both are the client's doing and, as on Windows,
+	// nobody is told.
+	_ = s.layer.kernel.Complete(iocp.Completion{
+		File: s.file, Request: req, Status: status, Bytes: bytes, Flags: flags, Immediate: immediate,
+	})
+}
+
+// Close closes the handle of the file object ([spi.FileObject]).
+func (s *Socket) Close() error { return s.layer.table.Close(s.handle) }
+
+// CachedOwner returns the cached proc table of the provider that owns the
+// handle, if the cache is for catalog entry id.
+func (s *Socket) CachedOwner(id spi.CatalogEntryId) *spi.WSPProcTable {
+	if c := s.owner.Load(); c != nil && c.id == id {
+		return c.procs
+	}
+	return nil
+}
+
+// CacheOwner records procs as the proc table serving catalog entry id.
+func (s *Socket) CacheOwner(id spi.CatalogEntryId, procs *spi.WSPProcTable) {
+	s.owner.Store(&ownerCache{id: id, procs: procs})
+}
