@@ -9,6 +9,7 @@ import (
 	"github.com/wsspi/wsspi/handles"
 	"github.com/wsspi/wsspi/iocp"
 	"github.com/wsspi/wsspi/loopback"
+	"github.com/wsspi/wsspi/redirect"
 	"github.com/wsspi/wsspi/spi"
 )
 
@@ -21,6 +22,7 @@ type Process struct {
 	pid      uint32
 	table    *handles.Table
 	kernel   *iocp.Kernel
+	ifs      *redirect.Layer                // socket objects, ReadFile/WriteFile routing, transitions
 	registry *catalog.Registry              // the machine's DLLs, plus this process's copy of loopback
 	lb       *loopback.Provider             // the loopback "DLL" as loaded into this process
 	loader   atomic.Pointer[catalog.Loader] // nil before WSAStartup and after the last WSACleanup
@@ -44,6 +46,7 @@ func newProcess(m *Machine, pid uint32) *Process {
 		lb:       m.network.NewProvider(),
 		loaded:   map[spi.GUID]*catalog.Provider{},
 	}
+	p.ifs = redirect.New(table, p.kernel, p.socketOwner)
 	p.registry.Register(catalog.LoopbackPath, p.lb.WSPStartup)
 	return p
 }
@@ -193,9 +196,9 @@ func (p *Process) loadForSocket(l *catalog.Loader, entry spi.WSAProtocolInfo) (*
 	return prov, nil
 }
 
-// socketOwner finds the provider that owns socket s: the loaded provider of
-// the catalog entry the handle table names as its owner.
-func (p *Process) socketOwner(op string, s spi.Socket) (*catalog.Provider, error) {
+// socketOwner finds the proc table of the provider that owns socket s: the
+// loaded provider of the catalog entry the handle table names as its owner.
+func (p *Process) socketOwner(op string, s spi.Socket) (*spi.WSPProcTable, error) {
 	l, err := p.activeLoader(op, s)
 	if err != nil {
 		return nil, err
@@ -204,19 +207,20 @@ func (p *Process) socketOwner(op string, s spi.Socket) (*catalog.Provider, error
 	if !ok || (e.Kind != handles.KindSocket && e.Kind != handles.KindIFSSocket) || e.Owner == 0 {
 		return nil, spi.NewOpError(op, s, spi.WSAENOTSOCK)
 	}
-	if o, ok := e.Object.(*socketObject); ok {
-		if prov := o.owner.Load(); prov != nil && o.ownerID.Load() == uint32(e.Owner) {
-			return prov, nil
+	o, _ := e.Object.(*redirect.Socket)
+	if o != nil {
+		if procs := o.CachedOwner(e.Owner); procs != nil {
+			return procs, nil
 		}
 	}
 	prov, ok := l.Provider(e.Owner)
 	if !ok {
 		return nil, spi.NewOpError(op, s, spi.WSAENOTSOCK)
 	}
-	if o, ok := e.Object.(*socketObject); ok {
-		o.setOwner(e.Owner, prov)
+	if o != nil {
+		o.CacheOwner(e.Owner, &prov.ProcTable)
 	}
-	return prov, nil
+	return &prov.ProcTable, nil
 }
 
 // PostedMessage is one WPUPostMessage call, recorded because the simulator
@@ -237,4 +241,16 @@ func (p *Process) PostedMessages() []PostedMessage {
 // joinOpError wraps the joined errors in one OpError, or returns nil.
 func joinOpError(op string, errs []error) error {
 	return spi.NewOpError(op, 0, errors.Join(errs...))
+}
+
+// Transitions returns the user/kernel transitions the process has spent in
+// the IFS layer: ReadFile and WriteFile on socket handles, their
+// redirection to non-IFS providers, and WPUCompleteOverlappedRequest (see
+// package redirect for the model).
+func (p *Process) Transitions() redirect.Transitions { return p.ifs.Transitions() }
+
+// HandleTransitions returns the transitions spent on socket handle h, or
+// ERROR_INVALID_HANDLE if h is not a live socket handle.
+func (p *Process) HandleTransitions(h spi.Handle) (redirect.Transitions, error) {
+	return p.ifs.HandleTransitions(h)
 }

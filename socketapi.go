@@ -46,11 +46,7 @@ func (t *Thread) Socket(af, typ, protocol int32) (spi.Socket, error) {
 
 // call finds the provider of s for operation op.
 func (t *Thread) call(op string, s spi.Socket) (*spi.WSPProcTable, error) {
-	prov, err := t.p.socketOwner(op, s)
-	if err != nil {
-		return nil, err
-	}
-	return &prov.ProcTable, nil
+	return t.p.socketOwner(op, s)
 }
 
 // Bind binds s to a local address (bind).

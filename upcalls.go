@@ -3,8 +3,6 @@ package wsspi
 import (
 	"time"
 
-	"github.com/wsspi/wsspi/handles"
-	"github.com/wsspi/wsspi/iocp"
 	"github.com/wsspi/wsspi/spi"
 )
 
@@ -17,7 +15,7 @@ func (p *Process) services(*spi.WSAProtocolInfo) (spi.WSPUpcallTable, spi.Import
 			WPUCloseEvent:               p.wpuCloseEvent,
 			WPUCloseSocketHandle:        p.wpuCloseSocketHandle,
 			WPUCreateEvent:              p.kernel.WSACreateEvent,
-			WPUCreateSocketHandle:       p.wpuCreateSocketHandle,
+			WPUCreateSocketHandle:       p.ifs.CreateSocketHandle,
 			WPUFDIsSet:                  func(s spi.Socket, set *spi.FDSet) bool { return set.IsSet(s) },
 			WPUGetProviderPath:          p.wpuGetProviderPath,
 			WPUModifyIFSHandle:          p.wpuModifyIFSHandle,
@@ -31,7 +29,7 @@ func (p *Process) services(*spi.WSAProtocolInfo) (spi.WSPUpcallTable, spi.Import
 			WPUCloseThread:              p.kernel.WPUCloseThread,
 		}, spi.Imports{
 			WPUCompleteOverlappedRequest:       p.WPUCompleteOverlappedRequest,
-			CreateFileObject:                   p.createFileObject,
+			CreateFileObject:                   p.ifs.CreateFileObject,
 			LoadNext:                           p.loadNext,
 			CreateIoCompletionPort:             p.kernel.CreateIoCompletionPort,
 			GetQueuedCompletionStatus:          p.providerGetQueuedCompletionStatus,
@@ -86,18 +84,15 @@ func (p *Process) providerGetQueuedCompletionStatus(id spi.ThreadID, port spi.Ha
 	return p.kernel.GetQueuedCompletionStatus(th, port, timeout)
 }
 
-// wpuCreateSocketHandle is WPUCreateSocketHandle: a handle owned by the
-// catalog entry id whose I/O the redirector sends to the owner's proc
-// table. It is opened for overlapped I/O, as ws2_32 does unless
-// SO_OPENTYPE asks otherwise.
-func (p *Process) wpuCreateSocketHandle(id spi.CatalogEntryId, context any) (spi.Socket, error) {
-	o := &socketObject{p: p, file: p.kernel.NewFile(true)}
-	h, err := p.table.CreateSocketHandle(id, context, o)
-	if err != nil {
-		return spi.INVALID_SOCKET, err
-	}
-	o.handle = h
-	return h, nil
+// WPUCompleteOverlappedRequest completes an overlapped operation on a socket
+// made by WPUCreateSocketHandle, as ws2_32's export of that name does (see
+// [redirect.Layer.CompleteOverlappedRequest]): a packet to the port the
+// client associated with s, with the client's key, unless the hEvent low
+// bit is set, and the hEvent event; never a completion routine, and never
+// skipped by FILE_SKIP_COMPLETION_PORT_ON_SUCCESS. It fails with WSAEINVAL
+// for any other handle.
+func (p *Process) WPUCompleteOverlappedRequest(s spi.Socket, ov *spi.Overlapped, dwError spi.Errno, cbTransferred uint32) error {
+	return p.ifs.CompleteOverlappedRequest(s, ov, dwError, cbTransferred)
 }
 
 // wpuCloseSocketHandle is WPUCloseSocketHandle.
@@ -108,47 +103,6 @@ func (p *Process) wpuCloseSocketHandle(s spi.Socket) error { return p.table.Clos
 // it go to that entry's provider. The value is returned unchanged.
 func (p *Process) wpuModifyIFSHandle(id spi.CatalogEntryId, proposed spi.Socket) (spi.Socket, error) {
 	return p.table.ModifyIFSHandle(id, proposed)
-}
-
-// createFileObject is the kernel service a base provider uses to create the
-// file object of a new IFS socket (see [spi.Imports]).
-func (p *Process) createFileObject(driver spi.FileDriver, overlapped bool) (spi.FileObject, error) {
-	if driver == nil {
-		panic("wsspi: CreateFileObject with a nil driver")
-	}
-	o := &socketObject{p: p, file: p.kernel.NewFile(overlapped), driver: driver}
-	h, err := p.table.Insert(handles.KindIFSSocket, o)
-	if err != nil {
-		return nil, spi.NewOpError("NtCreateFile", 0, spi.ErrnoOf(err))
-	}
-	o.handle = h
-	return o, nil
-}
-
-// WPUCompleteOverlappedRequest completes an overlapped operation on a socket
-// made by WPUCreateSocketHandle, as ws2_32's export of that name does: it
-// writes InternalHigh then Internal and delivers the completion the client
-// chose for the handle, a packet to the port the client associated with it
-// (with the client's key) unless the hEvent low bit is set, and the hEvent
-// event if there is one. It never runs a completion routine: a provider
-// queues routines with WPUQueueApc. The I/O manager's
-// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS rule never applies here, because
-// this path cannot know that the client saw an immediate success.
-//
-// It fails with WSAEINVAL for any handle not made by WPUCreateSocketHandle
-// (an IFS handle included) and WSAEFAULT for a nil overlapped; an hEvent
-// that names no event gives WSA_INVALID_HANDLE after the packet is posted.
-func (p *Process) WPUCompleteOverlappedRequest(s spi.Socket, ov *spi.Overlapped, dwError spi.Errno, cbTransferred uint32) error {
-	const op = "WPUCompleteOverlappedRequest"
-	e, ok := p.table.Lookup(s)
-	if !ok || e.Kind != handles.KindSocket {
-		return spi.NewOpError(op, s, spi.WSAEINVAL)
-	}
-	if ov == nil {
-		return spi.NewOpError(op, s, spi.WSAEFAULT)
-	}
-	o := e.Object.(*socketObject)
-	return p.kernel.Complete(iocp.Completion{File: o.file, Request: spi.IORequest{Overlapped: ov}, Status: dwError, Bytes: cbTransferred})
 }
 
 // wpuGetProviderPath is WPUGetProviderPath, served from the process's view.
