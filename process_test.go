@@ -10,7 +10,6 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
-	"github.com/wsspi/wsspi/iocp"
 	"github.com/wsspi/wsspi/spi"
 )
 
@@ -22,6 +21,7 @@ type captureProvider struct {
 	upcalls spi.WSPUpcallTable
 	imports spi.Imports
 	sends   []spi.ThreadID
+	recvs   int
 }
 
 var capturePath = `C:\test\capture.dll`
@@ -34,6 +34,10 @@ func (c *captureProvider) startup(_ uint16, info *spi.WSAProtocolInfo, up spi.WS
 			return c.upcalls.WPUCreateSocketHandle(info.CatalogEntryId, "ctx")
 		},
 		WSPCloseSocket: func(s spi.Socket) error { return c.upcalls.WPUCloseSocketHandle(s) },
+		WSPRecv: func(s spi.Socket, bufs [][]byte, flags *uint32, ov *spi.Overlapped, cr spi.CompletionRoutine, th *spi.ThreadID) (uint32, error) {
+			c.recvs++
+			return 0, nil // a graceful close, at once
+		},
 		WSPSend: func(s spi.Socket, bufs [][]byte, flags uint32, ov *spi.Overlapped, cr spi.CompletionRoutine, th *spi.ThreadID) (uint32, error) {
 			c.sends = append(c.sends, *th)
 			ov.SetInProgress()
@@ -406,4 +410,32 @@ func TestWSACleanupUnloadsProviders(t *testing.T) {
 	}
 }
 
-var _ = iocp.Infinite
+func TestReadFileOnANonIFSHandleCostsFourMoreTransitions(t *testing.T) {
+	m, c := newCaptureMachine(t)
+	p := m.NewProcess()
+	defer p.Close()
+	th := p.NewThread()
+	nonIFS, err := th.Socket(spi.AF_INET, spi.SOCK_STREAM, 0) // the capture provider
+	if err != nil {
+		t.Fatal(err)
+	}
+	ifs, err := th.Socket(spi.AF_INET6, spi.SOCK_STREAM, 0) // loopback
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := th.ReadFile(nonIFS, make([]byte, 8), nil); n != 0 || err != nil || c.recvs != 1 {
+		t.Fatalf("ReadFile on the non-IFS handle = %d, %v; WSPRecv calls %d", n, err, c.recvs)
+	}
+	// An unconnected loopback socket fails the read, but the trip was made.
+	if _, err := th.ReadFile(ifs, make([]byte, 8), nil); err == nil {
+		t.Fatal("ReadFile on an unconnected socket succeeded")
+	}
+	direct := must(p.HandleTransitions(ifs))(t)
+	redirected := must(p.HandleTransitions(nonIFS))(t)
+	if direct.Total() != 2 || redirected.Total() != 6 {
+		t.Errorf("transitions: direct %+v, redirected %+v; want 2 and 6", direct, redirected)
+	}
+	if got := p.Transitions().Total(); got != 8 {
+		t.Errorf("process transitions = %d, want 8", got)
+	}
+}
