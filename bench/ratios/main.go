@@ -1,0 +1,162 @@
+// Command ratios reads `go test -bench -benchmem` output on standard input
+// and prints, for every benchmark that carries a target, its median ns/op
+// and allocs/op, its baseline from the same run, the ratio, the target, and
+// whether it was met. It exits 1 if any target is missed or its benchmark
+// is missing. bench/run feeds it.
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// target is one performance target: a metric of a benchmark compared with
+// the same metric of a baseline (a ratio), or with a constant (a limit).
+type target struct {
+	bench    string  // benchmark name without the -N suffix
+	metric   string  // "ns/op", "allocs/op", "B/handle", ...
+	baseline string  // benchmark compared with; "" for a limit
+	baseMet  string  // metric of the baseline; "" means metric
+	max      float64 // the most the ratio (or the value) may be
+}
+
+var targets = []target{
+	// handles (issue 2)
+	{bench: "BenchmarkHandleLookup/table", metric: "ns/op", baseline: "BenchmarkHandleLookup/syncmap", max: 0.2},
+	{bench: "BenchmarkHandleLookup/table", metric: "allocs/op", max: 0},
+	{bench: "BenchmarkHandleCreateClose/table", metric: "ns/op", baseline: "BenchmarkHandleCreateClose/mutexmap", max: 1.0},
+	{bench: "BenchmarkHandleCreateClose/table", metric: "allocs/op", max: 1},
+	{bench: "BenchmarkHandleLookupScale/live=1M", metric: "ns/op", baseline: "BenchmarkHandleLookupScale/live=1k", max: 1.5},
+	{bench: "BenchmarkHandleLookupScale/live=1M", metric: "B/handle", max: 96},
+	// iocp (issue 4)
+	{bench: "BenchmarkPortPostGet/port", metric: "ns/op", baseline: "BenchmarkPortPostGet/chan", max: 1.0},
+	{bench: "BenchmarkPortPostGet/port", metric: "allocs/op", max: 0},
+	{bench: "BenchmarkPortGetMany", metric: "ns/packet", baseline: "BenchmarkPortPostGet/port", baseMet: "ns/op", max: 0.5},
+	// end to end (issues 5-7)
+	{bench: "BenchmarkOverlappedSend/base", metric: "allocs/op", max: 2},
+	{bench: "BenchmarkOverlappedSend/ifs-lsp", metric: "ns/op", baseline: "BenchmarkOverlappedSend/base", max: 1.2},
+	{bench: "BenchmarkOverlappedSend/nonifs-lsp", metric: "ns/op", baseline: "BenchmarkOverlappedSend/base", max: 2.5},
+	{bench: "BenchmarkOverlappedSend/nonifs-lsp", metric: "allocs/op", max: 4},
+	{bench: "BenchmarkOverlappedSend/kit-lsp", metric: "ns/op", baseline: "BenchmarkOverlappedSend/nonifs-lsp", max: 1.2},
+	{bench: "BenchmarkOverlappedSend/chain3", metric: "ns/op", baseline: "BenchmarkOverlappedSend/base", max: 5},
+}
+
+func main() {
+	results, err := parse(os.Stdin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ratios:", err)
+		os.Exit(2)
+	}
+	if !report(os.Stdout, results) {
+		os.Exit(1)
+	}
+}
+
+// results maps benchmark name → metric → samples.
+type results map[string]map[string][]float64
+
+// parse reads benchmark lines: name-N iterations value unit value unit ...
+func parse(r io.Reader) (results, error) {
+	res := results{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		name := f[0]
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i]
+			}
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				break
+			}
+			if res[name] == nil {
+				res[name] = map[string][]float64{}
+			}
+			res[name][f[i+1]] = append(res[name][f[i+1]], v)
+		}
+	}
+	return res, sc.Err()
+}
+
+// median returns the median of the samples of a benchmark's metric.
+func (r results) median(bench, metric string) (float64, bool) {
+	s := slices.Clone(r[bench][metric])
+	if len(s) == 0 {
+		return 0, false
+	}
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2], true
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2, true
+}
+
+// report prints the table and says whether every target was met.
+func report(w io.Writer, r results) bool {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "benchmark\tmetric\tvalue\tallocs/op\tbaseline\tratio\ttarget\tmet")
+	all := true
+	for _, t := range targets {
+		v, ok := r.median(t.bench, t.metric)
+		allocs, _ := r.median(t.bench, "allocs/op")
+		if !ok {
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t%s\t-\t%s\tMISSING\n", t.bench, t.metric, orDash(t.baseline), limit(t))
+			all = false
+			continue
+		}
+		got, ratio := v, "-"
+		if t.baseline != "" {
+			bm := t.baseMet
+			if bm == "" {
+				bm = t.metric
+			}
+			b, ok := r.median(t.baseline, bm)
+			if !ok || b == 0 {
+				fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%s\t-\t%s\tMISSING BASELINE\n", t.bench, t.metric, v, allocs, t.baseline, limit(t))
+				all = false
+				continue
+			}
+			got = v / b
+			ratio = fmt.Sprintf("%.2fx", got)
+		}
+		met := got <= t.max
+		all = all && met
+		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%s\t%s\t%s\t%s\n", t.bench, t.metric, v, allocs, orDash(t.baseline), ratio, limit(t), yesNo(met))
+	}
+	tw.Flush()
+	return all
+}
+
+func limit(t target) string {
+	if t.baseline != "" {
+		return fmt.Sprintf("<= %gx", t.max)
+	}
+	return fmt.Sprintf("<= %g", t.max)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "NO"
+}
