@@ -23,7 +23,7 @@ type Completion struct {
 	// Immediate says that the call that started the I/O returns its result
 	// at once (success or failure) instead of WSA_IO_PENDING; with
 	// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS an immediate success posts no
-	// packet.
+	// packet, nor does an immediate warning (see [Kernel.Complete]).
 	Immediate bool
 }
 
@@ -43,8 +43,11 @@ type Completion struct {
 //  3. otherwise: posts {Bytes, key, Overlapped, Status} to the handle's port
 //     if it has one, unless the low bit of HEvent is set or
 //     FILE_SKIP_COMPLETION_PORT_ON_SUCCESS applies (an Immediate success on
-//     an overlapped handle); then sets the event HEvent names, low bit
-//     masked, resolved through the handle table;
+//     an overlapped handle, or an Immediate warning: WSAEMSGSIZE or
+//     ERROR_MORE_DATA, the codes of STATUS_BUFFER_OVERFLOW, which is not an
+//     error to the I/O manager, so a truncated datagram received at once
+//     is handled inline like a success); then sets the event HEvent names,
+//     low bit masked, resolved through the handle table;
 //  4. sets the file object's own event when no OVERLAPPED event was set,
 //     unless FILE_SKIP_SET_EVENT_ON_HANDLE.
 //
@@ -101,8 +104,17 @@ func (k *Kernel) Complete(c Completion) error {
 // skipsPortOnSuccess reports whether FILE_SKIP_COMPLETION_PORT_ON_SUCCESS
 // keeps c off the port.
 func (f *File) skipsPortOnSuccess(c Completion) bool {
-	return c.Immediate && c.Status == 0 && f.overlapped &&
+	return c.Immediate && notError(c.Status) && f.overlapped &&
 		f.modes.Load()&spi.FILE_SKIP_COMPLETION_PORT_ON_SUCCESS != 0
+}
+
+// notError reports whether status stands for an NTSTATUS that is not an
+// error to the I/O manager (!NT_ERROR): success, or the warning
+// STATUS_BUFFER_OVERFLOW, which Winsock reports as WSAEMSGSIZE and Win32
+// as ERROR_MORE_DATA. The I/O manager treats such a result returned at once
+// as it treats a success.
+func notError(status spi.Errno) bool {
+	return status == 0 || status == spi.WSAEMSGSIZE || status == spi.ERROR_MORE_DATA
 }
 
 // routineCall is a completion routine with its arguments, queued as the

@@ -130,7 +130,10 @@ func (c completionCase) want(ov *spi.Overlapped) outcome {
 		w.FileEventSet = hasFile && !c.SkipEvent
 		return w
 	}
-	skippedOnSuccess := c.SkipPort && c.Immediate && c.Status == 0
+	// STATUS_BUFFER_OVERFLOW (WSAEMSGSIZE, ERROR_MORE_DATA) is a warning:
+	// returned at once, it is handled inline like a success.
+	warning := c.Status == spi.WSAEMSGSIZE || c.Status == spi.ERROR_MORE_DATA
+	skippedOnSuccess := c.SkipPort && c.Immediate && (c.Status == 0 || warning)
 	if hasFile && c.Port && !c.LowBit && !skippedOnSuccess {
 		w.Packet = &spi.OverlappedEntry{CompletionKey: 0x5EED, Overlapped: ov, Internal: uintptr(c.Status), NumberOfBytesTransferred: c.Bytes}
 	}
@@ -162,6 +165,8 @@ func TestCompletionRule(t *testing.T) {
 		{"skip on success, immediate success: no packet", completionCase{Overlapped: true, Port: true, SkipPort: true, Immediate: true}},
 		{"skip on success, pending success: a packet", completionCase{Overlapped: true, Port: true, SkipPort: true}},
 		{"skip on success, immediate failure: a packet", completionCase{Overlapped: true, Port: true, SkipPort: true, Immediate: true, Status: spi.WSAEWOULDBLOCK}},
+		{"skip on success, immediate truncation (a warning): no packet", completionCase{Overlapped: true, Port: true, SkipPort: true, Immediate: true, Status: spi.WSAEMSGSIZE, Bytes: 4}},
+		{"skip on success, pending truncation: a packet", completionCase{Overlapped: true, Port: true, SkipPort: true, Status: spi.WSAEMSGSIZE, Bytes: 4}},
 		{"routine: an APC to the issuer, nothing else", completionCase{Overlapped: true, Port: true, Event: 1, Routine: true, Bytes: 4, Flags: spi.MSG_PARTIAL, Status: spi.WSAEMSGSIZE}},
 		{"routine, issuer exited", completionCase{Overlapped: true, Routine: true, DeadThread: true}},
 		{"closed HEvent: the packet all the same", completionCase{Overlapped: true, Port: true, Event: 2}},
@@ -196,7 +201,7 @@ func TestCompletionRuleAllCombinations(t *testing.T) {
 		if c.Routine {
 			c.DeadThread = rapid.Bool().Draw(rt, "deadThread")
 		}
-		c.Status = rapid.SampledFrom([]spi.Errno{0, spi.WSAECONNRESET, spi.WSA_OPERATION_ABORTED}).Draw(rt, "status")
+		c.Status = rapid.SampledFrom([]spi.Errno{0, spi.WSAECONNRESET, spi.WSA_OPERATION_ABORTED, spi.WSAEMSGSIZE, spi.ERROR_MORE_DATA}).Draw(rt, "status")
 		c.Bytes = rapid.Uint32().Draw(rt, "bytes")
 		c.Flags = rapid.Uint32().Draw(rt, "flags")
 		c.Immediate = rapid.Bool().Draw(rt, "immediate")

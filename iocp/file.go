@@ -111,7 +111,8 @@ func (f *File) Associate(p *Port, key uintptr) error {
 // are cumulative and can never be removed:
 //
 //   - FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: an I/O that succeeds at once
-//     posts no packet to the port (the caller handles the result inline).
+//     (or ends at once with a warning, see [Kernel.Complete]) posts no
+//     packet to the port (the caller handles the result inline).
 //     It fails with ERROR_INVALID_PARAMETER on a handle that is not
 //     overlapped.
 //   - FILE_SKIP_SET_EVENT_ON_HANDLE: the file object's own event is not set;
