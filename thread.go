@@ -87,13 +87,15 @@ func (t *Thread) WSAWaitForMultipleEvents(events []spi.Handle, waitAll bool, tim
 }
 
 // CreateIoCompletionPort creates a port, associates a handle with a port, or
-// both, as CreateIoCompletionPort does: file 0 (or INVALID_HANDLE_VALUE)
-// with existing 0 creates a port that lets concurrency threads run at once
-// (0 for the machine's processor count); a socket handle with existing 0
+// both, as CreateIoCompletionPort does: file INVALID_HANDLE_VALUE with
+// existing 0 creates a port that lets concurrency threads run at once (0
+// for the machine's processor count); a socket handle with existing 0
 // creates a port and associates the socket with it; a socket with an
 // existing port associates it and returns that port. A handle belongs to
 // one port for life: a second association fails with
-// ERROR_INVALID_PARAMETER.
+// ERROR_INVALID_PARAMETER. Any other file handle, 0 included, fails with
+// ERROR_INVALID_HANDLE, as on Windows, where only INVALID_HANDLE_VALUE
+// means "no file".
 func (p *Process) CreateIoCompletionPort(file, existing spi.Handle, key uintptr, concurrency uint32) (spi.Handle, error) {
 	return p.kernel.CreateIoCompletionPort(file, existing, key, concurrency)
 }
