@@ -237,3 +237,178 @@ func checkNoGoroutineLeak(tb testing.TB) {
 		}
 	})
 }
+
+// result is what a notification says about one overlapped operation.
+type result struct {
+	Ov    *spi.Overlapped
+	Bytes uint32
+	Err   spi.Errno
+}
+
+// A notifier is one of the three ways a client learns that an overlapped
+// operation on a socket ended: a packet on a completion port, an event
+// and WSAGetOverlappedResult, or a completion routine run in an alertable
+// wait of the issuing thread.
+type notifier interface {
+	// prepare returns the overlapped and completion routine of a new
+	// operation.
+	prepare() (*spi.Overlapped, spi.CompletionRoutine)
+	// next waits for the next notification and returns what it says.
+	next(tb testing.TB) result
+	// none fails if a notification is waiting.
+	none(tb testing.TB)
+}
+
+// styles makes a notifier of each style for socket s of thread th.
+var styles = []struct {
+	name string
+	new  func(tb testing.TB, th *wsspi.Thread, s spi.Socket) notifier
+}{
+	{"port", newPortNotifier},
+	{"event", newEventNotifier},
+	{"routine", newRoutineNotifier},
+}
+
+// portKey is the completion key a port notifier associates its socket with.
+const portKey = 42
+
+// portNotifier associates the socket with a new completion port and reads
+// its packets.
+type portNotifier struct {
+	th   *wsspi.Thread
+	port spi.Handle
+}
+
+func newPortNotifier(tb testing.TB, th *wsspi.Thread, s spi.Socket) notifier {
+	tb.Helper()
+	port := must(th.Process().CreateIoCompletionPort(s, 0, portKey, 0))(tb)
+	tb.Cleanup(func() { th.Process().CloseHandle(port) })
+	return &portNotifier{th: th, port: port}
+}
+
+func (n *portNotifier) prepare() (*spi.Overlapped, spi.CompletionRoutine) {
+	return new(spi.Overlapped), nil
+}
+
+func (n *portNotifier) next(tb testing.TB) result {
+	tb.Helper()
+	e, err := n.th.GetQueuedCompletionStatus(n.port, long)
+	if e.Overlapped == nil {
+		tb.Fatalf("no packet: %v", err)
+	}
+	code := spi.ErrnoOf(err)
+	if err != nil {
+		wantErr(tb, "GetQueuedCompletionStatus", opErr("GetQueuedCompletionStatus", n.port, code), err)
+	}
+	if e.CompletionKey != portKey || e.Internal != uintptr(code) {
+		tb.Errorf("packet %+v: want key %d and Internal %d", e, portKey, code)
+	}
+	return result{e.Overlapped, e.NumberOfBytesTransferred, code}
+}
+
+func (n *portNotifier) none(tb testing.TB) {
+	tb.Helper()
+	e, err := n.th.GetQueuedCompletionStatus(n.port, 0)
+	wantErr(tb, "GetQueuedCompletionStatus with nothing to report", opErr("GetQueuedCompletionStatus", n.port, spi.WAIT_TIMEOUT), err)
+	if e.Overlapped != nil {
+		tb.Errorf("unexpected packet %+v", e)
+	}
+}
+
+// eventNotifier gives each operation an event of its own, waits with
+// WSAWaitForMultipleEvents and reads the result with
+// WSAGetOverlappedResult, or from the status block (Internal and
+// InternalHigh) once the socket is closed and its handle gone.
+type eventNotifier struct {
+	th      *wsspi.Thread
+	s       spi.Socket
+	pending []*spi.Overlapped
+}
+
+func newEventNotifier(tb testing.TB, th *wsspi.Thread, s spi.Socket) notifier {
+	return &eventNotifier{th: th, s: s}
+}
+
+func (n *eventNotifier) prepare() (*spi.Overlapped, spi.CompletionRoutine) {
+	ev, err := n.th.Process().WSACreateEvent()
+	if err != nil {
+		panic(err)
+	}
+	ov := &spi.Overlapped{HEvent: ev}
+	n.pending = append(n.pending, ov)
+	return ov, nil
+}
+
+func (n *eventNotifier) events() []spi.Handle {
+	var evs []spi.Handle
+	for _, ov := range n.pending {
+		evs = append(evs, ov.HEvent)
+	}
+	return evs
+}
+
+func (n *eventNotifier) next(tb testing.TB) result {
+	tb.Helper()
+	r, err := n.th.WSAWaitForMultipleEvents(n.events(), false, long, false)
+	if err != nil || r >= uint32(len(n.pending)) {
+		tb.Fatalf("WSAWaitForMultipleEvents = %#x, %v", r, err)
+	}
+	ov := n.pending[r]
+	n.pending = append(n.pending[:r], n.pending[r+1:]...)
+	check(tb, n.th.Process().WSACloseEvent(ov.HEvent))
+	bytes, _, err := n.th.WSAGetOverlappedResult(n.s, ov, false)
+	if _, open := liveObjects(n.th.Process())[n.s]; !open {
+		wantErr(tb, "WSAGetOverlappedResult on the closed socket", opErr("WSAGetOverlappedResult", n.s, spi.WSAENOTSOCK), err)
+		return result{ov, uint32(ov.LoadInternalHigh()), spi.Errno(ov.LoadInternal())}
+	}
+	return result{ov, bytes, spi.ErrnoOf(err)}
+}
+
+func (n *eventNotifier) none(tb testing.TB) {
+	tb.Helper()
+	if len(n.pending) == 0 {
+		return
+	}
+	if r, err := n.th.WSAWaitForMultipleEvents(n.events(), false, 0, false); r != uint32(spi.WSA_WAIT_TIMEOUT) || err != nil {
+		tb.Errorf("an event is signalled: WSAWaitForMultipleEvents = %#x, %v", r, err)
+	}
+}
+
+// routineNotifier gives each operation a completion routine and runs
+// them in alertable sleeps of the issuing thread.
+type routineNotifier struct {
+	th  *wsspi.Thread
+	ran []result
+}
+
+func newRoutineNotifier(tb testing.TB, th *wsspi.Thread, s spi.Socket) notifier {
+	return &routineNotifier{th: th}
+}
+
+func (n *routineNotifier) prepare() (*spi.Overlapped, spi.CompletionRoutine) {
+	return new(spi.Overlapped), func(e spi.Errno, bytes uint32, ov *spi.Overlapped, _ uint32) {
+		n.ran = append(n.ran, result{ov, bytes, e})
+	}
+}
+
+func (n *routineNotifier) next(tb testing.TB) result {
+	tb.Helper()
+	if len(n.ran) == 0 {
+		if r, err := n.th.SleepEx(long, true); r != spi.WAIT_IO_COMPLETION || err != nil {
+			tb.Fatalf("SleepEx = %#x, %v; want WAIT_IO_COMPLETION", r, err)
+		}
+	}
+	if len(n.ran) == 0 {
+		tb.Fatal("an alertable wait ended with no completion routine run")
+	}
+	r := n.ran[0]
+	n.ran = n.ran[1:]
+	return r
+}
+
+func (n *routineNotifier) none(tb testing.TB) {
+	tb.Helper()
+	if r, err := n.th.SleepEx(0, true); r != 0 || err != nil || len(n.ran) != 0 {
+		tb.Errorf("SleepEx = %#x, %v, routines run %+v; want none", r, err, n.ran)
+	}
+}
