@@ -82,7 +82,9 @@ func TestWSAWaitForMultipleEventsTimesOutAfterExactlyItsTimeout(t *testing.T) {
 		_, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 8)}, nil, &ov, nil)
 		wantErr(t, "recv", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
 		var r uint32
-		d := elapsed(func() { r, err = k.cth.WSAWaitForMultipleEvents([]spi.Handle{ov.HEvent}, false, 1500*time.Millisecond, true) })
+		d := elapsed(func() {
+			r, err = k.cth.WSAWaitForMultipleEvents([]spi.Handle{ov.HEvent}, false, 1500*time.Millisecond, true)
+		})
 		if r != uint32(spi.WSA_WAIT_TIMEOUT) || err != nil || d != 1500*time.Millisecond {
 			t.Errorf("after %v: %#x, %v; want WSA_WAIT_TIMEOUT after 1.5s", d, r, err)
 		}
