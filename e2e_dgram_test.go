@@ -16,7 +16,7 @@ import (
 // udpPair returns a world whose server has a UDP socket bound to port 5000
 // of the loopback address of af, and whose client has an unbound one; both
 // are overlapped.
-func udpPair(tb testing.TB, af int32) (w *world, c, s spi.Socket, saddr netip.AddrPort) {
+func udpPair(tb TB, af int32) (w *world, c, s spi.Socket, saddr netip.AddrPort) {
 	tb.Helper()
 	w = newWorld(tb)
 	saddr = loopbackAddr(af, 5000)
@@ -36,7 +36,7 @@ type datagram struct {
 
 // source is the address datagrams from s come from: a socket bound
 // implicitly is bound to the wildcard and sends from the loopback address.
-func source(tb testing.TB, th *wsspi.Thread, s spi.Socket, af int32) netip.AddrPort {
+func source(tb TB, th *wsspi.Thread, s spi.Socket, af int32) netip.AddrPort {
 	tb.Helper()
 	return loopbackAddr(af, must(th.Getsockname(s))(tb).Port())
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"runtime"
-	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -14,19 +13,29 @@ import (
 	"github.com/wsspi/wsspi/spi"
 )
 
+// TB is what the helpers need of a test: *testing.T, *testing.B and
+// *rapid.T all have it.
+type TB interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
 // long is how long a test waits for something that must happen; it only
 // runs out when the simulator is broken.
 const long = 10 * time.Second
 
-func must[T any](v T, err error) func(testing.TB) T {
-	return func(tb testing.TB) T {
+func must[T any](v T, err error) func(TB) T {
+	return func(tb TB) T {
 		tb.Helper()
 		check(tb, err)
 		return v
 	}
 }
 
-func check(tb testing.TB, err error) {
+func check(tb TB, err error) {
 	tb.Helper()
 	if err != nil {
 		tb.Fatal(err)
@@ -39,7 +48,7 @@ func opErr(op string, h spi.Handle, e spi.Errno) error {
 }
 
 // wantErr compares an error with the one expected, wrapper included.
-func wantErr(tb testing.TB, what string, want, got error) {
+func wantErr(tb TB, what string, want, got error) {
 	tb.Helper()
 	if diff := cmp.Diff(want, got); diff != "" {
 		tb.Errorf("%s: error (-want +got):\n%s", what, diff)
@@ -55,7 +64,7 @@ type world struct {
 	cth, sth       *wsspi.Thread
 }
 
-func newWorld(tb testing.TB) *world {
+func newWorld(tb TB) *world {
 	tb.Helper()
 	m := wsspi.NewMachine()
 	w := &world{m: m, client: m.NewProcess(), server: m.NewProcess()}
@@ -79,7 +88,7 @@ var families = []struct {
 }{{"IPv4", spi.AF_INET}, {"IPv6", spi.AF_INET6}}
 
 // listen makes a TCP socket of th bound to addr and listening.
-func listen(tb testing.TB, th *wsspi.Thread, addr netip.AddrPort, backlog int32) spi.Socket {
+func listen(tb TB, th *wsspi.Thread, addr netip.AddrPort, backlog int32) spi.Socket {
 	tb.Helper()
 	af := int32(spi.AF_INET)
 	if addr.Addr().Is6() {
@@ -101,12 +110,12 @@ type conn struct {
 	l, c, s spi.Socket
 }
 
-func newConn(tb testing.TB, af int32, clientFlags uint32) *conn {
+func newConn(tb TB, af int32, clientFlags uint32) *conn {
 	tb.Helper()
 	return newWorld(tb).connect(tb, af, clientFlags)
 }
 
-func (w *world) connect(tb testing.TB, af int32, clientFlags uint32) *conn {
+func (w *world) connect(tb TB, af int32, clientFlags uint32) *conn {
 	tb.Helper()
 	k := &conn{world: w, addr: loopbackAddr(af, 9000)}
 	k.l = listen(tb, w.sth, k.addr, 8)
@@ -116,8 +125,8 @@ func (w *world) connect(tb testing.TB, af int32, clientFlags uint32) *conn {
 	return k
 }
 
-func must2[T, U any](v T, u U, err error) func(testing.TB) (T, U) {
-	return func(tb testing.TB) (T, U) {
+func must2[T, U any](v T, u U, err error) func(TB) (T, U) {
+	return func(tb TB) (T, U) {
 		tb.Helper()
 		check(tb, err)
 		return v, u
@@ -129,7 +138,7 @@ func must2[T, U any](v T, u U, err error) func(testing.TB) (T, U) {
 func u32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
 
 // setNonblocking sets or clears FIONBIO on s.
-func setNonblocking(tb testing.TB, th *wsspi.Thread, s spi.Socket, on bool) {
+func setNonblocking(tb TB, th *wsspi.Thread, s spi.Socket, on bool) {
 	tb.Helper()
 	v := uint32(0)
 	if on {
@@ -139,13 +148,13 @@ func setNonblocking(tb testing.TB, th *wsspi.Thread, s spi.Socket, on bool) {
 }
 
 // setInt sets an int socket option at SOL_SOCKET.
-func setInt(tb testing.TB, th *wsspi.Thread, s spi.Socket, name int32, v uint32) {
+func setInt(tb TB, th *wsspi.Thread, s spi.Socket, name int32, v uint32) {
 	tb.Helper()
 	check(tb, th.Setsockopt(s, spi.SOL_SOCKET, name, u32(v)))
 }
 
 // getInt reads an int socket option at SOL_SOCKET.
-func getInt(tb testing.TB, th *wsspi.Thread, s spi.Socket, name int32) uint32 {
+func getInt(tb TB, th *wsspi.Thread, s spi.Socket, name int32) uint32 {
 	tb.Helper()
 	var b [4]byte
 	n := must(th.Getsockopt(s, spi.SOL_SOCKET, name, b[:]))(tb)
@@ -156,7 +165,7 @@ func getInt(tb testing.TB, th *wsspi.Thread, s spi.Socket, name int32) uint32 {
 }
 
 // setLinger sets SO_LINGER on s.
-func setLinger(tb testing.TB, th *wsspi.Thread, s spi.Socket, onOff, secs uint16) {
+func setLinger(tb TB, th *wsspi.Thread, s spi.Socket, onOff, secs uint16) {
 	tb.Helper()
 	b, err := spi.Linger{OnOff: onOff, Linger: secs}.MarshalBinary()
 	check(tb, err)
@@ -164,7 +173,7 @@ func setLinger(tb testing.TB, th *wsspi.Thread, s spi.Socket, onOff, secs uint16
 }
 
 // recvAll receives on s with blocking calls until it holds n bytes.
-func recvAll(tb testing.TB, th *wsspi.Thread, s spi.Socket, n int) []byte {
+func recvAll(tb TB, th *wsspi.Thread, s spi.Socket, n int) []byte {
 	tb.Helper()
 	got := make([]byte, 0, n)
 	buf := make([]byte, n)
@@ -179,7 +188,7 @@ func recvAll(tb testing.TB, th *wsspi.Thread, s spi.Socket, n int) []byte {
 }
 
 // fionread returns what FIONREAD reports for s.
-func fionread(tb testing.TB, th *wsspi.Thread, s spi.Socket) uint32 {
+func fionread(tb TB, th *wsspi.Thread, s spi.Socket) uint32 {
 	tb.Helper()
 	var out [4]byte
 	if n := must(th.WSAIoctl(s, spi.FIONREAD, nil, out[:], nil, nil))(tb); n != 4 {
@@ -212,7 +221,7 @@ func liveObjects(p *wsspi.Process) map[spi.Handle]handles.Kind {
 
 // checkNoHandles fails if p holds any handle but its threads', or any
 // handle closed while referenced and not yet freed.
-func checkNoHandles(tb testing.TB, p *wsspi.Process) {
+func checkNoHandles(tb TB, p *wsspi.Process) {
 	tb.Helper()
 	snap := p.Handles().Snapshot()
 	if live := liveObjects(p); len(live) != 0 || len(snap.Closing) != 0 {
@@ -223,7 +232,7 @@ func checkNoHandles(tb testing.TB, p *wsspi.Process) {
 // checkNoGoroutineLeak fails the test if, once it and its cleanups have
 // run, more goroutines are left than when it started. Call it first, so
 // that its cleanup runs last.
-func checkNoGoroutineLeak(tb testing.TB) {
+func checkNoGoroutineLeak(tb TB) {
 	tb.Helper()
 	before := runtime.NumGoroutine()
 	tb.Cleanup(func() {
@@ -254,15 +263,15 @@ type notifier interface {
 	// operation.
 	prepare() (*spi.Overlapped, spi.CompletionRoutine)
 	// next waits for the next notification and returns what it says.
-	next(tb testing.TB) result
+	next(tb TB) result
 	// none fails if a notification is waiting.
-	none(tb testing.TB)
+	none(tb TB)
 }
 
 // styles makes a notifier of each style for socket s of thread th.
 var styles = []struct {
 	name string
-	new  func(tb testing.TB, th *wsspi.Thread, s spi.Socket) notifier
+	new  func(tb TB, th *wsspi.Thread, s spi.Socket) notifier
 }{
 	{"port", newPortNotifier},
 	{"event", newEventNotifier},
@@ -279,7 +288,7 @@ type portNotifier struct {
 	port spi.Handle
 }
 
-func newPortNotifier(tb testing.TB, th *wsspi.Thread, s spi.Socket) notifier {
+func newPortNotifier(tb TB, th *wsspi.Thread, s spi.Socket) notifier {
 	tb.Helper()
 	port := must(th.Process().CreateIoCompletionPort(s, 0, portKey, 0))(tb)
 	tb.Cleanup(func() { th.Process().CloseHandle(port) })
@@ -290,7 +299,7 @@ func (n *portNotifier) prepare() (*spi.Overlapped, spi.CompletionRoutine) {
 	return new(spi.Overlapped), nil
 }
 
-func (n *portNotifier) next(tb testing.TB) result {
+func (n *portNotifier) next(tb TB) result {
 	tb.Helper()
 	e, err := n.th.GetQueuedCompletionStatus(n.port, long)
 	if e.Overlapped == nil {
@@ -306,7 +315,7 @@ func (n *portNotifier) next(tb testing.TB) result {
 	return result{e.Overlapped, e.NumberOfBytesTransferred, code}
 }
 
-func (n *portNotifier) none(tb testing.TB) {
+func (n *portNotifier) none(tb TB) {
 	tb.Helper()
 	e, err := n.th.GetQueuedCompletionStatus(n.port, 0)
 	wantErr(tb, "GetQueuedCompletionStatus with nothing to report", opErr("GetQueuedCompletionStatus", n.port, spi.WAIT_TIMEOUT), err)
@@ -325,7 +334,7 @@ type eventNotifier struct {
 	pending []*spi.Overlapped
 }
 
-func newEventNotifier(tb testing.TB, th *wsspi.Thread, s spi.Socket) notifier {
+func newEventNotifier(tb TB, th *wsspi.Thread, s spi.Socket) notifier {
 	return &eventNotifier{th: th, s: s}
 }
 
@@ -347,7 +356,7 @@ func (n *eventNotifier) events() []spi.Handle {
 	return evs
 }
 
-func (n *eventNotifier) next(tb testing.TB) result {
+func (n *eventNotifier) next(tb TB) result {
 	tb.Helper()
 	r, err := n.th.WSAWaitForMultipleEvents(n.events(), false, long, false)
 	if err != nil || r >= uint32(len(n.pending)) {
@@ -364,7 +373,7 @@ func (n *eventNotifier) next(tb testing.TB) result {
 	return result{ov, bytes, spi.ErrnoOf(err)}
 }
 
-func (n *eventNotifier) none(tb testing.TB) {
+func (n *eventNotifier) none(tb TB) {
 	tb.Helper()
 	if len(n.pending) == 0 {
 		return
@@ -381,7 +390,7 @@ type routineNotifier struct {
 	ran []result
 }
 
-func newRoutineNotifier(tb testing.TB, th *wsspi.Thread, s spi.Socket) notifier {
+func newRoutineNotifier(tb TB, th *wsspi.Thread, s spi.Socket) notifier {
 	return &routineNotifier{th: th}
 }
 
@@ -391,7 +400,7 @@ func (n *routineNotifier) prepare() (*spi.Overlapped, spi.CompletionRoutine) {
 	}
 }
 
-func (n *routineNotifier) next(tb testing.TB) result {
+func (n *routineNotifier) next(tb TB) result {
 	tb.Helper()
 	if len(n.ran) == 0 {
 		if r, err := n.th.SleepEx(long, true); r != spi.WAIT_IO_COMPLETION || err != nil {
@@ -406,7 +415,7 @@ func (n *routineNotifier) next(tb testing.TB) result {
 	return r
 }
 
-func (n *routineNotifier) none(tb testing.TB) {
+func (n *routineNotifier) none(tb TB) {
 	tb.Helper()
 	if r, err := n.th.SleepEx(0, true); r != 0 || err != nil || len(n.ran) != 0 {
 		tb.Errorf("SleepEx = %#x, %v, routines run %+v; want none", r, err, n.ran)
