@@ -437,3 +437,49 @@ func anyAddr(af int32) netip.Addr {
 	}
 	return netip.IPv4Unspecified()
 }
+
+// blockedRecv starts a blocking receive on s by a new thread of k's server
+// and returns where its error arrives, after checking that it blocks.
+func blockedRecv(t *testing.T, k *conn, s spi.Socket) <-chan error {
+	t.Helper()
+	th := k.server.NewThread()
+	done := make(chan error, 1)
+	go func() {
+		_, err := th.WSARecv(s, [][]byte{make([]byte, 8)}, nil, nil, nil)
+		done <- err
+	}()
+	synctest.Wait()
+	select {
+	case err := <-done:
+		t.Fatalf("recv returned %v with nothing sent", err)
+	default:
+	}
+	return done
+}
+
+func TestClosesocketEndsABlockedReceiveWithWSAEINTR(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := newConn(t, spi.AF_INET, 0)
+		done := blockedRecv(t, k, k.s)
+		check(t, k.sth.Closesocket(k.s))
+		wantErr(t, "blocked recv", opErr("WSARecv", k.s, spi.WSAEINTR), <-done)
+	})
+}
+
+func TestWSACleanupEndsBlockedCallsWithWSAEINTR(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := newConn(t, spi.AF_INET, 0)
+		recv := blockedRecv(t, k, k.s)
+		acceptor := k.server.NewThread()
+		accepted := make(chan error, 1)
+		go func() {
+			_, _, err := acceptor.Accept(k.l)
+			accepted <- err
+		}()
+		synctest.Wait()
+		check(t, k.server.WSACleanup())
+		wantErr(t, "blocked recv", opErr("WSARecv", k.s, spi.WSAEINTR), <-recv)
+		wantErr(t, "blocked accept", opErr("WSAAccept", k.l, spi.WSAEINTR), <-accepted)
+		checkNoHandles(t, k.server)
+	})
+}
