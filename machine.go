@@ -23,6 +23,14 @@ type MachineOptions struct {
 	Processors int
 	// Handles configures each process's handle table.
 	Handles handles.Options
+	// Scheduler, when set, decides when the loopback provider delivers
+	// completions and finishes closes, and when the completion rule
+	// notifies, instead of that work running inline (see [spi.Scheduler];
+	// package spitest has a seeded one). Nil means inline, the default.
+	Scheduler spi.Scheduler
+	// Faults, when set, injects failures into the loopback provider (see
+	// [loopback.Faults]). Nil means none.
+	Faults loopback.Faults
 }
 
 // Machine is a simulated Windows machine: the protocol catalog, the
@@ -54,7 +62,7 @@ func NewMachineWith(opts MachineOptions) *Machine {
 	}
 	return &Machine{
 		catalog:   opts.Catalog,
-		network:   loopback.NewNetwork(),
+		network:   loopback.NewNetworkWith(loopback.Options{Scheduler: opts.Scheduler, Faults: opts.Faults}),
 		opts:      opts,
 		dlls:      map[string]spi.WSPStartupFunc{},
 		processes: map[*Process]struct{}{},

@@ -41,7 +41,7 @@ func newProcess(m *Machine, pid uint32) *Process {
 		m:        m,
 		pid:      pid,
 		table:    table,
-		kernel:   iocp.NewKernel(table, iocp.Options{Processors: m.opts.Processors}),
+		kernel:   iocp.NewKernel(table, iocp.Options{Processors: m.opts.Processors, Scheduler: m.opts.Scheduler}),
 		registry: catalog.NewRegistry(),
 		lb:       m.network.NewProvider(),
 		loaded:   map[spi.GUID]*catalog.Provider{},

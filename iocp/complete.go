@@ -51,6 +51,10 @@ type Completion struct {
 //  4. sets the file object's own event when no OVERLAPPED event was set,
 //     unless FILE_SKIP_SET_EVENT_ON_HANDLE.
 //
+// With [Options.Scheduler] set, step 1 still happens at once and steps 2
+// to 4 are handed to the scheduler (in order per handle), as the I/O
+// manager may finish a request after the call that completed it returns.
+//
 // A port closed while the handle is associated with it drops the packet. An
 // operation that fails synchronously, before it starts, notifies nothing:
 // its caller returns the error and does not call Complete.
@@ -69,6 +73,16 @@ func (k *Kernel) Complete(c Completion) error {
 	}
 	ov.StoreInternalHigh(uintptr(c.Bytes))
 	ov.StoreInternal(uintptr(c.Status))
+	if k.sched != nil {
+		return k.deferNotify(c)
+	}
+	return k.notify(c)
+}
+
+// notify is the notification step of the completion rule (steps 2 to 4 of
+// [Kernel.Complete]).
+func (k *Kernel) notify(c Completion) error {
+	ov := c.Request.Overlapped
 	f := c.File
 	if c.Request.Routine != nil {
 		err := k.WPUQueueApc(&c.Request.Thread, runRoutine, &routineCall{
@@ -99,6 +113,31 @@ func (k *Kernel) Complete(c Completion) error {
 		f.setOwnEvent()
 	}
 	return nil
+}
+
+// deferNotify hands the notification step to the kernel's scheduler, keyed
+// by the file (by the overlapped when there is none) so that the
+// notifications of one handle keep their order. The errors the step would
+// report are found now, so the caller still gets them: an issuing thread
+// that is gone (the routine is then dropped at once), an hEvent that names
+// no event (the packet is still posted).
+func (k *Kernel) deferNotify(c Completion) error {
+	var err error
+	if c.Request.Routine != nil {
+		if _, ok := k.lookupThread(&c.Request.Thread); !ok {
+			return spi.NewOpError("WPUQueueApc", c.Request.Thread.ThreadHandle, spi.WSAEFAULT)
+		}
+	} else if h := c.Request.Overlapped.EventHandle(); h != 0 {
+		if _, ok := k.lookupEvent(h); !ok {
+			err = spi.NewOpError("SetEvent", h, spi.WSA_INVALID_HANDLE)
+		}
+	}
+	var key any = c.File
+	if c.File == nil {
+		key = c.Request.Overlapped
+	}
+	k.sched.Defer(key, func() { _ = k.notify(c) })
+	return err
 }
 
 // skipsPortOnSuccess reports whether FILE_SKIP_COMPLETION_PORT_ON_SUCCESS

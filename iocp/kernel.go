@@ -26,6 +26,10 @@ type Options struct {
 	// concurrency of a port created with concurrency 0. 0 means
 	// [DefaultProcessors].
 	Processors int
+	// Scheduler, when set, receives the notification step of the
+	// completion rule (see [Kernel.Complete]) instead of it running inline.
+	// Nil means inline, the default.
+	Scheduler spi.Scheduler
 }
 
 // Kernel is the kernel side of one simulated process: it makes completion
@@ -38,6 +42,7 @@ type Options struct {
 type Kernel struct {
 	table      *handles.Table
 	processors int
+	sched      spi.Scheduler // nil: notifications are delivered inline
 
 	// dispatch is the dispatcher lock, as in the NT kernel: it guards the
 	// state and waiter lists of every Event of this kernel, so that a wait
@@ -58,7 +63,7 @@ func NewKernel(table *handles.Table, opts Options) *Kernel {
 	if p == 0 {
 		p = DefaultProcessors
 	}
-	return &Kernel{table: table, processors: p}
+	return &Kernel{table: table, processors: p, sched: opts.Scheduler}
 }
 
 // Processors returns the number of processors of the simulated machine.

@@ -196,6 +196,19 @@
 //     from the entries WSPStartup was called for); groups and multipoint
 //     flags are WSAEINVAL.
 //
+// # Scheduling and faults
+//
+// With [Options.Scheduler] set, the provider hands its work to the
+// scheduler instead of doing it inline: every delivery of a socket's queued
+// completions (keyed by the socket, so they keep their order), the
+// completion of an overlapped call that finishes at once (which the
+// scheduler may also turn into WSA_IO_PENDING, the result then arriving
+// like any pending one), and the end of a close (the aborted operations'
+// completions and the closing of the file object), which may then come
+// after closesocket returns. Results are decided as before; only their
+// delivery moves. With [Options.Faults] set, the provider asks it at each
+// WSPStartup and at the start of each stream transfer (see [Faults]).
+//
 // # Concurrency
 //
 // Every exported type is safe for concurrent use. One lock per [Network]

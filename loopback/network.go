@@ -49,6 +49,23 @@ type Network struct {
 
 	ports    map[portKey][]*socket // bound sockets by protocol, family and port
 	nextPort int                   // next ephemeral port to try
+
+	sched  spi.Scheduler // set once by NewNetworkWith; nil: deliver inline
+	faults Faults        // set once by NewNetworkWith; nil: no faults
+}
+
+// Options configures [NewNetworkWith]. The zero value gives the network
+// [NewNetwork] returns. It is a plain value, read once.
+type Options struct {
+	// Scheduler, when set, receives the delivery of every completion and
+	// the end of every close instead of them running inline, and may make
+	// an overlapped operation that could complete at once pend instead (see
+	// [spi.Scheduler] and the package documentation, "Scheduling").
+	Scheduler spi.Scheduler
+	// Faults, when set, is asked at every WSPStartup and at the start of
+	// every transfer on a connected stream socket, and may fail or shorten
+	// them or reset the connection (see [Faults]).
+	Faults Faults
 }
 
 // portKey names one port of one port space: TCP and UDP, IPv4 and IPv6
@@ -60,8 +77,12 @@ type portKey struct {
 }
 
 // NewNetwork returns an empty loopback network.
-func NewNetwork() *Network {
-	n := &Network{ports: make(map[portKey][]*socket), nextPort: EphemeralPortFirst}
+func NewNetwork() *Network { return NewNetworkWith(Options{}) }
+
+// NewNetworkWith returns an empty loopback network configured by opts.
+func NewNetworkWith(opts Options) *Network {
+	n := &Network{ports: make(map[portKey][]*socket), nextPort: EphemeralPortFirst,
+		sched: opts.Scheduler, faults: opts.Faults}
 	n.cond.L = &n.mu
 	return n
 }

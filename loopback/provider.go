@@ -61,6 +61,11 @@ func (p *Provider) WSPStartup(version uint16, info *spi.WSAProtocolInfo, upcalls
 	if versionLess(version, lowVersion) {
 		return data, spi.WSPProcTable{}, spi.WSAVERNOTSUPPORTED
 	}
+	if f := p.n.faults; f != nil {
+		if err := f.StartupFault(); err != nil {
+			return data, spi.WSPProcTable{}, err
+		}
+	}
 	data.Version = version
 	if versionLess(highVersion, version) {
 		data.Version = highVersion

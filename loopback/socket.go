@@ -169,6 +169,9 @@ func (s *socket) returnAndUnlock(req spi.IORequest, status spi.Errno, bytes, fla
 		fl.flush()
 		return bytes, errOrNil(status)
 	}
+	if n.sched != nil {
+		return s.scheduleResultAndUnlock(req, status, bytes, flags, fl)
+	}
 	if !s.notifying && s.notifyq.empty() {
 		// Fast path: nothing of this socket is waiting to be delivered, so
 		// this call delivers its own completion, with no op record.
@@ -192,6 +195,28 @@ func (s *socket) returnAndUnlock(req spi.IORequest, status spi.Errno, bytes, fla
 	}
 	n.mu.Unlock()
 	putOp(o)
+	return bytes, errOrNil(status)
+}
+
+// scheduleResultAndUnlock is returnAndUnlock for an overlapped call under a
+// scheduler: the completion is queued behind the socket's earlier ones and
+// delivered through the scheduler, and when the scheduler says so the call
+// returns WSA_IO_PENDING (with Internal set to WSS_OPERATION_IN_PROGRESS)
+// instead of its result.
+func (s *socket) scheduleResultAndUnlock(req spi.IORequest, status spi.Errno, bytes, flags uint32, fl *flushList) (uint32, error) {
+	pend := s.n.sched.Pend()
+	o := getOp(s, req, nil, 0, false)
+	o.n, o.flags, o.status, o.immediate = bytes, flags, status, !pend
+	if pend {
+		req.Overlapped.SetInProgress()
+	}
+	s.notifyq.push(o)
+	s.n.mu.Unlock()
+	fl.flush()
+	s.flush()
+	if pend {
+		return 0, spi.WSA_IO_PENDING
+	}
 	return bytes, errOrNil(status)
 }
 
@@ -248,8 +273,18 @@ func (s *socket) deliver(req spi.IORequest, status spi.Errno, bytes, flags uint3
 }
 
 // flush delivers the socket's queued completions unless another goroutine
-// is already doing so. The network lock must not be held.
+// is already doing so; under a scheduler it hands that to the scheduler,
+// keyed by the socket. The network lock must not be held.
 func (s *socket) flush() {
+	if sched := s.n.sched; sched != nil {
+		sched.Defer(s, s.deliverQueued)
+		return
+	}
+	s.deliverQueued()
+}
+
+// deliverQueued is flush done now.
+func (s *socket) deliverQueued() {
 	n := s.n
 	n.mu.Lock()
 	if s.notifying || s.notifyq.empty() {
@@ -345,8 +380,24 @@ func (s *socket) close() {
 	n.abortOpsLocked(s, false, &fl)
 	abortive := s.rx.Len() > 0 || (s.opt.linger.OnOff != 0 && s.opt.linger.Linger == 0)
 	n.teardownLocked(s, abortive, &fl)
+	if sched := n.sched; sched != nil {
+		// The aborted operations complete, and the file object closes,
+		// when the scheduler says: after closesocket may have returned.
+		n.mu.Unlock()
+		fl.flush()
+		sched.Defer(s, s.finishClose)
+		return
+	}
 	s.waitDeliveredAndUnlock()
 	fl.flush()
+	s.fo.Close()
+}
+
+// finishClose delivers what is left to deliver of a closed socket, then
+// closes its file object: the end of close under a scheduler.
+func (s *socket) finishClose() {
+	s.n.mu.Lock()
+	s.waitDeliveredAndUnlock()
 	s.fo.Close()
 }
 

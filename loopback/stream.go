@@ -19,6 +19,12 @@ func (s *socket) send(bufs [][]byte, flags uint32, to netip.AddrPort, sendTo boo
 	if flags&^sendFlags != 0 {
 		return 0, spi.WSAEOPNOTSUPP
 	}
+	if s.stream && s.n.faults != nil {
+		var err error
+		if bufs, err = s.transferFault(bufs, true); err != nil {
+			return 0, err
+		}
+	}
 	if err := s.start(req); err != nil {
 		return 0, err
 	}
@@ -39,6 +45,12 @@ func (s *socket) recv(bufs [][]byte, flags *uint32, from *netip.AddrPort, req sp
 	}
 	if in&spi.MSG_WAITALL != 0 && (!s.stream || in&(spi.MSG_PEEK|spi.MSG_PARTIAL) != 0) {
 		return 0, spi.WSAEOPNOTSUPP
+	}
+	if s.stream && s.n.faults != nil {
+		var err error
+		if bufs, err = s.transferFault(bufs, false); err != nil {
+			return 0, err
+		}
 	}
 	if err := s.start(req); err != nil {
 		return 0, err
