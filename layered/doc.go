@@ -1,0 +1,137 @@
+// Package layered is a kit for writing non-IFS layered service providers
+// (LSPs): a correct core, after Microsoft's non-IFS LSP sample, that a
+// user completes with a few [Hooks] (inspect or change data on send and
+// receive, see connects and closes). A [Provider] with no hooks is a pure
+// forwarding layer.
+//
+// # What the kit does
+//
+// A non-IFS layer sees every I/O on its sockets, ReadFile and WriteFile
+// included, because its handles come from WPUCreateSocketHandle and the
+// redirector sends file I/O on them to its WSPRecv and WSPSend. The price
+// is that the client's completion port is associated with the layer's
+// handle, not the lower one, so the layer must forward every completion
+// itself. The kit does the hard parts once:
+//
+//   - WSPStartup finds the provider's layered entry in the protocol chain
+//     it is loaded for, loads the next layer with [spi.Imports.LoadNext],
+//     creates a private completion port and starts worker goroutines, each
+//     a simulated thread of the process (CreateThread) waiting in
+//     GetQueuedCompletionStatus.
+//   - WSPSocket creates the lower socket through the next layer's table
+//     (always overlapped) and a handle of its own with
+//     WPUCreateSocketHandle, whose context is the [Socket]; every one of
+//     the 30 proc-table entries maps the layer's handle to the lower one
+//     (WSAENOTSOCK for a handle that is not the instance's, or is being
+//     closed). WSPAccept wraps accepted connections the same way.
+//   - Overlapped substitution: for each overlapped client call the kit
+//     resets the client's event, keeps a copy of its thread id (opening
+//     the current thread with WPUOpenCurrentThread when the call gave
+//     none, and closing it after completion), marks the client's
+//     overlapped in progress and issues the lower call with an overlapped
+//     of its own, from a pool. When the lower call completes, the kit
+//     writes Offset = flags and OffsetHigh = error into the client's
+//     overlapped and calls WPUCompleteOverlappedRequest on its own handle,
+//     which reaches the client's port or event; or, when the client gave
+//     a completion routine, queues it with WPUQueueApc through a
+//     trampoline (WPUCompleteOverlappedRequest never runs routines).
+//   - Every lower socket is associated with the private port. When the
+//     layer below is IFS (XP1_IFS_HANDLES in the protocol info LoadNext
+//     returned), the kit sets FILE_SKIP_COMPLETION_PORT_ON_SUCCESS on the
+//     lower socket and forwards an immediate success before returning it:
+//     no packet will come. When the layer below is not IFS, skip-on-success
+//     cannot apply (KB 2568167), so an immediate success comes back as a
+//     packet, is forwarded from it, and the call returns WSA_IO_PENDING, as
+//     the sample does. Each operation is completed exactly once: see
+//     "Decisions" for how.
+//   - WSPGetOverlappedResult reads the client's overlapped (§2.4); a
+//     waiting call blocks until the kit has forwarded the operation.
+//   - WSPCloseSocket makes later calls fail with WSAENOTSOCK, closes the
+//     lower socket (its pending operations complete with
+//     WSA_OPERATION_ABORTED and are forwarded once each) and calls
+//     WPUCloseSocketHandle only when the last outstanding operation has
+//     been forwarded, as the sample's CheckForContextCleanup does.
+//   - The last WSPCleanup notifies nobody: it stops the workers, closes the
+//     lower sockets abortively, ends outstanding operations silently,
+//     closes the layer's handles and cleans the next layer up.
+//   - SIO_BASE_HANDLE goes down unchanged, so the base provider answers it
+//     through any number of layers; so do SIO_BSP_HANDLE,
+//     SIO_BSP_HANDLE_SELECT and SIO_BSP_HANDLE_POLL, which get the next
+//     layer's answer. getsockopt(SO_PROTOCOL_INFOW) reports the layer's
+//     chain entry, whose XP1_IFS_HANDLES bit is clear.
+//
+// [Install] puts a provider into a machine's catalog, as Microsoft's
+// installer does, and registers it.
+//
+// # Per-process state
+//
+// On Windows an LSP is a DLL, and its globals exist once per process that
+// loads it. In the simulator a machine registers one startup function per
+// "DLL path" for all its processes ([Machine]), and calls it in each
+// process that loads the provider. The WSPStartup function of a
+// [Provider] therefore makes a fresh [Instance] on every call: the
+// provider as loaded into one process, holding the upcall table and
+// imports of that process, the next layer it loaded there, its private
+// port and workers, and its sockets. This is exact because ws2_32's loader
+// (package catalog) keeps the per-process WSPStartup reference count
+// itself and calls a provider's WSPStartup once per process and provider
+// GUID, pairing it with one WSPCleanup. (The loader keys loaded providers
+// by GUID, and Microsoft's installer gives each chain its own GUID, so a
+// process that uses a layered provider over TCP and over UDP holds two
+// instances of it.) Code that calls WSPStartup itself, more than once for
+// one process, uses [Provider.NewInstance]: an Instance counts its
+// WSPStartup calls, keeps the most recent upcall table and imports, and
+// undoes everything at its last WSPCleanup.
+//
+// # Decisions
+//
+// Where Windows documents nothing the kit decides, as follows.
+//
+//   - Handles are created for the catalog entry the process loaded the
+//     provider for ([HandleOwner]): the chain entry (the sample's
+//     LayerProvider), so that ws2_32 sends the calls on the handle back to
+//     this instance. The hidden layered entry is only what the provider
+//     looks for in a chain.
+//   - Exactly once: an operation's completion has one source, decided from
+//     the lower call's result (see the package's issued function): a
+//     packet on the private port, or the issuing call itself when an IFS
+//     layer below completed it at once. An atomic state guards the
+//     forwarding against WSPCleanup, and reference counts keep an
+//     operation's record from being reused while the issuing call or a
+//     queued completion routine still needs it. A record WSPCleanup
+//     abandons is never reused, since the layer below may still write it.
+//   - Order: an immediate success is forwarded inline only when no other
+//     operation of the socket is outstanding; otherwise it is posted to
+//     the private port behind the others, and the call returns
+//     WSA_IO_PENDING. With one worker (the default), the client therefore
+//     hears of a socket's operations in the order the layer below
+//     completed them.
+//   - A call that fails at once (nothing started) leaves the client's
+//     overlapped with Internal and OffsetHigh set to the error, since the
+//     kit had marked it in progress before calling down.
+//   - A lower call that fails at once yet delivers a completion (a
+//     truncated datagram, WSAEMSGSIZE) returns WSA_IO_PENDING, and the
+//     error comes with the completion.
+//   - WSPGetOverlappedResult with wait blocks whatever the notification
+//     style (the documentation allows it for events only), and fails with
+//     WSAEINVAL for an overlapped that is in progress but not one of the
+//     socket's operations.
+//   - The last WSPCleanup sets SO_LINGER {1, 0} on each lower socket left
+//     open before closing it: open sockets are reset, as WSPCleanup
+//     documents.
+//   - WSPDuplicateSocket, WSPEventSelect, WSPEnumNetworkEvents and
+//     WSPAsyncSelect go down with the lower handle and return the lower
+//     layer's answer; WSPSelect maps its sets both ways.
+//   - Extension functions (SIO_GET_EXTENSION_FUNCTION_POINTER) are not
+//     intercepted: the layer below answers, and calls through pointers it
+//     hands out would bypass the layer. The simulator's base provider has
+//     none.
+//
+// # Concurrency
+//
+// Provider, Instance and Socket are safe for concurrent use. Hooks run
+// without any lock of the kit held, on the calling goroutine or a worker.
+// Nothing blocks while holding a lock; WSPGetOverlappedResult waits on a
+// channel. The last WSPCleanup waits for the workers to end, so no
+// goroutine outlives it.
+package layered

@@ -1,0 +1,390 @@
+package layered
+
+import (
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/wsspi/wsspi/spi"
+)
+
+// op is one overlapped operation of a client on a layered socket: the
+// sample's WSAOVERLAPPEDPLUS. Its own Overlapped goes to the layer below in
+// place of the client's; when the layer below completes it, the op
+// completes the client's.
+//
+// Two parties hold an op, each with a reference: the call that issues it,
+// until it returns, and its completion, which exactly one path performs
+// (a packet on the private port, or the issuing call itself when the layer
+// below completed it at once with no packet to come). A queued completion
+// routine holds a third until its trampoline has run. The last release
+// returns the op to the pool. An op that WSPCleanup abandons is never
+// recycled, since the layer below may still write its Overlapped.
+type op struct {
+	ov spi.Overlapped // must stay first: opOf recovers the op from it (CONTAINING_RECORD)
+
+	sock    *Socket
+	client  *spi.Overlapped       // the client's, completed by forward
+	routine spi.CompletionRoutine // the client's, run by runRoutine
+	thread  spi.ThreadID          // the client's thread, or one from WPUOpenCurrentThread
+	opened  bool                  // thread came from WPUOpenCurrentThread
+	recv    bool                  // a receive: OnRecv sees bufs
+	bufs    [][]byte              // the client's receive buffers, kept for OnRecv
+	bufArr  [2][]byte             // storage for bufs
+	flags   uint32                // the lower call's in/out flags
+
+	refs  atomic.Int32
+	state atomic.Uint32 // opLive until forwarded, failed or abandoned
+
+	prev, next *op // the socket's list, guarded by sock.mu
+	linked     bool
+}
+
+// States of an op.
+const (
+	opLive uint32 = iota // issued, not yet ended
+	opDone               // forwarded, failed or abandoned: ended exactly once
+)
+
+var opPool = sync.Pool{New: func() any { return new(op) }}
+
+// opOf returns the op whose Overlapped ov is, as CONTAINING_RECORD does
+// (and as Go's own internal/poll does with its operation records): every
+// Overlapped that reaches the private port is the first field of an op.
+func opOf(ov *spi.Overlapped) *op { return (*op)(unsafe.Pointer(ov)) }
+
+// release drops a reference; the last one recycles the op.
+func (o *op) release() {
+	if o.refs.Add(-1) != 0 {
+		return
+	}
+	o.ov = spi.Overlapped{}
+	o.sock, o.client, o.routine = nil, nil, nil
+	o.thread, o.opened, o.recv, o.flags = spi.ThreadID{}, false, false, 0
+	clear(o.bufArr[:])
+	o.bufs = nil
+	opPool.Put(o)
+}
+
+// begin starts an overlapped operation on s, as the sample's
+// PrepareOverlappedOperation and QueueOverlappedOperation do: it resets
+// the client's event (low bit masked; not when hEvent is a completion
+// routine's context), records the client's overlapped, routine and thread
+// (opening the current thread when the call gave none), links the op to
+// the socket, and marks the client's overlapped in progress. The caller
+// then issues the lower call with the op's overlapped and hands the result
+// to issued.
+func (in *Instance) begin(e *env, s *Socket, ov *spi.Overlapped, cr spi.CompletionRoutine, thread *spi.ThreadID) (*op, error) {
+	if !s.overlapped {
+		return nil, spi.WSAEINVAL
+	}
+	if cr == nil {
+		if ev := ov.EventHandle(); ev != 0 && e.upcalls.WPUResetEvent(ev) != nil {
+			return nil, spi.WSA_INVALID_HANDLE
+		}
+	}
+	o := opPool.Get().(*op)
+	o.sock, o.client, o.routine = s, ov, cr
+	if thread != nil {
+		o.thread = *thread
+	} else {
+		id, err := e.upcalls.WPUOpenCurrentThread()
+		if err != nil {
+			o.refs.Store(1)
+			o.release()
+			return nil, err
+		}
+		o.thread, o.opened = id, true
+	}
+	o.ov.StoreInternal(spi.WSS_OPERATION_IN_PROGRESS)
+	o.refs.Store(2)
+	o.state.Store(opLive)
+	ov.SetInProgress()
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		o.state.Store(opDone)
+		in.unbegin(e, o, spi.WSAENOTSOCK)
+		return nil, spi.WSAENOTSOCK
+	}
+	s.ops.push(o)
+	s.pending.Add(1)
+	s.mu.Unlock()
+	in.p.outstanding.Add(1)
+	return o, nil
+}
+
+// unbegin undoes begin for an op that never went down: the client's
+// overlapped gets err, as the sample's ExecuteOverlappedOperation writes a
+// failure that happens at once, and the op is recycled.
+func (in *Instance) unbegin(e *env, o *op, err spi.Errno) {
+	c := o.client
+	c.StoreOffset(0)
+	c.StoreOffsetHigh(uint32(err))
+	c.StoreInternalHigh(0)
+	c.StoreInternal(uintptr(err))
+	if o.opened {
+		_ = e.upcalls.WPUCloseThread(&o.thread)
+	}
+	o.refs.Store(1)
+	o.release()
+}
+
+// issued decides what the lower call's result means for the client, so
+// that every operation completes exactly once:
+//
+//   - success from an IFS layer below, with skip-on-success set: no packet
+//     will come, so the completion is forwarded now, before returning
+//     success (the routine is queued, the packet posted), unless other
+//     operations of the socket are outstanding, whose completions must not
+//     be overtaken: then it goes through the private port behind them and
+//     the call returns WSA_IO_PENDING;
+//   - WSA_IO_PENDING, or success from a non-IFS layer below
+//     (WPUCompleteOverlappedRequest ignores skip-on-success, KB 2568167):
+//     the packet will come and the worker forwards it; the call returns
+//     WSA_IO_PENDING, as the sample does for every immediate success;
+//   - another error, with the lower overlapped completed all the same
+//     (WSAEMSGSIZE for a truncated datagram): the packet will come, and
+//     the call returns WSA_IO_PENDING;
+//   - another error, nothing started: the op ends here and the error is
+//     returned; nothing will be notified.
+func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
+	switch {
+	case err == nil && o.sock.skip:
+		if o.sock.pending.Load() == 1 ||
+			e.imports.PostQueuedCompletionStatus(e.port, n, 0, &o.ov) != nil {
+			in.forward(e, o, 0, n, o.ov.LoadOffset(), true)
+			o.release()
+			return n, nil
+		}
+		o.release()
+		return 0, spi.WSA_IO_PENDING
+	case err == nil, errnoOf(err) == spi.WSA_IO_PENDING,
+		o.ov.LoadInternal() != spi.WSS_OPERATION_IN_PROGRESS:
+		o.release()
+		return 0, spi.WSA_IO_PENDING
+	}
+	if o.state.CompareAndSwap(opLive, opDone) {
+		c := o.client
+		c.StoreOffset(0)
+		c.StoreOffsetHigh(uint32(errnoOf(err)))
+		c.StoreInternalHigh(0)
+		c.StoreInternal(uintptr(errnoOf(err)))
+		if o.opened {
+			_ = e.upcalls.WPUCloseThread(&o.thread)
+		}
+		in.finish(e, o)
+		o.release()
+	}
+	o.release()
+	return n, err
+}
+
+// forward completes the client's operation with the lower result, once:
+// it lets OnRecv see received data, writes Offset = flags and OffsetHigh =
+// the error into the client's overlapped (the convention
+// WSPGetOverlappedResult reads), then either queues the client's
+// completion routine with WPUQueueApc through a trampoline (after writing
+// InternalHigh and Internal itself, which WPUQueueApc does not), or calls
+// WPUCompleteOverlappedRequest, which posts to the port the client
+// associated with the layer's handle and signals the event. It closes a
+// thread it opened, unlinks the op (closing the handle of a socket closed
+// meanwhile once its last operation is forwarded), and drops the
+// completion's reference. An op WSPCleanup abandoned is left alone.
+func (in *Instance) forward(e *env, o *op, status spi.Errno, bytes, flags uint32, inline bool) {
+	if !o.state.CompareAndSwap(opLive, opDone) {
+		return
+	}
+	s, p := o.sock, in.p
+	if o.recv && (status == 0 || status == spi.WSAEMSGSIZE) {
+		if h := p.cfg.Hooks.OnRecv; h != nil {
+			h(s, o.bufs, bytes)
+		}
+	}
+	c := o.client
+	c.StoreOffset(flags)
+	c.StoreOffsetHigh(uint32(status))
+	var err error
+	if o.routine != nil {
+		c.StoreInternalHigh(uintptr(bytes))
+		c.StoreInternal(uintptr(status))
+		o.refs.Add(1) // the trampoline's
+		if err = e.upcalls.WPUQueueApc(&o.thread, runRoutine, o); err != nil {
+			o.release()
+		} else {
+			p.apcs.Add(1)
+		}
+	} else if err = e.imports.WPUCompleteOverlappedRequest(s.handle, c, status, bytes); err == nil {
+		p.completed.Add(1)
+	}
+	switch {
+	case err != nil:
+		p.failed.Add(1)
+	case inline:
+		p.inline.Add(1)
+	}
+	if o.opened {
+		_ = e.upcalls.WPUCloseThread(&o.thread)
+	}
+	in.finish(e, o)
+	o.release()
+}
+
+// runRoutine is the trampoline WPUQueueApc runs on the client's thread: it
+// calls the client's completion routine with the results forward wrote
+// into the client's overlapped, as the sample's CallUserApcProc does.
+func runRoutine(ctx any) {
+	o := ctx.(*op)
+	routine, ov := o.routine, o.client
+	o.release()
+	routine(spi.Errno(ov.LoadOffsetHigh()), uint32(ov.LoadInternalHigh()), ov, ov.LoadOffset())
+}
+
+// finish unlinks an ended op from its socket, wakes WSPGetOverlappedResult
+// waiters, and closes the handle of a closing socket whose last operation
+// this was.
+func (in *Instance) finish(e *env, o *op) {
+	s := o.sock
+	s.mu.Lock()
+	s.ops.remove(o)
+	left := s.pending.Add(-1)
+	now := left == 0 && s.closing.Load() && !s.handleClosed
+	s.handleClosed = s.handleClosed || now
+	ch := s.waitCh
+	s.waitCh = nil
+	s.mu.Unlock()
+	in.p.outstanding.Add(-1)
+	if ch != nil {
+		close(ch)
+	}
+	if now {
+		in.closeHandle(e, s)
+	}
+}
+
+// serve is a worker: a simulated thread of the process that takes the
+// completions of the layer's lower sockets off the private port and
+// forwards them, as the sample's OverlappedManagerThread does. It ends
+// when the port is closed.
+func (in *Instance) serve(start *env, id spi.ThreadID) {
+	defer func() {
+		_ = start.imports.ExitThread(id)
+		in.p.workers.Add(-1)
+		in.workers.Done()
+	}()
+	for {
+		pkt, err := start.imports.GetQueuedCompletionStatus(id, start.port, infinite)
+		if pkt.Overlapped == nil {
+			if err != nil {
+				return // the port is closed
+			}
+			continue // posted by someone else, with no overlapped: not ours
+		}
+		e := in.env.Load()
+		if e == nil {
+			e = start
+		}
+		o := opOf(pkt.Overlapped)
+		in.forward(e, o, spi.Errno(pkt.Internal), pkt.NumberOfBytesTransferred, o.ov.LoadOffset(), false)
+	}
+}
+
+// getOverlappedResult serves WSPGetOverlappedResult from the client's
+// overlapped, as the sample does (§2.4): while Internal is
+// WSS_OPERATION_IN_PROGRESS the operation is pending (WSA_IO_INCOMPLETE
+// without wait; with wait it blocks until the operation is forwarded, or
+// fails with WSAEINVAL if the socket has no such operation); then
+// InternalHigh is the byte count, Offset the flags and OffsetHigh the
+// error (Internal when OffsetHigh is 0). A nil overlapped is WSAEFAULT.
+func (in *Instance) getOverlappedResult(h spi.Socket, ov *spi.Overlapped, wait bool) (uint32, uint32, error) {
+	_, s, err := in.resolve(h)
+	if err != nil {
+		return 0, 0, err
+	}
+	if ov == nil {
+		return 0, 0, spi.WSAEFAULT
+	}
+	for ov.InProgress() {
+		if !wait {
+			return 0, 0, spi.WSA_IO_INCOMPLETE
+		}
+		s.mu.Lock()
+		if !ov.InProgress() {
+			s.mu.Unlock()
+			break
+		}
+		if !s.ops.has(ov) {
+			s.mu.Unlock()
+			return 0, 0, spi.WSAEINVAL
+		}
+		if s.waitCh == nil {
+			s.waitCh = make(chan struct{})
+		}
+		ch := s.waitCh
+		s.mu.Unlock()
+		<-ch
+	}
+	bytes, flags := uint32(ov.LoadInternalHigh()), ov.LoadOffset()
+	code := spi.Errno(ov.LoadOffsetHigh())
+	if code == 0 {
+		code = spi.Errno(ov.LoadInternal())
+	}
+	if code != 0 {
+		return bytes, flags, code
+	}
+	return bytes, flags, nil
+}
+
+// opList is a socket's outstanding operations in issue order, an
+// intrusive list so that linking and unlinking allocate nothing.
+type opList struct{ head, tail *op }
+
+func (l *opList) push(o *op) {
+	o.prev, o.next, o.linked = l.tail, nil, true
+	if l.tail != nil {
+		l.tail.next = o
+	} else {
+		l.head = o
+	}
+	l.tail = o
+}
+
+func (l *opList) remove(o *op) {
+	if !o.linked {
+		return
+	}
+	if o.prev != nil {
+		o.prev.next = o.next
+	} else {
+		l.head = o.next
+	}
+	if o.next != nil {
+		o.next.prev = o.prev
+	} else {
+		l.tail = o.prev
+	}
+	o.prev, o.next, o.linked = nil, nil, false
+}
+
+// has reports whether an outstanding op completes the client's ov.
+func (l *opList) has(ov *spi.Overlapped) bool {
+	for o := l.head; o != nil; o = o.next {
+		if o.client == ov {
+			return true
+		}
+	}
+	return false
+}
+
+// takeAll unlinks and returns every op.
+func (l *opList) takeAll() []*op {
+	var all []*op
+	for o := l.head; o != nil; {
+		next := o.next
+		o.prev, o.next, o.linked = nil, nil, false
+		all = append(all, o)
+		o = next
+	}
+	l.head, l.tail = nil, nil
+	return all
+}

@@ -1,0 +1,367 @@
+package layered
+
+import (
+	"math"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wsspi/wsspi/spi"
+)
+
+// Versions the kit supports: 2.0 to 2.2.
+const (
+	lowVersion  = 0x0002 // MAKEWORD(2, 0)
+	highVersion = 0x0202 // MAKEWORD(2, 2)
+)
+
+// versionLess orders Winsock versions (low byte major, high byte minor).
+func versionLess(a, b uint16) bool {
+	if a&0xff != b&0xff {
+		return a&0xff < b&0xff
+	}
+	return a>>8 < b>>8
+}
+
+// infinite is INFINITE as the simulator's waits take it (iocp.Infinite).
+const infinite = time.Duration(math.MaxInt64)
+
+// Hooks are what a user adds to the kit to make an LSP of it. Every hook is
+// optional; a Provider with no hooks is a pure forwarding layer. Hooks run
+// on the goroutine of the call that triggers them, or on one of the
+// provider's worker goroutines for overlapped receives that complete
+// later, never under a lock of the kit; they must not block, and they may
+// run concurrently for different sockets (and, with more than one worker,
+// for the same socket).
+type Hooks struct {
+	// OnSend sees the buffers of every send (WSPSend, WSPSendTo, and
+	// WriteFile, which the redirector turns into WSPSend) before they go to
+	// the layer below, and returns the buffers to send instead; returning
+	// bufs unchanged inspects only. The byte count reported to the client
+	// is the lower layer's count of the buffers returned.
+	OnSend func(s *Socket, bufs [][]byte) [][]byte
+	// OnRecv sees the data of every receive (WSPRecv, WSPRecvFrom, and
+	// ReadFile) that completes with status 0 or WSAEMSGSIZE, before the
+	// client is told: the first n bytes of bufs, the client's own buffers,
+	// which it may change in place.
+	OnRecv func(s *Socket, bufs [][]byte, n uint32)
+	// OnConnect sees the address of every WSPConnect and returns the
+	// address to connect the lower socket to; an error fails the connect
+	// with that error (an [spi.Errno]) before the layer below is called.
+	OnConnect func(s *Socket, name netip.AddrPort) (netip.AddrPort, error)
+	// OnClose runs once per socket when it closes: in WSPCloseSocket, after
+	// the layer below closed its socket, or in the last WSPCleanup for a
+	// socket left open.
+	OnClose func(s *Socket)
+}
+
+// Config configures a [Provider]. The zero value is a pure forwarding layer
+// with one worker.
+type Config struct {
+	// Hooks are the user's additions.
+	Hooks Hooks
+	// Workers is the number of worker goroutines (simulated threads) that
+	// serve the private completion port of each loaded instance, as the
+	// Microsoft sample runs one per processor. 0 means 1. With one worker
+	// the completions of a socket reach the client in the order the layer
+	// below completed them; with more they may not.
+	Workers int
+}
+
+// Provider is a non-IFS layered service provider built on the kit: the
+// provider "DLL", shared by every process of a machine. Each WSPStartup
+// through [Provider.WSPStartup] loads a fresh [Instance], the DLL as loaded
+// into one process; see the package documentation ("Per-process state").
+//
+// A Provider is safe for concurrent use.
+type Provider struct {
+	layered spi.CatalogEntryId
+	cfg     Config
+
+	// Counters across every instance, for Stats.
+	instances   atomic.Int64
+	sockets     atomic.Int64
+	outstanding atomic.Int64
+	workers     atomic.Int64
+	completed   atomic.Uint64
+	apcs        atomic.Uint64
+	inline      atomic.Uint64
+	failed      atomic.Uint64
+	abandoned   atomic.Uint64
+}
+
+// New returns a provider whose hidden layered (ChainLen 0) catalog entry
+// has the id layered, the id it looks for in a protocol chain to find its
+// own position. [Install] calls it once the entry is installed; a provider
+// installed by hand is made with the id [catalog.Catalog.InstallLSP]
+// returned in LSPEntries.Layered.
+func New(layered spi.CatalogEntryId, cfg Config) *Provider {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 1
+	}
+	return &Provider{layered: layered, cfg: cfg}
+}
+
+// LayeredEntry returns the id of the provider's hidden layered entry.
+func (p *Provider) LayeredEntry() spi.CatalogEntryId { return p.layered }
+
+// WSPStartup is the provider's [spi.WSPStartupFunc], the one a machine
+// registers ([Machine.RegisterProvider]): each call loads a new [Instance]
+// and starts it up. ws2_32's loader (package catalog) keeps the
+// per-process WSPStartup count itself and calls a provider's WSPStartup
+// once per process and provider GUID, pairing it with one WSPCleanup, so
+// each call it makes is the first of its process. A caller that needs
+// repeated WSPStartup calls on one process's copy uses
+// [Provider.NewInstance] and [Instance.WSPStartup].
+func (p *Provider) WSPStartup(version uint16, info *spi.WSAProtocolInfo, upcalls spi.WSPUpcallTable, imports spi.Imports) (spi.WSPData, spi.WSPProcTable, error) {
+	return p.NewInstance().WSPStartup(version, info, upcalls, imports)
+}
+
+// NewInstance returns the provider as loaded into one process, not yet
+// started up.
+func (p *Provider) NewInstance() *Instance {
+	in := &Instance{p: p, socks: map[*Socket]struct{}{}}
+	in.table = in.procTable()
+	return in
+}
+
+// Stats counts what the instances of a provider hold and have done: the
+// gauges (Instances to Workers) say what is live now and are all zero once
+// every instance has been cleaned up; the counters (Completed to
+// Abandoned) only grow. It is a plain value.
+type Stats struct {
+	// Instances started up and not yet cleaned up.
+	Instances int
+	// Sockets whose handle (from WPUCreateSocketHandle) is not yet closed.
+	Sockets int
+	// Outstanding overlapped operations not yet completed to the client.
+	Outstanding int
+	// Workers serving private completion ports.
+	Workers int
+	// Completed counts completions forwarded with
+	// WPUCompleteOverlappedRequest (port and event clients).
+	Completed uint64
+	// APCs counts completions forwarded with WPUQueueApc (completion
+	// routines).
+	APCs uint64
+	// Inline counts the forwarded completions (of Completed and APCs)
+	// delivered before the call that started them returned, because the
+	// layer below is IFS and completed them at once.
+	Inline uint64
+	// Failed counts forwarding calls that failed: the client was not
+	// told (a handle closed behind the layer's back, an exited thread).
+	Failed uint64
+	// Abandoned counts operations the last WSPCleanup ended without
+	// notification.
+	Abandoned uint64
+}
+
+// Stats returns the provider's counters.
+func (p *Provider) Stats() Stats {
+	return Stats{
+		Instances:   int(p.instances.Load()),
+		Sockets:     int(p.sockets.Load()),
+		Outstanding: int(p.outstanding.Load()),
+		Workers:     int(p.workers.Load()),
+		Completed:   p.completed.Load(),
+		APCs:        p.apcs.Load(),
+		Inline:      p.inline.Load(),
+		Failed:      p.failed.Load(),
+		Abandoned:   p.abandoned.Load(),
+	}
+}
+
+// Instance is a [Provider] as loaded into one process: its WSPStartup
+// reference count, the services of its latest WSPStartup, the layer below
+// it, its private completion port and worker threads, and its sockets. Its
+// proc table is built once and serves only the sockets it created.
+//
+// An Instance is safe for concurrent use.
+type Instance struct {
+	p     *Provider
+	table spi.WSPProcTable
+	env   atomic.Pointer[env] // nil before WSPStartup and after the last WSPCleanup
+
+	mu      sync.Mutex     // guards starts, and serializes the start-up and clean-up steps
+	starts  int            // successful WSPStartup calls not undone by WSPCleanup
+	workers sync.WaitGroup // worker goroutines of the current load
+
+	smu   sync.Mutex           // guards socks
+	socks map[*Socket]struct{} // sockets whose handle is not yet closed
+}
+
+// env is what an instance works with between its first WSPStartup and its
+// last WSPCleanup. It is immutable: a later WSPStartup stores a copy with
+// the new services.
+type env struct {
+	upcalls  spi.WSPUpcallTable
+	imports  spi.Imports
+	next     spi.NextLayer
+	lowerIFS bool                // the next layer's handles are IFS handles
+	owner    spi.CatalogEntryId  // the entry that owns the instance's handles
+	info     spi.WSAProtocolInfo // the entry WSPStartup was called for
+	port     spi.Handle          // the private completion port
+}
+
+// WSPStartup starts the instance up, or adds a reference if it is started.
+// The first call finds the provider's layered entry in info's protocol
+// chain (WSAEINVAL if it is not there), loads the next layer with
+// [spi.Imports.LoadNext], creates the private completion port and starts
+// the workers; later calls keep the upcall table and imports they are
+// given, which the instance uses from then on. It accepts versions from
+// 2.0 and negotiates up to 2.2 (WSAVERNOTSUPPORTED below 2.0). Each success
+// must be undone by one WSPCleanup; the returned table is the same for
+// every call.
+//
+// The upcall table and imports must be complete; WSPStartup panics
+// otherwise (programmer misuse).
+func (in *Instance) WSPStartup(version uint16, info *spi.WSAProtocolInfo, upcalls spi.WSPUpcallTable, imports spi.Imports) (spi.WSPData, spi.WSPProcTable, error) {
+	if missing := upcalls.Missing(); len(missing) > 0 {
+		panic("layered: WSPStartup with an incomplete upcall table")
+	}
+	if imports.WPUCompleteOverlappedRequest == nil || imports.LoadNext == nil || imports.CreateIoCompletionPort == nil ||
+		imports.GetQueuedCompletionStatus == nil || imports.PostQueuedCompletionStatus == nil ||
+		imports.SetFileCompletionNotificationModes == nil || imports.CloseHandle == nil ||
+		imports.CreateThread == nil || imports.ExitThread == nil {
+		panic("layered: WSPStartup with incomplete imports")
+	}
+	data := spi.WSPData{HighVersion: highVersion, Description: "wsspi layered provider kit (non-IFS)"}
+	if versionLess(version, lowVersion) {
+		return data, spi.WSPProcTable{}, spi.WSAVERNOTSUPPORTED
+	}
+	data.Version = version
+	if versionLess(highVersion, version) {
+		data.Version = highVersion
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.starts > 0 {
+		e := *in.env.Load()
+		e.upcalls, e.imports = upcalls, imports
+		in.env.Store(&e)
+		in.starts++
+		return data, in.table, nil
+	}
+	if info == nil {
+		return data, spi.WSPProcTable{}, spi.WSAEINVAL
+	}
+	owner, err := HandleOwner(info, in.p.layered)
+	if err != nil {
+		return data, spi.WSPProcTable{}, err
+	}
+	next, err := imports.LoadNext(info, in.p.layered)
+	if err != nil {
+		return data, spi.WSPProcTable{}, err
+	}
+	workers := in.p.cfg.Workers
+	port, err := imports.CreateIoCompletionPort(spi.INVALID_HANDLE_VALUE, 0, 0, uint32(workers))
+	if err != nil {
+		_ = next.Cleanup()
+		return data, spi.WSPProcTable{}, err
+	}
+	e := &env{upcalls: upcalls, imports: imports, next: next, lowerIFS: next.Info.IFS(),
+		owner: owner, info: *info, port: port}
+	threads := make([]spi.ThreadID, 0, workers)
+	for range workers {
+		id, err := imports.CreateThread()
+		if err != nil {
+			for _, id := range threads {
+				_ = imports.ExitThread(id)
+			}
+			_ = imports.CloseHandle(port)
+			_ = next.Cleanup()
+			return data, spi.WSPProcTable{}, err
+		}
+		threads = append(threads, id)
+	}
+	in.env.Store(e)
+	in.starts = 1
+	in.p.instances.Add(1)
+	for _, id := range threads {
+		in.workers.Add(1)
+		in.p.workers.Add(1)
+		go in.serve(e, id)
+	}
+	return data, in.table, nil
+}
+
+// wspCleanup undoes one WSPStartup. The last one ends everything without
+// notifying anyone: it stops the workers (closing the private port drops
+// what is queued on it), closes the layer's lower sockets abortively,
+// ends the outstanding operations silently (their client overlapped gets
+// WSA_OPERATION_ABORTED in Internal and OffsetHigh, and nobody is told, as
+// WSPCleanup documents), closes the layer's handles, and cleans the next
+// layer up.
+func (in *Instance) wspCleanup() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.starts == 0 {
+		return spi.WSANOTINITIALISED
+	}
+	in.starts--
+	if in.starts > 0 {
+		return nil
+	}
+	e := in.env.Swap(nil)
+	in.smu.Lock()
+	socks := in.socks
+	in.socks = map[*Socket]struct{}{}
+	in.smu.Unlock()
+
+	_ = e.imports.CloseHandle(e.port)
+	in.workers.Wait()
+	linger, _ := spi.Linger{OnOff: 1}.MarshalBinary()
+	for s := range socks {
+		first := s.closing.CompareAndSwap(false, true)
+		_ = e.next.ProcTable.WSPSetSockOpt(s.lower, spi.SOL_SOCKET, spi.SO_LINGER, linger)
+		_ = e.next.ProcTable.WSPCloseSocket(s.lower)
+		if first {
+			in.onClose(s)
+		}
+		s.abandon(e)
+	}
+	err := e.next.Cleanup()
+	in.p.instances.Add(-1)
+	return err
+}
+
+// onClose runs the OnClose hook, if any.
+func (in *Instance) onClose(s *Socket) {
+	if h := in.p.cfg.Hooks.OnClose; h != nil {
+		h(s)
+	}
+}
+
+// current returns the instance's environment, or WSANOTINITIALISED.
+func (in *Instance) current() (*env, error) {
+	if e := in.env.Load(); e != nil {
+		return e, nil
+	}
+	return nil, spi.WSANOTINITIALISED
+}
+
+// HandleOwner returns the catalog entry a layered provider names when it
+// creates a handle for a socket of the chain info (WPUCreateSocketHandle)
+// or registers one (WPUModifyIFSHandle), given its own layered entry self:
+// the entry the process loaded it for, so that ws2_32 sends the calls on
+// the handle back to it. That is info itself when self heads info's chain
+// (the chain entry the client chose, or the chain a layer above passed
+// down, as Microsoft's sample names its LayerProvider), and self when info
+// is a chain passed down unchanged from a layer above (the process then
+// loaded the provider through its layered entry). It fails with WSAEINVAL
+// when self is not a layer of info's chain.
+func HandleOwner(info *spi.WSAProtocolInfo, self spi.CatalogEntryId) (spi.CatalogEntryId, error) {
+	ids := info.ProtocolChain.Entries()
+	for i, id := range ids {
+		switch {
+		case id != self || !info.IsChain() || i == len(ids)-1:
+			continue
+		case i == 0:
+			return info.CatalogEntryId, nil
+		default:
+			return self, nil
+		}
+	}
+	return 0, spi.WSAEINVAL
+}

@@ -1,0 +1,201 @@
+package layered
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/wsspi/wsspi/spi"
+)
+
+// Socket is one socket of a provider built on the kit, as its hooks see
+// it: the pairing of the handle the client holds, made with
+// WPUCreateSocketHandle, and the next layer's socket. Its methods are safe
+// for concurrent use.
+type Socket struct {
+	in         *Instance
+	handle     spi.Socket           // the layer's handle, the client's socket
+	lower      spi.Socket           // the next layer's socket
+	info       *spi.WSAProtocolInfo // what SO_PROTOCOL_INFOW reports
+	overlapped bool                 // created with WSA_FLAG_OVERLAPPED
+	skip       bool                 // FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is set on lower
+
+	closing atomic.Bool  // closesocket or WSPCleanup began; new calls get WSAENOTSOCK
+	pending atomic.Int32 // overlapped operations not yet completed to the client
+
+	mu           sync.Mutex    // guards ops, handleClosed, waitCh and value
+	ops          opList        // the outstanding operations, in issue order
+	handleClosed bool          // WPUCloseSocketHandle was called (or is being called)
+	waitCh       chan struct{} // closed when an operation ends, for WSPGetOverlappedResult waiters
+	value        any           // the user's, see SetValue
+}
+
+// Handle returns the socket's handle: the one the client holds, made by
+// WPUCreateSocketHandle.
+func (s *Socket) Handle() spi.Socket { return s.handle }
+
+// Lower returns the next layer's socket, which the layer's calls use.
+func (s *Socket) Lower() spi.Socket { return s.lower }
+
+// Protocol returns the catalog entry the socket was created for: the
+// protocol chain, as getsockopt(SO_PROTOCOL_INFOW) reports it.
+func (s *Socket) Protocol() spi.WSAProtocolInfo { return *s.info }
+
+// Value returns what SetValue stored, or nil.
+func (s *Socket) Value() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.value
+}
+
+// SetValue stores a value of the user's with the socket, such as a hook's
+// per-socket counters.
+func (s *Socket) SetValue(v any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.value = v
+}
+
+// lookup maps the layer's handle h to its socket, as the sample's
+// FindAndRefSocketContext does with WPUQuerySocketHandleContext. A handle
+// that is not one of this instance's sockets (another provider's, a closed
+// one, or one being closed) gives WSAENOTSOCK. It takes no lock.
+func (in *Instance) lookup(e *env, h spi.Socket) (*Socket, error) {
+	ctx, err := e.upcalls.WPUQuerySocketHandleContext(h)
+	if err != nil {
+		return nil, spi.WSAENOTSOCK
+	}
+	s, ok := ctx.(*Socket)
+	if !ok || s.in != in || s.closing.Load() {
+		return nil, spi.WSAENOTSOCK
+	}
+	return s, nil
+}
+
+// newSocket pairs a new lower socket with a handle of the layer's own: it
+// creates the handle with WPUCreateSocketHandle, associates the lower
+// socket with the private completion port (key: the layer's handle), and,
+// when the layer below is IFS, sets FILE_SKIP_COMPLETION_PORT_ON_SUCCESS on
+// it so immediate successes can be forwarded inline. On failure it closes
+// what it made, the lower socket included.
+func (in *Instance) newSocket(e *env, lower spi.Socket, info *spi.WSAProtocolInfo, overlapped bool) (spi.Socket, error) {
+	s := &Socket{in: in, lower: lower, info: info, overlapped: overlapped}
+	h, err := e.upcalls.WPUCreateSocketHandle(e.owner, s)
+	if err != nil {
+		_ = e.next.ProcTable.WSPCloseSocket(lower)
+		return spi.INVALID_SOCKET, err
+	}
+	s.handle = h
+	fail := func(err error) (spi.Socket, error) {
+		_ = e.next.ProcTable.WSPCloseSocket(lower)
+		_ = e.upcalls.WPUCloseSocketHandle(h)
+		return spi.INVALID_SOCKET, err
+	}
+	if _, err := e.imports.CreateIoCompletionPort(lower, e.port, uintptr(h), 0); err != nil {
+		return fail(spi.ErrnoOf(err))
+	}
+	if e.lowerIFS {
+		s.skip = e.imports.SetFileCompletionNotificationModes(lower, spi.FILE_SKIP_COMPLETION_PORT_ON_SUCCESS) == nil
+	}
+	in.smu.Lock()
+	if in.env.Load() != e { // the instance was cleaned up meanwhile
+		in.smu.Unlock()
+		return fail(spi.WSANOTINITIALISED)
+	}
+	in.socks[s] = struct{}{}
+	in.smu.Unlock()
+	in.p.sockets.Add(1)
+	return h, nil
+}
+
+// closeSocket serves WSPCloseSocket: later calls on s fail with
+// WSAENOTSOCK, the lower socket is closed (its pending operations complete
+// with WSA_OPERATION_ABORTED and are forwarded, once each), and the
+// layer's handle is closed once the last outstanding operation has been
+// forwarded: at once if there is none, otherwise by that last forwarding
+// (the sample's CheckForContextCleanup). A lower close that fails with
+// WSAEWOULDBLOCK leaves the socket open, as WSPCloseSocket documents.
+func (in *Instance) closeSocket(h spi.Socket) error {
+	e, err := in.current()
+	if err != nil {
+		return err
+	}
+	s, err := in.lookup(e, h)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if !s.closing.CompareAndSwap(false, true) {
+		s.mu.Unlock()
+		return spi.WSAENOTSOCK
+	}
+	s.mu.Unlock()
+	if err := e.next.ProcTable.WSPCloseSocket(s.lower); errnoOf(err) == spi.WSAEWOULDBLOCK {
+		s.closing.Store(false)
+		return err
+	}
+	in.onClose(s)
+	s.mu.Lock()
+	now := s.pending.Load() == 0 && !s.handleClosed
+	s.handleClosed = s.handleClosed || now
+	s.mu.Unlock()
+	if now {
+		in.closeHandle(e, s)
+	}
+	return nil
+}
+
+// closeHandle closes the layer's handle of s, once its socket is done.
+func (in *Instance) closeHandle(e *env, s *Socket) {
+	_ = e.upcalls.WPUCloseSocketHandle(s.handle)
+	in.smu.Lock()
+	delete(in.socks, s)
+	in.smu.Unlock()
+	in.p.sockets.Add(-1)
+}
+
+// abandon ends s for the last WSPCleanup, whose workers have stopped: its
+// outstanding operations end without notification and its handle closes.
+func (s *Socket) abandon(e *env) {
+	s.mu.Lock()
+	ops := s.ops.takeAll()
+	now := !s.handleClosed
+	s.handleClosed = true
+	ch := s.waitCh
+	s.waitCh = nil
+	s.mu.Unlock()
+	p := s.in.p
+	for _, o := range ops {
+		if !o.state.CompareAndSwap(opLive, opDone) {
+			continue // being forwarded by a call racing with the cleanup
+		}
+		c := o.client
+		c.StoreOffset(0)
+		c.StoreOffsetHigh(uint32(spi.WSA_OPERATION_ABORTED))
+		c.StoreInternalHigh(0)
+		c.StoreInternal(uintptr(spi.WSA_OPERATION_ABORTED))
+		if o.opened {
+			_ = e.upcalls.WPUCloseThread(&o.thread)
+		}
+		s.pending.Add(-1)
+		p.outstanding.Add(-1)
+		p.abandoned.Add(1)
+		// o is not recycled: the layer below may still write its
+		// overlapped.
+	}
+	if ch != nil {
+		close(ch)
+	}
+	if now {
+		_ = e.upcalls.WPUCloseSocketHandle(s.handle)
+		p.sockets.Add(-1)
+	}
+}
+
+// errnoOf returns the code of a provider's error without allocating for a
+// bare Errno, the usual case.
+func errnoOf(err error) spi.Errno {
+	if e, ok := err.(spi.Errno); ok {
+		return e
+	}
+	return spi.ErrnoOf(err)
+}
