@@ -1,6 +1,9 @@
 package iocp
 
-import "github.com/wsspi/wsspi/spi"
+import (
+	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/trace"
+)
 
 // Completion describes the end of one overlapped I/O, for [Kernel.Complete].
 // It is a plain value; the Kernel keeps none of it but the Overlapped.
@@ -20,6 +23,10 @@ type Completion struct {
 	// Flags are the receive flags passed to a completion routine (0 for
 	// sends).
 	Flags uint32
+	// Handle is the handle the I/O was issued on, as the trace reports it
+	// (see [Options.Trace]); 0 when unknown. The rule itself does not use
+	// it.
+	Handle spi.Handle
 	// Immediate says that the call that started the I/O returns its result
 	// at once (success or failure) instead of WSA_IO_PENDING; with
 	// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS an immediate success posts no
@@ -91,28 +98,46 @@ func (k *Kernel) notify(c Completion) error {
 		if f != nil {
 			f.setOwnEvent()
 		}
+		if k.trace != nil {
+			k.traceNotify(c, nil, 0, err)
+		}
 		return err
 	}
+	var a *association
+	var d trace.Delivery // what happened, for the trace
 	if f != nil {
-		if a := f.assoc.Load(); a != nil && !ov.SkipsPort() && !f.skipsPortOnSuccess(c) {
-			a.port.post(spi.OverlappedEntry{
+		if a = f.assoc.Load(); a != nil {
+			switch {
+			case ov.SkipsPort():
+				d = trace.SkippedLowBit
+			case f.skipsPortOnSuccess(c):
+				d = trace.SkippedOnSuccess
+			case a.port.post(spi.OverlappedEntry{
 				CompletionKey:            a.key,
 				Overlapped:               ov,
 				Internal:                 uintptr(c.Status),
 				NumberOfBytesTransferred: c.Bytes,
-			})
+			}):
+				d = trace.DeliveredPort
+			default:
+				d = trace.Dropped
+			}
 		}
 	}
+	var err error
 	if h := ov.EventHandle(); h != 0 {
 		if e, ok := k.lookupEvent(h); !ok || !e.set() {
-			return spi.NewOpError("SetEvent", h, spi.WSA_INVALID_HANDLE)
+			err = spi.NewOpError("SetEvent", h, spi.WSA_INVALID_HANDLE)
+		} else {
+			d |= trace.DeliveredEvent
 		}
-		return nil
-	}
-	if f != nil {
+	} else if f != nil {
 		f.setOwnEvent()
 	}
-	return nil
+	if k.trace != nil {
+		k.traceNotify(c, a, d, err)
+	}
+	return err
 }
 
 // deferNotify hands the notification step to the kernel's scheduler, keyed

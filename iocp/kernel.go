@@ -7,6 +7,7 @@ import (
 
 	"github.com/wsspi/wsspi/handles"
 	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/trace"
 )
 
 // DefaultProcessors is the number of processors of the simulated machine
@@ -30,6 +31,10 @@ type Options struct {
 	// completion rule (see [Kernel.Complete]) instead of it running inline.
 	// Nil means inline, the default.
 	Scheduler spi.Scheduler
+	// Trace, when set, receives an event for every completion delivered
+	// (or not) by the completion rule and every APC a thread runs. Nil
+	// means off, the default, at the cost of one nil check.
+	Trace trace.Sink
 }
 
 // Kernel is the kernel side of one simulated process: it makes completion
@@ -43,6 +48,7 @@ type Kernel struct {
 	table      *handles.Table
 	processors int
 	sched      spi.Scheduler // nil: notifications are delivered inline
+	trace      trace.Sink    // nil: tracing is off
 
 	// dispatch is the dispatcher lock, as in the NT kernel: it guards the
 	// state and waiter lists of every Event of this kernel, so that a wait
@@ -63,7 +69,7 @@ func NewKernel(table *handles.Table, opts Options) *Kernel {
 	if p == 0 {
 		p = DefaultProcessors
 	}
-	return &Kernel{table: table, processors: p, sched: opts.Scheduler}
+	return &Kernel{table: table, processors: p, sched: opts.Scheduler, trace: opts.Trace}
 }
 
 // Processors returns the number of processors of the simulated machine.

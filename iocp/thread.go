@@ -265,6 +265,9 @@ func (th *Thread) runAPCs() {
 		th.apcs[th.apcHead] = apc{}
 		th.apcHead++
 		th.mu.Unlock()
+		if th.k.trace != nil {
+			th.k.traceAPC(th, a.ctx)
+		}
 		a.fn(a.ctx)
 	}
 }
