@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/trace"
 )
 
 // DefaultCapacity is the number of live handles a table holds when
@@ -58,6 +59,12 @@ type Options struct {
 	// operation's usual error; and [Table.Check] tells a closed value from
 	// one reused by another handle.
 	DetectStale bool
+
+	// Trace, when set, receives an event for every handle created and
+	// closed, while the table's lock is held, so that a close is reported
+	// before the value can be handed out again. Nil means off, the
+	// default, at the cost of one nil check.
+	Trace trace.Sink
 }
 
 // Table is the handle table of one simulated process: it hands out handle
@@ -71,6 +78,7 @@ type Table struct {
 	capacity    uint64
 	failAlloc   func(seq uint64) bool
 	detectStale bool
+	trace       trace.Sink // nil: tracing is off
 
 	// pages is the directory: page k holds the slots of values
 	// (k*pageSize+1)*4 onwards. Its length is fixed by New, which fills it
@@ -170,6 +178,7 @@ func New(opts Options) *Table {
 		capacity:    uint64(c),
 		failAlloc:   opts.FailAlloc,
 		detectStale: opts.DetectStale,
+		trace:       opts.Trace,
 		pages:       make([]atomic.Pointer[page], (c+pageSize-1)/pageSize),
 	}
 	for k := range t.pages {
@@ -262,6 +271,9 @@ func (t *Table) add(op string, kind Kind, owner spi.CatalogEntryId, context, obj
 	e.Object = object
 	p.slots[j].Store(e)
 	t.live++
+	if t.trace != nil {
+		t.traceLocked(trace.HandleCreated, e)
+	}
 	t.mu.Unlock()
 	return handleOf(i), nil
 }
@@ -330,6 +342,9 @@ func (t *Table) remove(op string, h spi.Handle, socketOnly bool, code spi.Errno)
 	}
 	p.slots[j].Store(nil)
 	t.live--
+	if t.trace != nil {
+		t.traceLocked(trace.HandleClosed, e)
+	}
 	p.info[j].lastKind, p.info[j].lastOwner = e.Kind, e.Owner
 	i, _ := t.index(h)
 	if atomic.LoadInt32(&p.refs[j]) == 0 {
