@@ -61,47 +61,47 @@ func TestSIO_BSP_HANDLE_POLLWithAnOverlappedFailsWithWSAEFAULT(t *testing.T) {
 	wantErr(t, "SIO_BSP_HANDLE_POLL", opErr("WSAIoctl", s, spi.WSAEFAULT), err)
 }
 
-func TestIoctlCodesNobodyServesFail(t *testing.T) {
+// ioctlCase is a WSAIoctl call that fails with want.
+type ioctlCase struct {
+	name    string
+	code    uint32
+	in, out []byte
+	want    spi.Errno
+}
+
+// checkIoctls makes each call on a new TCP socket.
+func checkIoctls(t *testing.T, cases []ioctlCase) {
+	t.Helper()
 	w := newWorld(t)
 	s := must(w.cth.Socket(spi.AF_INET, spi.SOCK_STREAM, 0))(t)
-	cases := []struct {
-		name string
-		code uint32
-		want spi.Errno
-	}{
-		{"SIO_GET_EXTENSION_FUNCTION_POINTER", spi.SIO_GET_EXTENSION_FUNCTION_POINTER, spi.WSAEOPNOTSUPP},
-		{"SIO_FLUSH", spi.SIO_FLUSH, spi.WSAEOPNOTSUPP},
-		{"an unknown WS2 code", spi.IOC_OUT | spi.IOC_WS2 | 0x99, spi.WSAEOPNOTSUPP},
-		{"an unknown vendor code", spi.IOC_IN | spi.IOC_VENDOR | 1, spi.WSAEOPNOTSUPP},
-		{"no direction bits", 0x00000001, spi.WSAEINVAL},
-		{"IOC_VOID with IOC_IN", spi.IOC_VOID | spi.IOC_IN | 1, spi.WSAEINVAL},
-	}
 	for _, c := range cases {
-		_, err := w.cth.WSAIoctl(s, c.code, make([]byte, 16), make([]byte, 16), nil, nil)
+		_, err := w.cth.WSAIoctl(s, c.code, c.in, c.out, nil, nil)
 		wantErr(t, c.name, opErr("WSAIoctl", s, c.want), err)
 	}
 }
 
+func TestIoctlCodesNobodyServesFail(t *testing.T) {
+	in, out := make([]byte, 16), make([]byte, 16)
+	checkIoctls(t, []ioctlCase{
+		{"SIO_GET_EXTENSION_FUNCTION_POINTER", spi.SIO_GET_EXTENSION_FUNCTION_POINTER, in, out, spi.WSAEOPNOTSUPP},
+		{"SIO_FLUSH", spi.SIO_FLUSH, in, out, spi.WSAEOPNOTSUPP},
+		{"an unknown WS2 code", spi.IOC_OUT | spi.IOC_WS2 | 0x99, in, out, spi.WSAEOPNOTSUPP},
+		{"an unknown vendor code", spi.IOC_IN | spi.IOC_VENDOR | 1, in, out, spi.WSAEOPNOTSUPP},
+		{"no direction bits", 0x00000001, in, out, spi.WSAEINVAL},
+		{"IOC_VOID with IOC_IN", spi.IOC_VOID | spi.IOC_IN | 1, in, out, spi.WSAEINVAL},
+	})
+}
+
 func TestIoctlWithAShortBufferFailsWithWSAEFAULT(t *testing.T) {
-	w := newWorld(t)
-	s := must(w.cth.Socket(spi.AF_INET, spi.SOCK_STREAM, 0))(t)
-	cases := []struct {
-		name    string
-		code    uint32
-		in, out []byte
-	}{
-		{"FIONBIO, nil input", spi.FIONBIO, nil, nil},
-		{"FIONBIO, 2-byte input", spi.FIONBIO, make([]byte, 2), nil},
-		{"FIONREAD, nil output", spi.FIONREAD, nil, nil},
-		{"FIONREAD, 3-byte output", spi.FIONREAD, nil, make([]byte, 3)},
-		{"SIO_BASE_HANDLE, nil output", spi.SIO_BASE_HANDLE, nil, nil},
-		{"SIO_BASE_HANDLE, 4-byte output", spi.SIO_BASE_HANDLE, nil, make([]byte, 4)},
-		{"SIO_BSP_HANDLE, 7-byte output", spi.SIO_BSP_HANDLE, nil, make([]byte, 7)},
-	}
-	for _, c := range cases {
-		_, err := w.cth.WSAIoctl(s, c.code, c.in, c.out, nil, nil)
-		wantErr(t, c.name, opErr("WSAIoctl", s, spi.WSAEFAULT), err)
-	}
+	checkIoctls(t, []ioctlCase{
+		{"FIONBIO, nil input", spi.FIONBIO, nil, nil, spi.WSAEFAULT},
+		{"FIONBIO, 2-byte input", spi.FIONBIO, make([]byte, 2), nil, spi.WSAEFAULT},
+		{"FIONREAD, nil output", spi.FIONREAD, nil, nil, spi.WSAEFAULT},
+		{"FIONREAD, 3-byte output", spi.FIONREAD, nil, make([]byte, 3), spi.WSAEFAULT},
+		{"SIO_BASE_HANDLE, nil output", spi.SIO_BASE_HANDLE, nil, nil, spi.WSAEFAULT},
+		{"SIO_BASE_HANDLE, 4-byte output", spi.SIO_BASE_HANDLE, nil, make([]byte, 4), spi.WSAEFAULT},
+		{"SIO_BSP_HANDLE, 7-byte output", spi.SIO_BSP_HANDLE, nil, make([]byte, 7), spi.WSAEFAULT},
+	})
 }
 
 func TestSO_PROTOCOL_INFOWDecodesToTheCatalogEntry(t *testing.T) {

@@ -1,6 +1,7 @@
 package wsspi_test
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -52,13 +53,16 @@ func fileCalls(th *wsspi.Thread, h spi.Handle, ov *spi.Overlapped) map[string]er
 	return errs
 }
 
-// allFail is what calls (by Op) return when each fails with e on h.
-func allFail(calls map[string]error, h spi.Handle, e spi.Errno) map[string]error {
+// allFail checks that each of calls (by Op) failed with e on h.
+func allFail(t *testing.T, what string, calls map[string]error, h spi.Handle, e spi.Errno) {
+	t.Helper()
 	want := map[string]error{}
 	for op := range calls {
 		want[op] = opErr(op, h, e)
 	}
-	return want
+	if diff := cmp.Diff(want, calls); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", what, diff)
+	}
 }
 
 func TestCallsOnHandlesThatAreNoSocketsFailWithWSAENOTSOCK(t *testing.T) {
@@ -96,13 +100,9 @@ func TestCallsOnHandlesThatAreNoSocketsFailWithWSAENOTSOCK(t *testing.T) {
 		t.Run(h.name, func(t *testing.T) {
 			ov := spi.Overlapped{HEvent: ev}
 			got := socketCalls(w.cth, h.h, &ov)
-			if diff := cmp.Diff(allFail(got, h.h, spi.WSAENOTSOCK), got); diff != "" {
-				t.Errorf("socket calls (-want +got):\n%s", diff)
-			}
+			allFail(t, "socket calls", got, h.h, spi.WSAENOTSOCK)
 			got = fileCalls(w.cth, h.h, &ov)
-			if diff := cmp.Diff(allFail(got, h.h, spi.ERROR_INVALID_HANDLE), got); diff != "" {
-				t.Errorf("file calls (-want +got):\n%s", diff)
-			}
+			allFail(t, "file calls", got, h.h, spi.ERROR_INVALID_HANDLE)
 			if ov != (spi.Overlapped{HEvent: ev}) {
 				t.Errorf("failed calls wrote the overlapped: %+v", ov)
 			}
@@ -190,9 +190,7 @@ func TestSocketCallsBeforeWSAStartupFailWithWSANOTINITIALISED(t *testing.T) {
 	for _, h := range []spi.Socket{4, 0x100, spi.INVALID_SOCKET} {
 		var ov spi.Overlapped
 		got := socketCalls(th, h, &ov)
-		if diff := cmp.Diff(allFail(got, h, spi.WSANOTINITIALISED), got); diff != "" {
-			t.Errorf("calls on %v (-want +got):\n%s", h, diff)
-		}
+		allFail(t, fmt.Sprintf("calls on %v", h), got, h, spi.WSANOTINITIALISED)
 	}
 	checkNoHandles(t, p)
 }
@@ -203,13 +201,9 @@ func TestSocketCallsAfterTheLastWSACleanupFailWithWSANOTINITIALISED(t *testing.T
 	check(t, k.client.WSACleanup())
 	var ov spi.Overlapped
 	got := socketCalls(k.cth, k.c, &ov)
-	if diff := cmp.Diff(allFail(got, k.c, spi.WSANOTINITIALISED), got); diff != "" {
-		t.Errorf("calls on the former socket (-want +got):\n%s", diff)
-	}
+	allFail(t, "calls on the former socket", got, k.c, spi.WSANOTINITIALISED)
 	got = fileCalls(k.cth, k.c, &ov)
-	if diff := cmp.Diff(allFail(got, k.c, spi.ERROR_INVALID_HANDLE), got); diff != "" {
-		t.Errorf("file calls on the former socket (-want +got):\n%s", diff)
-	}
+	allFail(t, "file calls on the former socket", got, k.c, spi.ERROR_INVALID_HANDLE)
 	checkNoHandles(t, k.client)
 
 	// Winsock starts again.

@@ -33,23 +33,15 @@ func TestReadFileAndWriteFileWithoutAnOverlappedMoveBytes(t *testing.T) {
 func TestReadFileWithoutAnOverlappedBlocksUntilDataArrives(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		k := newConn(t, spi.AF_INET, 0)
-		done := make(chan string, 1)
 		reader := k.server.NewThread()
-		go func() {
+		done := blocks(t, "ReadFile", func() string {
 			buf := make([]byte, 8)
 			n, err := reader.ReadFile(k.s, buf, nil)
 			if err != nil {
-				done <- err.Error()
-				return
+				return err.Error()
 			}
-			done <- string(buf[:n])
-		}()
-		synctest.Wait()
-		select {
-		case got := <-done:
-			t.Fatalf("ReadFile returned %q with nothing sent", got)
-		default:
-		}
+			return string(buf[:n])
+		})
 		must(k.cth.WriteFile(k.c, []byte("late"), nil))(t)
 		if got := <-done; got != "late" {
 			t.Errorf("ReadFile = %q, want \"late\"", got)

@@ -49,8 +49,7 @@ func TestOverlappedPendingCompletionIsNotified(t *testing.T) {
 	forEachStyle(t, func(t *testing.T, k *conn, n notifier) {
 		ov, cr := n.prepare()
 		buf := make([]byte, 8)
-		_, err := k.cth.WSARecv(k.c, [][]byte{buf}, nil, ov, cr)
-		wantErr(t, "recv", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
+		pendRecv(t, k.cth, k.c, buf, ov, cr)
 		if !ov.InProgress() {
 			t.Errorf("Internal = %#x while pending, want WSS_OPERATION_IN_PROGRESS", ov.LoadInternal())
 		}
@@ -111,8 +110,7 @@ func TestClosesocketCompletesEachPendingOperationOnceWithWSA_OPERATION_ABORTED(t
 		var recvs []*spi.Overlapped
 		for range 2 {
 			ov, cr := n.prepare()
-			_, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 8)}, nil, ov, cr)
-			wantErr(t, "recv", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
+			pendRecv(t, k.cth, k.c, make([]byte, 8), ov, cr)
 			recvs = append(recvs, ov)
 		}
 		check(t, k.cth.Closesocket(k.c))
@@ -142,8 +140,7 @@ func TestWSACleanupCancelsPendingOperationsSilently(t *testing.T) {
 	forEachStyle(t, func(t *testing.T, k *conn, n notifier) {
 		send := fill(t, k, n)
 		recv, cr := n.prepare()
-		_, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 8)}, nil, recv, cr)
-		wantErr(t, "recv", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
+		pendRecv(t, k.cth, k.c, make([]byte, 8), recv, cr)
 		check(t, k.client.WSACleanup())
 		n.none(t)
 		for _, ov := range []*spi.Overlapped{send, recv} {
@@ -157,7 +154,7 @@ func TestWSACleanupCancelsPendingOperationsSilently(t *testing.T) {
 			}
 		}
 		// The server sees its connection reset.
-		_, err = k.sth.WSARecv(k.s, [][]byte{make([]byte, 8)}, nil, nil, nil)
+		_, err := k.sth.WSARecv(k.s, [][]byte{make([]byte, 8)}, nil, nil, nil)
 		wantErr(t, "server recv", opErr("WSARecv", k.s, spi.WSAECONNRESET), err)
 	})
 }
@@ -165,13 +162,12 @@ func TestWSACleanupCancelsPendingOperationsSilently(t *testing.T) {
 func TestCancelIoAbortsOnlyTheCallingThreadsOperations(t *testing.T) {
 	forEachStyle(t, func(t *testing.T, k *conn, n notifier) {
 		ov1, cr := n.prepare()
-		_, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 4)}, nil, ov1, cr)
-		wantErr(t, "WSARecv", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
+		pendRecv(t, k.cth, k.c, make([]byte, 4), ov1, cr)
 		ov2, cr := n.prepare()
 		if cr != nil {
 			ov2 = nil // ReadFile takes no completion routine
 		} else {
-			_, err = k.cth.ReadFile(k.c, make([]byte, 4), ov2)
+			_, err := k.cth.ReadFile(k.c, make([]byte, 4), ov2)
 			wantErr(t, "ReadFile", opErr("ReadFile", k.c, spi.WSA_IO_PENDING), err)
 		}
 
@@ -191,8 +187,7 @@ func TestCancelIoAbortsOnlyTheCallingThreadsOperations(t *testing.T) {
 
 		// The socket still works.
 		ov3, cr := n.prepare()
-		_, err = k.cth.WSARecv(k.c, [][]byte{make([]byte, 4)}, nil, ov3, cr)
-		wantErr(t, "recv after cancel", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
+		pendRecv(t, k.cth, k.c, make([]byte, 4), ov3, cr)
 		must(k.sth.WSASend(k.s, [][]byte{[]byte("data")}, 0, nil, nil))(t)
 		diffResults(t, []result{{ov3, 4, 0}}, []result{n.next(t)})
 	})
@@ -203,8 +198,7 @@ func TestCancelIoExAbortsTheNamedOperationOfAnyThread(t *testing.T) {
 		var ovs []*spi.Overlapped
 		for range 2 {
 			ov, cr := n.prepare()
-			_, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 4)}, nil, ov, cr)
-			wantErr(t, "WSARecv", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
+			pendRecv(t, k.cth, k.c, make([]byte, 4), ov, cr)
 			ovs = append(ovs, ov)
 		}
 		other := k.client.NewThread()
@@ -230,14 +224,11 @@ func TestCancelIoExWithNothingToCancelFailsWithERROR_NOT_FOUND(t *testing.T) {
 }
 
 func TestWSAGetOverlappedResultReportsWSA_IO_INCOMPLETEUntilDone(t *testing.T) {
-	k := newConn(t, spi.AF_INET, spi.WSA_FLAG_OVERLAPPED)
-	ov := spi.Overlapped{HEvent: must(k.client.WSACreateEvent())(t)}
-	_, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 8)}, nil, &ov, nil)
-	wantErr(t, "recv", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
-	_, _, err = k.cth.WSAGetOverlappedResult(k.c, &ov, false)
+	k, _, ov := pendingConn(t, true)
+	_, _, err := k.cth.WSAGetOverlappedResult(k.c, ov, false)
 	wantErr(t, "while pending", opErr("WSAGetOverlappedResult", k.c, spi.WSA_IO_INCOMPLETE), err)
 	must(k.sth.WSASend(k.s, [][]byte{[]byte("abc")}, 0, nil, nil))(t)
-	bytes, flags, err := k.cth.WSAGetOverlappedResult(k.c, &ov, false)
+	bytes, flags, err := k.cth.WSAGetOverlappedResult(k.c, ov, false)
 	if bytes != 3 || flags != 0 || err != nil {
 		t.Errorf("once done = %d, %#x, %v; want 3, 0, nil", bytes, flags, err)
 	}
@@ -245,23 +236,13 @@ func TestWSAGetOverlappedResultReportsWSA_IO_INCOMPLETEUntilDone(t *testing.T) {
 
 func TestWSAGetOverlappedResultWithWaitBlocksUntilDone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		k := newConn(t, spi.AF_INET, spi.WSA_FLAG_OVERLAPPED)
-		ov := spi.Overlapped{HEvent: must(k.client.WSACreateEvent())(t)}
-		_, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 8)}, nil, &ov, nil)
-		wantErr(t, "recv", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
-		done := make(chan result, 1)
-		go func() {
-			bytes, _, err := k.cth.WSAGetOverlappedResult(k.c, &ov, true)
-			done <- result{&ov, bytes, spi.ErrnoOf(err)}
-		}()
-		synctest.Wait()
-		select {
-		case r := <-done:
-			t.Fatalf("WSAGetOverlappedResult returned %+v while the receive pends", r)
-		default:
-		}
+		k, _, ov := pendingConn(t, true)
+		done := blocks(t, "WSAGetOverlappedResult", func() result {
+			bytes, _, err := k.cth.WSAGetOverlappedResult(k.c, ov, true)
+			return result{ov, bytes, spi.ErrnoOf(err)}
+		})
 		must(k.sth.WSASend(k.s, [][]byte{[]byte("abc")}, 0, nil, nil))(t)
-		diffResults(t, []result{{&ov, 3, 0}}, []result{<-done})
+		diffResults(t, []result{{ov, 3, 0}}, []result{<-done})
 	})
 }
 
@@ -285,15 +266,14 @@ func TestFileSkipCompletionPortOnSuccessSkipsOnlyImmediateSuccesses(t *testing.T
 	}
 
 	var pending spi.Overlapped
-	_, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 8)}, nil, &pending, nil)
-	wantErr(t, "recv", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
+	pendRecv(t, k.cth, k.c, make([]byte, 8), &pending, nil)
 	must(k.sth.WSASend(k.s, [][]byte{[]byte("more")}, 0, nil, nil))(t)
 	diffResults(t, []result{{&pending, 4, 0}}, []result{n.next(t)})
 
 	setLinger(t, k.sth, k.s, 1, 0)
 	check(t, k.sth.Closesocket(k.s))
 	var failed spi.Overlapped
-	_, err = k.cth.WSARecv(k.c, [][]byte{make([]byte, 8)}, nil, &failed, nil)
+	_, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 8)}, nil, &failed, nil)
 	wantErr(t, "recv on a reset connection", opErr("WSARecv", k.c, spi.WSAECONNRESET), err)
 	n.none(t)
 }
@@ -325,8 +305,7 @@ func TestEventLowBitKeepsThePacketOffThePortButSignalsTheEvent(t *testing.T) {
 	}
 
 	pending := spi.Overlapped{HEvent: ev | 1}
-	_, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 8)}, nil, &pending, nil)
-	wantErr(t, "recv", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
+	pendRecv(t, k.cth, k.c, make([]byte, 8), &pending, nil)
 	must(k.sth.WSASend(k.s, [][]byte{[]byte("data")}, 0, nil, nil))(t)
 	wait("pending recv")
 	n.none(t)
@@ -368,8 +347,7 @@ func TestCompletionRoutineRunsOnlyInAnAlertableWaitOfTheIssuingThread(t *testing
 			routine := func(e spi.Errno, bytes uint32, ov *spi.Overlapped, flags uint32) {
 				ran = append(ran, result{ov, bytes, e})
 			}
-			_, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 8)}, nil, &ov, routine)
-			wantErr(t, "recv", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
+			pendRecv(t, k.cth, k.c, make([]byte, 8), &ov, routine)
 			must(k.sth.WSASend(k.s, [][]byte{[]byte("data")}, 0, nil, nil))(t)
 			if ov.InProgress() {
 				t.Fatal("the receive has not completed")
@@ -383,7 +361,7 @@ func TestCompletionRoutineRunsOnlyInAnAlertableWaitOfTheIssuingThread(t *testing
 			if r, err := k.cth.WSAWaitForMultipleEvents([]spi.Handle{ev}, false, 0, false); r != uint32(spi.WSA_WAIT_TIMEOUT) || err != nil {
 				t.Errorf("WSAWaitForMultipleEvents(not alertable) = %#x, %v", r, err)
 			}
-			_, err = k.cth.GetQueuedCompletionStatusEx(port, make([]spi.OverlappedEntry, 4), 0, false)
+			_, err := k.cth.GetQueuedCompletionStatusEx(port, make([]spi.OverlappedEntry, 4), 0, false)
 			wantErr(t, "GetQueuedCompletionStatusEx(not alertable)", opErr("GetQueuedCompletionStatusEx", port, spi.WAIT_TIMEOUT), err)
 			_, err = k.cth.GetQueuedCompletionStatus(port, 0)
 			wantErr(t, "GetQueuedCompletionStatus", opErr("GetQueuedCompletionStatus", port, spi.WAIT_TIMEOUT), err)

@@ -273,15 +273,84 @@ func (k *conn) threadOf(x int) *wsspi.Thread {
 	return k.sth
 }
 
-func (m *streamModel) newOp(x int, send, overlapped bool, buf []byte) *rop {
+// rcall is how an operation is issued: through Winsock or the file
+// system, overlapped or not.
+type rcall struct {
+	file, overlapped bool
+}
+
+func (m *streamModel) newOp(x int, send bool, buf []byte) *rop {
 	o := &rop{id: m.nextID, end: x, send: send, buf: buf}
-	if overlapped {
-		o.ov = new(spi.Overlapped)
-		m.ops[o.ov] = o
-	}
 	m.nextID++
 	m.all = append(m.all, o)
 	return o
+}
+
+// issue makes the send or receive o as c says, on the socket and in the
+// model, and compares the results.
+func (m *streamModel) issue(t *rapid.T, c rcall, o *rop) {
+	t.Helper()
+	x := o.end
+	e, th := m.ends[x], m.ends[x].k.threadOf(x)
+	if c.overlapped {
+		o.ov = new(spi.Overlapped)
+		m.ops[o.ov] = o
+	}
+	var op string
+	var n uint32
+	var err error
+	switch {
+	case o.send && c.file:
+		op = "WriteFile"
+		n, err = th.WriteFile(e.h, o.buf, o.ov)
+	case o.send:
+		op = "WSASend"
+		n, err = th.WSASend(e.h, [][]byte{o.buf}, 0, o.ov, nil)
+	case c.file:
+		op = "ReadFile"
+		n, err = th.ReadFile(e.h, o.buf, o.ov)
+	default:
+		op = "WSARecv"
+		n, err = th.WSARecv(e.h, [][]byte{o.buf}, nil, o.ov, nil)
+	}
+	what := fmt.Sprintf("%s %s of %d bytes (op %d, %+v)", e.name, op, len(o.buf), o.id, c)
+	queue, ready, shut := &e.recvq, len(e.recvq) == 0 && (len(e.rx) > 0 || e.fin), e.shutRecv
+	if o.send {
+		queue, ready, shut = &e.sendq, len(e.sendq) == 0 && m.fits(x, len(o.buf)), e.shutSend
+	}
+	var code spi.Errno
+	switch {
+	case e.closed:
+		code = spi.WSAENOTSOCK
+	case shut:
+		code = spi.WSAESHUTDOWN
+	case e.err != 0:
+		code = e.err
+	case ready:
+		k := len(o.buf)
+		if !o.send {
+			m.take(e, o)
+			k = o.n
+		} else if m.deliver(x, o.buf) {
+			m.rst(1 - x)
+		}
+		m.settle()
+		m.finish(o, 0, k, true)
+		m.result(t, what, n, err, k, nil)
+		if !o.send && string(o.buf[:n]) != string(o.want) {
+			t.Fatalf("%s received %q; model says %q", what, o.buf[:n], o.want)
+		}
+		return
+	case c.overlapped:
+		*queue = append(*queue, o)
+		m.settle()
+		m.result(t, what, n, err, 0, callErr(op, e, c.file, spi.WSA_IO_PENDING))
+		return
+	default:
+		code = spi.WSAEWOULDBLOCK
+	}
+	o.failed = true
+	m.result(t, what, n, err, 0, callErr(op, e, c.file, code))
 }
 
 // close closes end x, abortively or not, in the socket and the model.
@@ -337,103 +406,24 @@ func TestConnectionThroughTheRootAPIMatchesTheStreamModel(t *testing.T) {
 			m.ends[x] = e
 		}
 		endGen := rapid.IntRange(0, 1)
-		// how an operation is issued: through Winsock or the file system,
-		// overlapped or not.
-		type call struct {
-			file, overlapped bool
-		}
-		callGen := rapid.Custom(func(t *rapid.T) call {
-			return call{rapid.Bool().Draw(t, "file"), rapid.Bool().Draw(t, "overlapped")}
+		callGen := rapid.Custom(func(t *rapid.T) rcall {
+			return rcall{rapid.Bool().Draw(t, "file"), rapid.Bool().Draw(t, "overlapped")}
 		})
 
 		t.Repeat(map[string]func(*rapid.T){
 			"send": func(t *rapid.T) {
-				x, c := endGen.Draw(t, "end"), callGen.Draw(t, "call")
-				e, th := m.ends[x], k.threadOf(x)
+				x := endGen.Draw(t, "end")
+				e := m.ends[x]
 				data := make([]byte, rapid.IntRange(0, 10).Draw(t, "size"))
 				for i := range data {
 					data[i] = e.next
 					e.next++
 				}
-				o := m.newOp(x, true, c.overlapped, data)
-				op := "WSASend"
-				var n uint32
-				var err error
-				if c.file {
-					op = "WriteFile"
-					n, err = th.WriteFile(e.h, data, o.ov)
-				} else {
-					n, err = th.WSASend(e.h, [][]byte{data}, 0, o.ov, nil)
-				}
-				what := fmt.Sprintf("%s %s of %d bytes (op %d, %+v)", e.name, op, len(data), o.id, c)
-				var code spi.Errno
-				switch {
-				case e.closed:
-					code = spi.WSAENOTSOCK
-				case e.shutSend:
-					code = spi.WSAESHUTDOWN
-				case e.err != 0:
-					code = e.err
-				case len(e.sendq) == 0 && m.fits(x, len(data)):
-					if m.deliver(x, data) {
-						m.rst(1 - x)
-					}
-					m.settle()
-					m.finish(o, 0, len(data), true)
-					m.result(t, what, n, err, len(data), nil)
-					return
-				case c.overlapped:
-					e.sendq = append(e.sendq, o)
-					m.settle()
-					m.result(t, what, n, err, 0, callErr(op, e, c.file, spi.WSA_IO_PENDING))
-					return
-				default:
-					code = spi.WSAEWOULDBLOCK
-				}
-				o.failed = true
-				m.result(t, what, n, err, 0, callErr(op, e, c.file, code))
+				m.issue(t, callGen.Draw(t, "call"), m.newOp(x, true, data))
 			},
 			"receive": func(t *rapid.T) {
-				x, c := endGen.Draw(t, "end"), callGen.Draw(t, "call")
-				e, th := m.ends[x], k.threadOf(x)
-				o := m.newOp(x, false, c.overlapped, make([]byte, rapid.IntRange(0, 10).Draw(t, "size")))
-				op := "WSARecv"
-				var n uint32
-				var err error
-				if c.file {
-					op = "ReadFile"
-					n, err = th.ReadFile(e.h, o.buf, o.ov)
-				} else {
-					n, err = th.WSARecv(e.h, [][]byte{o.buf}, nil, o.ov, nil)
-				}
-				what := fmt.Sprintf("%s %s into %d bytes (op %d, %+v)", e.name, op, len(o.buf), o.id, c)
-				var code spi.Errno
-				switch {
-				case e.closed:
-					code = spi.WSAENOTSOCK
-				case e.shutRecv:
-					code = spi.WSAESHUTDOWN
-				case e.err != 0:
-					code = e.err
-				case len(e.recvq) == 0 && (len(e.rx) > 0 || e.fin):
-					m.take(e, o)
-					m.settle()
-					m.finish(o, 0, o.n, true)
-					m.result(t, what, n, err, o.n, nil)
-					if string(o.buf[:n]) != string(o.want) {
-						t.Fatalf("%s received %q; model says %q", what, o.buf[:n], o.want)
-					}
-					return
-				case c.overlapped:
-					e.recvq = append(e.recvq, o)
-					m.settle()
-					m.result(t, what, n, err, 0, callErr(op, e, c.file, spi.WSA_IO_PENDING))
-					return
-				default:
-					code = spi.WSAEWOULDBLOCK
-				}
-				o.failed = true
-				m.result(t, what, n, err, 0, callErr(op, e, c.file, code))
+				x := endGen.Draw(t, "end")
+				m.issue(t, callGen.Draw(t, "call"), m.newOp(x, false, make([]byte, rapid.IntRange(0, 10).Draw(t, "size"))))
 			},
 			"shutdown": func(t *rapid.T) {
 				x := endGen.Draw(t, "end")

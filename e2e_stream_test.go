@@ -123,18 +123,11 @@ func TestStreamAcceptBlocksUntilAClientConnects(t *testing.T) {
 			peer netip.AddrPort
 			err  error
 		}
-		done := make(chan result, 1)
 		acceptor := w.server.NewThread()
-		go func() {
+		done := blocks(t, "accept", func() result {
 			s, peer, err := acceptor.Accept(l)
-			done <- result{s, peer, err}
-		}()
-		synctest.Wait()
-		select {
-		case r := <-done:
-			t.Fatalf("accept returned %+v with nobody connecting", r)
-		default:
-		}
+			return result{s, peer, err}
+		})
 		c := must(w.cth.Socket(spi.AF_INET, spi.SOCK_STREAM, 0))(t)
 		check(t, w.cth.Connect(c, addr))
 		r := <-done
@@ -212,8 +205,7 @@ func TestStreamOverlappedCallsPendOnANonblockingSocket(t *testing.T) {
 	port := must(k.client.CreateIoCompletionPort(k.c, 0, 1, 0))(t)
 	var ov spi.Overlapped
 	buf := make([]byte, 4)
-	_, err := k.cth.WSARecv(k.c, [][]byte{buf}, nil, &ov, nil)
-	wantErr(t, "overlapped recv", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
+	pendRecv(t, k.cth, k.c, buf, &ov, nil)
 	must(k.sth.WSASend(k.s, [][]byte{[]byte("data")}, 0, nil, nil))(t)
 	e := must(k.cth.GetQueuedCompletionStatus(port, long))(t)
 	if e.Overlapped != &ov || e.NumberOfBytesTransferred != 4 || string(buf) != "data" {
@@ -313,8 +305,7 @@ func TestStreamShutdownSendCompletesAPendingReceiveWithZeroBytes(t *testing.T) {
 	k := newConn(t, spi.AF_INET, spi.WSA_FLAG_OVERLAPPED)
 	port := must(k.server.CreateIoCompletionPort(k.s, 0, 3, 0))(t)
 	var ov spi.Overlapped
-	_, err := k.sth.WSARecv(k.s, [][]byte{make([]byte, 8)}, nil, &ov, nil)
-	wantErr(t, "recv", opErr("WSARecv", k.s, spi.WSA_IO_PENDING), err)
+	pendRecv(t, k.sth, k.s, make([]byte, 8), &ov, nil)
 	check(t, k.cth.Shutdown(k.c, spi.SD_SEND))
 	want := spi.OverlappedEntry{CompletionKey: 3, Overlapped: &ov}
 	if diff := cmp.Diff(want, must(k.sth.GetQueuedCompletionStatus(port, long))(t)); diff != "" {
@@ -338,8 +329,7 @@ func TestStreamAbortiveCloseResetsThePeer(t *testing.T) {
 	k := newConn(t, spi.AF_INET, spi.WSA_FLAG_OVERLAPPED)
 	port := must(k.server.CreateIoCompletionPort(k.s, 0, 3, 0))(t)
 	var ov spi.Overlapped
-	_, err := k.sth.WSARecv(k.s, [][]byte{make([]byte, 8)}, nil, &ov, nil)
-	wantErr(t, "recv", opErr("WSARecv", k.s, spi.WSA_IO_PENDING), err)
+	pendRecv(t, k.sth, k.s, make([]byte, 8), &ov, nil)
 	setLinger(t, k.cth, k.c, 1, 0)
 	check(t, k.cth.Closesocket(k.c))
 
@@ -443,18 +433,10 @@ func anyAddr(af int32) netip.Addr {
 func blockedRecv(t *testing.T, k *conn, s spi.Socket) <-chan error {
 	t.Helper()
 	th := k.server.NewThread()
-	done := make(chan error, 1)
-	go func() {
+	return blocks(t, "recv", func() error {
 		_, err := th.WSARecv(s, [][]byte{make([]byte, 8)}, nil, nil, nil)
-		done <- err
-	}()
-	synctest.Wait()
-	select {
-	case err := <-done:
-		t.Fatalf("recv returned %v with nothing sent", err)
-	default:
-	}
-	return done
+		return err
+	})
 }
 
 func TestClosesocketEndsABlockedReceiveWithWSAEINTR(t *testing.T) {
@@ -471,12 +453,10 @@ func TestWSACleanupEndsBlockedCallsWithWSAEINTR(t *testing.T) {
 		k := newConn(t, spi.AF_INET, 0)
 		recv := blockedRecv(t, k, k.s)
 		acceptor := k.server.NewThread()
-		accepted := make(chan error, 1)
-		go func() {
+		accepted := blocks(t, "accept", func() error {
 			_, _, err := acceptor.Accept(k.l)
-			accepted <- err
-		}()
-		synctest.Wait()
+			return err
+		})
 		check(t, k.server.WSACleanup())
 		wantErr(t, "blocked recv", opErr("WSARecv", k.s, spi.WSAEINTR), <-recv)
 		wantErr(t, "blocked accept", opErr("WSAAccept", k.l, spi.WSAEINTR), <-accepted)

@@ -33,13 +33,10 @@ func sendAfter(k *conn, d time.Duration, msg string) {
 
 func TestGetQueuedCompletionStatusTimesOutAfterExactlyItsTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		k := newConn(t, spi.AF_INET, spi.WSA_FLAG_OVERLAPPED)
-		port := must(k.client.CreateIoCompletionPort(k.c, 0, 1, 0))(t)
-		var ov spi.Overlapped
-		_, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 8)}, nil, &ov, nil)
-		wantErr(t, "recv", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
+		k, port, ov := pendingConn(t, false)
 
 		var e spi.OverlappedEntry
+		var err error
 		d := elapsed(func() { e, err = k.cth.GetQueuedCompletionStatus(port, 250*time.Millisecond) })
 		wantErr(t, "GetQueuedCompletionStatus", opErr("GetQueuedCompletionStatus", port, spi.WAIT_TIMEOUT), err)
 		if e.Overlapped != nil || d != 250*time.Millisecond {
@@ -61,15 +58,12 @@ func TestGetQueuedCompletionStatusTimesOutAfterExactlyItsTimeout(t *testing.T) {
 
 func TestGetQueuedCompletionStatusReturnsThePacketWhenItArrives(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		k := newConn(t, spi.AF_INET, spi.WSA_FLAG_OVERLAPPED)
-		port := must(k.client.CreateIoCompletionPort(k.c, 0, 1, 0))(t)
-		var ov spi.Overlapped
-		_, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 8)}, nil, &ov, nil)
-		wantErr(t, "recv", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
+		k, port, ov := pendingConn(t, false)
 		sendAfter(k, 2*time.Second, "data")
 		var e spi.OverlappedEntry
+		var err error
 		d := elapsed(func() { e, err = k.cth.GetQueuedCompletionStatus(port, time.Hour) })
-		if err != nil || e.Overlapped != &ov || e.NumberOfBytesTransferred != 4 || d != 2*time.Second {
+		if err != nil || e.Overlapped != ov || e.NumberOfBytesTransferred != 4 || d != 2*time.Second {
 			t.Errorf("after %v: %+v, %v; want the receive's packet after 2s", d, e, err)
 		}
 	})
@@ -77,11 +71,9 @@ func TestGetQueuedCompletionStatusReturnsThePacketWhenItArrives(t *testing.T) {
 
 func TestWSAWaitForMultipleEventsTimesOutAfterExactlyItsTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		k := newConn(t, spi.AF_INET, spi.WSA_FLAG_OVERLAPPED)
-		ov := spi.Overlapped{HEvent: must(k.client.WSACreateEvent())(t)}
-		_, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 8)}, nil, &ov, nil)
-		wantErr(t, "recv", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
+		k, _, ov := pendingConn(t, true)
 		var r uint32
+		var err error
 		d := elapsed(func() {
 			r, err = k.cth.WSAWaitForMultipleEvents([]spi.Handle{ov.HEvent}, false, 1500*time.Millisecond, true)
 		})
@@ -118,10 +110,9 @@ func TestAlertableWaitIsWokenByACompletionRoutine(t *testing.T) {
 				port := must(k.client.CreateIoCompletionPort(spi.INVALID_HANDLE_VALUE, 0, 0, 0))(t)
 				var ran []result
 				var ov spi.Overlapped
-				_, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 8)}, nil, &ov, func(e spi.Errno, n uint32, ov *spi.Overlapped, _ uint32) {
+				pendRecv(t, k.cth, k.c, make([]byte, 8), &ov, func(e spi.Errno, n uint32, ov *spi.Overlapped, _ uint32) {
 					ran = append(ran, result{ov, n, e})
 				})
-				wantErr(t, "recv", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
 				sendAfter(k, 3*time.Second, "data")
 				var r uint32
 				d := elapsed(func() { r = w.wait(t, k, port) })
@@ -139,10 +130,10 @@ func TestNonAlertableSleepLeavesTheRoutineQueued(t *testing.T) {
 		k := newConn(t, spi.AF_INET, spi.WSA_FLAG_OVERLAPPED)
 		runs := 0
 		var ov spi.Overlapped
-		_, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 8)}, nil, &ov, func(spi.Errno, uint32, *spi.Overlapped, uint32) { runs++ })
-		wantErr(t, "recv", opErr("WSARecv", k.c, spi.WSA_IO_PENDING), err)
+		pendRecv(t, k.cth, k.c, make([]byte, 8), &ov, func(spi.Errno, uint32, *spi.Overlapped, uint32) { runs++ })
 		sendAfter(k, time.Second, "data")
 		var r uint32
+		var err error
 		d := elapsed(func() { r, err = k.cth.SleepEx(5*time.Second, false) })
 		if r != 0 || err != nil || d != 5*time.Second || runs != 0 {
 			t.Errorf("SleepEx(5s, false) = %#x, %v after %v with %d routine runs; want 0 after 5s, no run", r, err, d, runs)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"runtime"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -420,4 +421,43 @@ func (n *routineNotifier) none(tb TB) {
 	if r, err := n.th.SleepEx(0, true); r != 0 || err != nil || len(n.ran) != 0 {
 		tb.Errorf("SleepEx = %#x, %v, routines run %+v; want none", r, err, n.ran)
 	}
+}
+
+// pendRecv issues an overlapped WSARecv into buf on s that must pend.
+func pendRecv(tb TB, th *wsspi.Thread, s spi.Socket, buf []byte, ov *spi.Overlapped, cr spi.CompletionRoutine) {
+	tb.Helper()
+	_, err := th.WSARecv(s, [][]byte{buf}, nil, ov, cr)
+	wantErr(tb, "WSARecv", opErr("WSARecv", s, spi.WSA_IO_PENDING), err)
+}
+
+// blocks runs f on a goroutine of the synctest bubble the test runs in,
+// checks that f waits, and returns the channel its result will arrive on.
+func blocks[R any](tb TB, what string, f func() R) <-chan R {
+	tb.Helper()
+	done := make(chan R, 1)
+	go func() { done <- f() }()
+	synctest.Wait()
+	select {
+	case r := <-done:
+		tb.Fatalf("%s returned %+v instead of waiting", what, r)
+	default:
+	}
+	return done
+}
+
+// pendingConn returns a connection whose client socket has an overlapped
+// WSARecv of 8 bytes pending, with an event of its own when withEvent is
+// set, or else with its socket associated with a completion port (key 1),
+// returned.
+func pendingConn(tb TB, withEvent bool) (k *conn, port spi.Handle, ov *spi.Overlapped) {
+	tb.Helper()
+	k = newConn(tb, spi.AF_INET, spi.WSA_FLAG_OVERLAPPED)
+	ov = new(spi.Overlapped)
+	if withEvent {
+		ov.HEvent = must(k.client.WSACreateEvent())(tb)
+	} else {
+		port = must(k.client.CreateIoCompletionPort(k.c, 0, 1, 0))(tb)
+	}
+	pendRecv(tb, k.cth, k.c, make([]byte, 8), ov, nil)
+	return k, port, ov
 }
