@@ -14,7 +14,7 @@ func (l *Layer) ReadFile(thread spi.ThreadID, h spi.Handle, buf []byte, ov *spi.
 	if err != nil {
 		return 0, err
 	}
-	l.charge(s, 1)
+	l.charge(op, s, 1)
 	if s.driver != nil {
 		n, err := s.driver.ReadFile(buf, spi.IORequest{Overlapped: ov, Thread: thread})
 		return n, fileError(op, h, err)
@@ -36,7 +36,7 @@ func (l *Layer) WriteFile(thread spi.ThreadID, h spi.Handle, buf []byte, ov *spi
 	if err != nil {
 		return 0, err
 	}
-	l.charge(s, 1)
+	l.charge(op, s, 1)
 	if s.driver != nil {
 		n, err := s.driver.WriteFile(buf, spi.IORequest{Overlapped: ov, Thread: thread})
 		return n, fileError(op, h, err)
@@ -52,7 +52,11 @@ func (l *Layer) WriteFile(thread spi.ThreadID, h spi.Handle, buf []byte, ov *spi
 // redirect charges the two extra round trips of a redirected request and
 // finds the owner's proc table.
 func (l *Layer) redirect(op string, s *Socket) (*spi.WSPProcTable, error) {
-	l.charge(s, 2)
+	up := "WSPRecv" // the call the request becomes
+	if op == "WriteFile" {
+		up = "WSPSend"
+	}
+	l.charge(up, s, 2)
 	procs, err := l.owner(op, s.handle)
 	if err != nil {
 		return nil, fileError(op, s.handle, err)
@@ -70,7 +74,7 @@ func (l *Layer) CancelIo(thread spi.ThreadID, h spi.Handle) error {
 	if err != nil {
 		return err
 	}
-	l.charge(s, 1)
+	l.charge("CancelIo", s, 1)
 	if s.driver != nil {
 		s.driver.CancelIo(thread, false, nil)
 	}
@@ -87,7 +91,7 @@ func (l *Layer) CancelIoEx(thread spi.ThreadID, h spi.Handle, ov *spi.Overlapped
 	if err != nil {
 		return err
 	}
-	l.charge(s, 1)
+	l.charge(op, s, 1)
 	if s.driver == nil || s.driver.CancelIo(thread, true, ov) == 0 {
 		return spi.NewOpError(op, h, spi.ERROR_NOT_FOUND)
 	}

@@ -4,6 +4,7 @@ import (
 	"github.com/wsspi/wsspi/handles"
 	"github.com/wsspi/wsspi/iocp"
 	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/trace"
 )
 
 // OwnerFunc finds the proc table of the provider that owns socket s: how
@@ -18,6 +19,7 @@ type Layer struct {
 	kernel *iocp.Kernel
 	owner  OwnerFunc
 	counts counter
+	trace  trace.Sink // nil: tracing is off
 }
 
 // New returns the IFS layer of the process whose handle table and kernel
@@ -29,6 +31,11 @@ func New(table *handles.Table, kernel *iocp.Kernel, owner OwnerFunc) *Layer {
 	}
 	return &Layer{table: table, kernel: kernel, owner: owner}
 }
+
+// SetTrace makes the layer report the transitions it charges to sink
+// (nil turns tracing off, the default). Call it before the layer is used:
+// it is not safe for concurrent use with the layer's other methods.
+func (l *Layer) SetTrace(sink trace.Sink) { l.trace = sink }
 
 // Transitions returns the transitions spent in the process so far.
 func (l *Layer) Transitions() Transitions { return l.counts.load() }
@@ -43,10 +50,16 @@ func (l *Layer) HandleTransitions(h spi.Handle) (Transitions, error) {
 	return s.Transitions(), nil
 }
 
-// charge counts round trips on s and on the process.
-func (l *Layer) charge(s *Socket, roundTrips uint64) {
+// charge counts round trips on s and on the process, spent for fn.
+func (l *Layer) charge(fn string, s *Socket, roundTrips uint64) {
 	s.counts.add(roundTrips)
 	l.counts.add(roundTrips)
+	if l.trace != nil {
+		l.trace(trace.Event{
+			Kind: trace.Transition, Layer: trace.Layer{Kind: trace.LayerIFS}, Func: fn, Handle: s.handle,
+			UserToKernel: roundTrips, KernelToUser: roundTrips,
+		})
+	}
 }
 
 // Socket returns the socket object of a live socket handle, or
@@ -115,8 +128,8 @@ func (l *Layer) CompleteOverlappedRequest(h spi.Socket, ov *spi.Overlapped, dwEr
 		return spi.NewOpError(op, h, spi.WSAEFAULT)
 	}
 	s := e.Object.(*Socket)
-	l.charge(s, 1)
+	l.charge(op, s, 1)
 	return spi.NewOpError(op, h, l.kernel.Complete(iocp.Completion{
-		File: s.file, Request: spi.IORequest{Overlapped: ov}, Status: dwError, Bytes: cbTransferred,
+		File: s.file, Handle: h, Request: spi.IORequest{Overlapped: ov}, Status: dwError, Bytes: cbTransferred,
 	}))
 }

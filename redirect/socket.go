@@ -51,7 +51,7 @@ func (s *Socket) Complete(req spi.IORequest, status spi.Errno, bytes, flags uint
 	// thread's routine): both are the client's doing and, as on Windows,
 	// nobody is told.
 	_ = s.layer.kernel.Complete(iocp.Completion{
-		File: s.file, Request: req, Status: status, Bytes: bytes, Flags: flags, Immediate: immediate,
+		File: s.file, Handle: s.handle, Request: req, Status: status, Bytes: bytes, Flags: flags, Immediate: immediate,
 	})
 }
 
