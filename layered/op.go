@@ -28,7 +28,8 @@ type op struct {
 	routine spi.CompletionRoutine // the client's, run by runRoutine
 	thread  spi.ThreadID          // the client's thread, or one from WPUOpenCurrentThread
 	opened  bool                  // thread came from WPUOpenCurrentThread
-	recv    bool                  // a receive: OnRecv sees bufs
+	recv    bool                  // a receive
+	stale   bool                  // the layer below may write ov after the op ends: never reuse
 	bufs    [][]byte              // the client's receive buffers, kept for OnRecv
 	bufArr  [2][]byte             // storage for bufs
 	flags   uint32                // the lower call's in/out flags
@@ -55,7 +56,7 @@ func opOf(ov *spi.Overlapped) *op { return (*op)(unsafe.Pointer(ov)) }
 
 // release drops a reference; the last one recycles the op.
 func (o *op) release() {
-	if o.refs.Add(-1) != 0 {
+	if o.refs.Add(-1) != 0 || o.stale {
 		return
 	}
 	o.ov = spi.Overlapped{}
@@ -143,33 +144,46 @@ func (in *Instance) unbegin(e *env, o *op, err spi.Errno) {
 //     (WPUCompleteOverlappedRequest ignores skip-on-success, KB 2568167):
 //     the packet will come and the worker forwards it; the call returns
 //     WSA_IO_PENDING, as the sample does for every immediate success;
-//   - another error, with the lower overlapped completed all the same
-//     (WSAEMSGSIZE for a truncated datagram): the packet will come, and
-//     the call returns WSA_IO_PENDING;
+//   - another error, with the lower overlapped completed all the same (a
+//     receive that truncates a datagram, WSAEMSGSIZE, whose completion is
+//     delivered as a success's is): the packet will come, and the call
+//     returns WSA_IO_PENDING;
 //   - another error, nothing started: the op ends here and the error is
 //     returned; nothing will be notified.
 func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
+	code := errnoOf(err)
 	switch {
 	case err == nil && o.sock.skip:
-		if o.sock.pending.Load() == 1 ||
-			e.imports.PostQueuedCompletionStatus(e.port, n, 0, &o.ov) != nil {
-			in.forward(e, o, 0, n, o.ov.LoadOffset(), true)
-			o.release()
-			return n, nil
+		flags := o.ov.LoadOffset()
+		if o.ov.LoadInternal() == spi.WSS_OPERATION_IN_PROGRESS {
+			// The layer below returned success but has yet to write the
+			// overlapped (a scheduler deferred its delivery): the result
+			// is the call's, and the record must never be reused.
+			o.stale = true
+			flags = o.flags
 		}
+		if o.sock.pending.Load() != 1 {
+			o.ov.StoreOffset(flags) // for the worker
+			if e.imports.PostQueuedCompletionStatus(e.port, n, 0, &o.ov) == nil {
+				o.release()
+				return 0, spi.WSA_IO_PENDING
+			}
+		}
+		in.forward(e, o, 0, n, flags, true)
 		o.release()
-		return 0, spi.WSA_IO_PENDING
-	case err == nil, errnoOf(err) == spi.WSA_IO_PENDING,
-		o.ov.LoadInternal() != spi.WSS_OPERATION_IN_PROGRESS:
+		return n, nil
+	case err == nil, code == spi.WSA_IO_PENDING,
+		o.ov.LoadInternal() != spi.WSS_OPERATION_IN_PROGRESS,
+		o.recv && code == spi.WSAEMSGSIZE:
 		o.release()
 		return 0, spi.WSA_IO_PENDING
 	}
 	if o.state.CompareAndSwap(opLive, opDone) {
 		c := o.client
 		c.StoreOffset(0)
-		c.StoreOffsetHigh(uint32(errnoOf(err)))
+		c.StoreOffsetHigh(uint32(code))
 		c.StoreInternalHigh(0)
-		c.StoreInternal(uintptr(errnoOf(err)))
+		c.StoreInternal(uintptr(code))
 		if o.opened {
 			_ = e.upcalls.WPUCloseThread(&o.thread)
 		}
@@ -196,10 +210,8 @@ func (in *Instance) forward(e *env, o *op, status spi.Errno, bytes, flags uint32
 		return
 	}
 	s, p := o.sock, in.p
-	if o.recv && (status == 0 || status == spi.WSAEMSGSIZE) {
-		if h := p.cfg.Hooks.OnRecv; h != nil {
-			h(s, o.bufs, bytes)
-		}
+	if h := p.cfg.Hooks.OnRecv; h != nil && o.recv && (status == 0 || status == spi.WSAEMSGSIZE) {
+		h(s, o.bufs, bytes)
 	}
 	c := o.client
 	c.StoreOffset(flags)

@@ -332,14 +332,14 @@ func (in *Instance) recvFrom(h spi.Socket, bufs [][]byte, flags *uint32, from *n
 	return in.issued(e, o, n, err)
 }
 
-// keepBufs records a receive's flags and, for OnRecv, a copy of its buffer
-// list (the array is the caller's only for the call, D:wspsend).
+// keepBufs marks o a receive and records its flags and, for OnRecv, a copy
+// of its buffer list (the array is the caller's only for the call, D:wspsend).
 func (in *Instance) keepBufs(o *op, bufs [][]byte, flags *uint32) {
 	if flags != nil {
 		o.flags = *flags
 	}
+	o.recv = true
 	if in.p.cfg.Hooks.OnRecv != nil {
-		o.recv = true
 		o.bufs = append(o.bufArr[:0], bufs...)
 	}
 }

@@ -1,0 +1,214 @@
+package testlsp
+
+import (
+	"math"
+	"net/netip"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/layered"
+	"github.com/wsspi/wsspi/spi"
+)
+
+// InstallEarlyClose installs, over the entries over, a non-IFS LSP that
+// substitutes its own overlapped and forwards completions with
+// WPUCompleteOverlappedRequest, as a correct layer does, but closes its
+// handle (WPUCloseSocketHandle) in WSPCloseSocket before its outstanding
+// operations complete: their forwarding then fails with WSAEINVAL and the
+// client never hears of them. It counts forwarding calls and their
+// failures. It serves port and event clients only (it never runs
+// completion routines) and GetOverlappedResult without wait.
+func InstallEarlyClose(m layered.Machine, over ...spi.CatalogEntryId) (*LSP, catalog.LSPEntries, error) {
+	return install(m, EarlyCloseGUID, EarlyClosePath, "Early-close LSP", false, over, earlyCloseTable)
+}
+
+// eop is an EarlyClose operation: its own overlapped, first, and the
+// client's.
+type eop struct {
+	ov     spi.Overlapped
+	client *spi.Overlapped
+	handle spi.Socket // the layer's handle, which the completion names
+}
+
+// earlyCloseTable starts an EarlyClose instance's private port and worker
+// and builds its table.
+func earlyCloseTable(in *instance) (spi.WSPProcTable, error) {
+	im := in.imports
+	port, err := im.CreateIoCompletionPort(spi.INVALID_HANDLE_VALUE, 0, 0, 1)
+	if err != nil {
+		return spi.WSPProcTable{}, err
+	}
+	tid, err := im.CreateThread()
+	if err != nil {
+		_ = im.CloseHandle(port)
+		return spi.WSPProcTable{}, err
+	}
+	var done sync.WaitGroup
+	done.Add(1)
+	go func() {
+		defer done.Done()
+		defer func() { _ = im.ExitThread(tid) }()
+		for {
+			pkt, err := im.GetQueuedCompletionStatus(tid, port, time.Duration(math.MaxInt64))
+			if pkt.Overlapped == nil {
+				if err != nil {
+					return
+				}
+				continue
+			}
+			o := (*eop)(unsafe.Pointer(pkt.Overlapped))
+			status := spi.Errno(pkt.Internal)
+			o.client.StoreOffset(o.ov.LoadOffset())
+			o.client.StoreOffsetHigh(uint32(status))
+			if im.WPUCompleteOverlappedRequest(o.handle, o.client, status, pkt.NumberOfBytesTransferred) != nil {
+				in.l.forwardFailed.Add(1)
+			} else {
+				in.l.forwarded.Add(1)
+			}
+		}
+	}()
+
+	t := in.mappedTable()
+	next := &in.next.ProcTable
+	associate := func(h spi.Socket, err error) (spi.Socket, error) {
+		if err != nil {
+			return h, err
+		}
+		s, _ := in.lower(h)
+		if _, err := im.CreateIoCompletionPort(s.lower, port, uintptr(h), 0); err != nil {
+			_ = next.WSPCloseSocket(s.lower)
+			_ = in.forget(h)
+			return spi.INVALID_SOCKET, err
+		}
+		return h, nil
+	}
+	socket, accept := t.WSPSocket, t.WSPAccept
+	t.WSPSocket = func(af, typ, protocol int32, info *spi.WSAProtocolInfo, g spi.Group, flags uint32) (spi.Socket, error) {
+		return associate(socket(af, typ, protocol, info, g, flags|spi.WSA_FLAG_OVERLAPPED))
+	}
+	t.WSPAccept = func(h spi.Socket, cond spi.ConditionFunc, data any) (spi.Socket, netip.AddrPort, error) {
+		nh, addr, err := accept(h, cond, data)
+		nh, err = associate(nh, err)
+		return nh, addr, err
+	}
+	// issue substitutes the layer's overlapped: every completion, immediate
+	// or not, comes back as a packet, since skip-on-success is never set.
+	issue := func(h spi.Socket, ov *spi.Overlapped, call func(lower spi.Socket, ov *spi.Overlapped) (uint32, error)) (uint32, error) {
+		s, err := in.lower(h)
+		if err != nil {
+			return 0, err
+		}
+		if ov == nil {
+			return call(s.lower, nil)
+		}
+		o := &eop{client: ov, handle: h}
+		ov.SetInProgress()
+		n, err := call(s.lower, &o.ov)
+		if err == nil || spi.ErrnoOf(err) == spi.WSA_IO_PENDING {
+			return 0, spi.WSA_IO_PENDING
+		}
+		ov.StoreInternal(uintptr(spi.ErrnoOf(err)))
+		return n, err
+	}
+	t.WSPSend = func(h spi.Socket, bufs [][]byte, flags uint32, ov *spi.Overlapped, _ spi.CompletionRoutine, th *spi.ThreadID) (uint32, error) {
+		in.l.sends.Add(1)
+		return issue(h, ov, func(lower spi.Socket, lov *spi.Overlapped) (uint32, error) {
+			return next.WSPSend(lower, bufs, flags, lov, nil, th)
+		})
+	}
+	t.WSPRecv = func(h spi.Socket, bufs [][]byte, flags *uint32, ov *spi.Overlapped, _ spi.CompletionRoutine, th *spi.ThreadID) (uint32, error) {
+		in.l.recvs.Add(1)
+		return issue(h, ov, func(lower spi.Socket, lov *spi.Overlapped) (uint32, error) {
+			return next.WSPRecv(lower, bufs, flags, lov, nil, th)
+		})
+	}
+	t.WSPGetOverlappedResult = func(h spi.Socket, ov *spi.Overlapped, _ bool) (uint32, uint32, error) {
+		if _, err := in.lower(h); err != nil {
+			return 0, 0, err
+		}
+		if ov.InProgress() {
+			return 0, 0, spi.WSA_IO_INCOMPLETE
+		}
+		if e := spi.Errno(ov.LoadOffsetHigh()); e != 0 {
+			return uint32(ov.LoadInternalHigh()), ov.LoadOffset(), e
+		}
+		return uint32(ov.LoadInternalHigh()), ov.LoadOffset(), nil
+	}
+	// The mistake: the handle goes before the operations that still need it.
+	t.WSPCloseSocket = func(h spi.Socket) error {
+		s, err := in.lower(h)
+		if err != nil {
+			return err
+		}
+		if err := in.forget(h); err != nil {
+			return err
+		}
+		return next.WSPCloseSocket(s.lower)
+	}
+	t.WSPCleanup = func() error {
+		_ = im.CloseHandle(port)
+		done.Wait()
+		return in.cleanup()
+	}
+	return t, nil
+}
+
+// InstallIFSPassThrough installs, over the entries over, an IFS LSP of the
+// pass-through kind (D:wpumodify): its sockets are the layer below's IFS
+// handles, registered as its own with WPUModifyIFSHandle, and its proc
+// table is a copy of the next layer's with WSPRecv and WSPSend wrapped to
+// count calls, WSPSocket and WSPAccept wrapped to register handles, and
+// getsockopt(SO_PROTOCOL_INFOW) answering with its chain (XP1_IFS_HANDLES
+// set). ReadFile and WriteFile on its handles go straight to the base
+// provider's driver, so its counters never see them.
+func InstallIFSPassThrough(m layered.Machine, over ...spi.CatalogEntryId) (*LSP, catalog.LSPEntries, error) {
+	return install(m, IFSPassThroughGUID, IFSPassThroughPath, "IFS pass-through LSP", true, over, ifsTable)
+}
+
+// ifsTable builds an IFSPassThrough instance's table.
+func ifsTable(in *instance) (spi.WSPProcTable, error) {
+	next := in.next.ProcTable
+	t := next
+	adopt := func(lower spi.Socket) (spi.Socket, error) {
+		h, err := in.upcalls.WPUModifyIFSHandle(in.owner, lower)
+		if err != nil {
+			_ = next.WSPCloseSocket(lower)
+			return spi.INVALID_SOCKET, err
+		}
+		return h, nil
+	}
+	t.WSPSocket = func(af, typ, protocol int32, _ *spi.WSAProtocolInfo, g spi.Group, flags uint32) (spi.Socket, error) {
+		info := in.next.Info
+		lower, err := next.WSPSocket(af, typ, protocol, &info, g, flags)
+		if err != nil {
+			return spi.INVALID_SOCKET, err
+		}
+		return adopt(lower)
+	}
+	t.WSPAccept = func(h spi.Socket, cond spi.ConditionFunc, data any) (spi.Socket, netip.AddrPort, error) {
+		lower, addr, err := next.WSPAccept(h, cond, data)
+		if err != nil {
+			return spi.INVALID_SOCKET, netip.AddrPort{}, err
+		}
+		nh, err := adopt(lower)
+		return nh, addr, err
+	}
+	t.WSPSend = func(h spi.Socket, bufs [][]byte, flags uint32, ov *spi.Overlapped, cr spi.CompletionRoutine, th *spi.ThreadID) (uint32, error) {
+		in.l.sends.Add(1)
+		return next.WSPSend(h, bufs, flags, ov, cr, th)
+	}
+	t.WSPRecv = func(h spi.Socket, bufs [][]byte, flags *uint32, ov *spi.Overlapped, cr spi.CompletionRoutine, th *spi.ThreadID) (uint32, error) {
+		in.l.recvs.Add(1)
+		return next.WSPRecv(h, bufs, flags, ov, cr, th)
+	}
+	t.WSPGetSockOpt = func(h spi.Socket, level, optname int32, optval []byte) (int, error) {
+		if level == spi.SOL_SOCKET && optname == spi.SO_PROTOCOL_INFOW {
+			return spi.WSAProtocolInfoSize, in.info.PutBinary(optval)
+		}
+		return next.WSPGetSockOpt(h, level, optname, optval)
+	}
+	t.WSPCleanup = in.next.Cleanup
+	return t, nil
+}
