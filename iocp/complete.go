@@ -99,10 +99,13 @@ func (k *Kernel) notify(c Completion) error {
 			f.setOwnEvent()
 		}
 		if k.trace != nil {
-			k.traceNotify(c, nil, 0, err)
+			k.traceNotify(c, nil, 0, 0, err)
 		}
 		return err
 	}
+	// The event is read before the packet is posted: once it is, the
+	// client may dequeue it and reuse the overlapped at once.
+	ev := ov.EventHandle()
 	var a *association
 	var d trace.Delivery // what happened, for the trace
 	if f != nil {
@@ -125,9 +128,9 @@ func (k *Kernel) notify(c Completion) error {
 		}
 	}
 	var err error
-	if h := ov.EventHandle(); h != 0 {
-		if e, ok := k.lookupEvent(h); !ok || !e.set() {
-			err = spi.NewOpError("SetEvent", h, spi.WSA_INVALID_HANDLE)
+	if ev != 0 {
+		if e, ok := k.lookupEvent(ev); !ok || !e.set() {
+			err = spi.NewOpError("SetEvent", ev, spi.WSA_INVALID_HANDLE)
 		} else {
 			d |= trace.DeliveredEvent
 		}
@@ -135,7 +138,7 @@ func (k *Kernel) notify(c Completion) error {
 		f.setOwnEvent()
 	}
 	if k.trace != nil {
-		k.traceNotify(c, a, d, err)
+		k.traceNotify(c, a, d, ev, err)
 	}
 	return err
 }

@@ -1,12 +1,15 @@
 package iocp
 
-import "github.com/wsspi/wsspi/trace"
+import (
+	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/trace"
+)
 
 // traceNotify reports the notification step of the completion rule for c:
 // d says what it did, a is the handle's port association (nil for none),
-// err what the step failed with. A completion routine was queued unless
+// ev the event the overlapped named, err what the step failed with. A completion routine was queued unless
 // err says otherwise.
-func (k *Kernel) traceNotify(c Completion, a *association, d trace.Delivery, err error) {
+func (k *Kernel) traceNotify(c Completion, a *association, d trace.Delivery, ev spi.Handle, err error) {
 	e := trace.Event{
 		Kind:     trace.Completion,
 		Layer:    trace.Layer{Kind: trace.LayerKernel},
@@ -21,7 +24,7 @@ func (k *Kernel) traceNotify(c Completion, a *association, d trace.Delivery, err
 			e.Delivery = trace.DeliveredAPC
 		}
 	} else {
-		e.EventHandle = c.Request.Overlapped.EventHandle()
+		e.EventHandle = ev
 	}
 	if a != nil {
 		e.Port = a.port.handle

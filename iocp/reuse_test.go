@@ -1,0 +1,49 @@
+package iocp_test
+
+import (
+	"testing"
+
+	"github.com/wsspi/wsspi/handles"
+	"github.com/wsspi/wsspi/iocp"
+	"github.com/wsspi/wsspi/spi"
+)
+
+// A client may reuse an OVERLAPPED as soon as it dequeues its packet: the
+// completion rule must have read everything it needs from it before
+// posting. Under -race, a read after the post shows as a data race with
+// the client's plain writes.
+func TestCompleteDoesNotReadTheOverlappedAfterPosting(t *testing.T) {
+	k := iocp.NewKernel(handles.New(handles.Options{}), iocp.Options{})
+	port, err := k.NewPort(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := k.NewFile(true)
+	if err := f.Associate(port, 1); err != nil {
+		t.Fatal(err)
+	}
+	th, err := k.NewThread()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ov := new(spi.Overlapped)
+	reused := make(chan struct{})
+	go func() {
+		defer close(reused)
+		for range 100 {
+			e, err := port.Get(th, iocp.Infinite)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			*e.Overlapped = spi.Overlapped{} // reused at once, with plain writes
+			reused <- struct{}{}
+		}
+	}()
+	for range 100 {
+		if err := k.Complete(iocp.Completion{File: f, Request: spi.IORequest{Overlapped: ov}, Bytes: 1}); err != nil {
+			t.Fatal(err)
+		}
+		<-reused
+	}
+}
