@@ -215,8 +215,9 @@ func (k *Kernel) WPUOpenCurrentThread(th *Thread) (spi.ThreadID, error) {
 	if th.k != k {
 		panic("iocp: WPUOpenCurrentThread with a Thread of another Kernel")
 	}
-	th.enter()
-	defer th.leave()
+	// No enter/leave: th is the calling thread in the model, but the
+	// goroutine that calls is not th's (the root names its worker, which
+	// sits in an alertable wait), so the call must not claim th.
 	h, err := k.table.Insert(handles.KindThread, th)
 	if err != nil {
 		return spi.ThreadID{}, spi.NewOpError("WPUOpenCurrentThread", 0, spi.ErrnoOf(err))
