@@ -47,3 +47,42 @@ func TestCompleteDoesNotReadTheOverlappedAfterPosting(t *testing.T) {
 		<-reused
 	}
 }
+
+// The simulated ws2_32 opens ids of its APC thread while that thread
+// sleeps alertably, from other goroutines; an APC queued through such an
+// id runs in the sleep.
+func TestWPUOpenCurrentThreadWhileTheThreadWaits(t *testing.T) {
+	k := iocp.NewKernel(handles.New(handles.Options{}), iocp.Options{})
+	th, err := k.NewThread()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slept := make(chan uint32)
+	go func() {
+		r, _ := th.SleepEx(iocp.Infinite, true)
+		slept <- r
+	}()
+	for range 10 {
+		id, err := k.WPUOpenCurrentThread(th)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := k.WPUCloseThread(&id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id, err := k.WPUOpenCurrentThread(th)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := false
+	if err := k.WPUQueueApc(&id, func(any) { ran = true }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-slept; r != spi.WAIT_IO_COMPLETION || !ran {
+		t.Errorf("SleepEx = %d, APC ran %v; want WAIT_IO_COMPLETION and true", r, ran)
+	}
+	if err := k.WPUCloseThread(&id); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -14,10 +14,11 @@ import (
 // table, and [Thread.ID] is the WSATHREADID a provider keeps to queue APCs
 // to it.
 //
-// A Thread is played by one goroutine at a time: its waits, [Thread.Exit]
-// and [Kernel.WPUOpenCurrentThread] must not run concurrently, and doing so
-// panics, as does any call after Exit. [Thread.QueueAPC], [Thread.Handle],
-// [Thread.ID] and [Thread.Snapshot] are safe from any goroutine.
+// A Thread is played by one goroutine at a time: its waits and
+// [Thread.Exit] must not run concurrently, and doing so panics, as does any
+// call after Exit. [Thread.QueueAPC], [Thread.Handle], [Thread.ID],
+// [Thread.Snapshot] and [Kernel.WPUOpenCurrentThread] are safe from any
+// goroutine.
 type Thread struct {
 	k      *Kernel
 	id     uint64     // unique in the program, never reused: ThreadID.Reserved
