@@ -1,0 +1,145 @@
+package wsspi_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/wsspi/wsspi/handles"
+	"github.com/wsspi/wsspi/spi"
+)
+
+// waitAll waits for the completions of ovs, in whatever order they come,
+// and returns what the client heard of each.
+func (c *lclient) waitAll(tb testing.TB, ovs []*spi.Overlapped) map[*spi.Overlapped]completed {
+	tb.Helper()
+	got := map[*spi.Overlapped]completed{}
+	if c.mech != "port" {
+		for _, ov := range ovs {
+			got[ov] = c.wait(tb, ov)
+		}
+		return got
+	}
+	for range ovs {
+		e, err := c.cth.GetQueuedCompletionStatus(c.port, long)
+		if e.Overlapped == nil {
+			tb.Fatalf("waiting for a packet: %v", err)
+		}
+		if _, dup := got[e.Overlapped]; dup {
+			tb.Errorf("a second packet for %p", e.Overlapped)
+		}
+		got[e.Overlapped] = completed{spi.Errno(e.Internal), e.NumberOfBytesTransferred}
+	}
+	return got
+}
+
+// pendRecvs posts n overlapped receives on the client socket, each
+// pending, and returns their overlapped.
+func (c *lclient) pendRecvs(tb testing.TB, n int) []*spi.Overlapped {
+	tb.Helper()
+	var ovs []*spi.Overlapped
+	for range n {
+		ov := new(spi.Overlapped)
+		if _, err := c.cth.WSARecv(c.c, [][]byte{make([]byte, 8)}, nil, ov, c.arm(tb, ov)); !errors.Is(err, spi.WSA_IO_PENDING) {
+			tb.Fatalf("receive with nothing to read: %v, want WSA_IO_PENDING", err)
+		}
+		ovs = append(ovs, ov)
+	}
+	return ovs
+}
+
+func TestClosesocketWithIOPendingCompletesEachOnceAborted(t *testing.T) {
+	for depth := 1; depth <= 2; depth++ {
+		for _, mech := range mechanisms {
+			t.Run(fmt.Sprintf("%d layers, %s", depth, mech), func(t *testing.T) {
+				k, provs, _ := kitConn(t, depth)
+				c := newLClient(t, k, mech)
+				ovs := c.pendRecvs(t, 3)
+				check(t, k.cth.Closesocket(k.c))
+				want := map[*spi.Overlapped]completed{}
+				for _, ov := range ovs {
+					want[ov] = completed{spi.WSA_OPERATION_ABORTED, 0}
+				}
+				if diff := cmp.Diff(want, c.waitAll(t, ovs)); diff != "" {
+					t.Errorf("completions (-want +got):\n%s", diff)
+				}
+				if _, err := k.cth.WSASend(k.c, [][]byte{[]byte("x")}, 0, nil, nil); !errors.Is(err, spi.WSAENOTSOCK) {
+					t.Errorf("send after closesocket: %v, want WSAENOTSOCK", err)
+				}
+				eventually(t, "every layer to close its handles", func() bool {
+					return len(socketHandles(k.client)) == 0 && provs[depth-1].Stats().Sockets == 0 && provs[0].Stats().Sockets == 0
+				})
+				c.none(t)
+			})
+		}
+	}
+}
+
+func TestClosesocketOfAnIdleLayeredSocketClosesEveryLayerAtOnce(t *testing.T) {
+	for depth := 1; depth <= 2; depth++ {
+		t.Run(fmt.Sprintf("%d layers", depth), func(t *testing.T) {
+			k, provs, _ := kitConn(t, depth)
+			check(t, k.cth.Closesocket(k.c))
+			if hs := socketHandles(k.client); len(hs) != 0 {
+				t.Errorf("socket handles left after closesocket: %v", hs)
+			}
+			for i, p := range provs {
+				if s := p.Stats(); s.Sockets != 0 {
+					t.Errorf("layer %d still holds %d sockets", i, s.Sockets)
+				}
+			}
+			if err := k.cth.Closesocket(k.c); !errors.Is(err, spi.WSAENOTSOCK) {
+				t.Errorf("second closesocket: %v, want WSAENOTSOCK", err)
+			}
+		})
+	}
+}
+
+func TestWSACleanupNotifiesNothingAndLeavesNothing(t *testing.T) {
+	for depth := 1; depth <= 2; depth++ {
+		t.Run(fmt.Sprintf("%d layers", depth), func(t *testing.T) {
+			checkNoGoroutineLeak(t)
+			k, provs, _ := kitConn(t, depth)
+			port := must(k.client.CreateIoCompletionPort(k.c, 0, 7, 0))(t)
+			ev := must(k.client.WSACreateEvent())(t)
+			viaPort, viaEvent, viaRoutine := new(spi.Overlapped), &spi.Overlapped{HEvent: ev | 1}, new(spi.Overlapped)
+			ran := 0
+			routine := func(spi.Errno, uint32, *spi.Overlapped, uint32) { ran++ }
+			for _, r := range []struct {
+				ov *spi.Overlapped
+				cr spi.CompletionRoutine
+			}{{viaPort, nil}, {viaEvent, nil}, {viaRoutine, routine}} {
+				if _, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 8)}, nil, r.ov, r.cr); !errors.Is(err, spi.WSA_IO_PENDING) {
+					t.Fatal(err)
+				}
+			}
+			check(t, k.client.WSACleanup())
+			if e, err := k.cth.GetQueuedCompletionStatus(port, 0); !errors.Is(err, spi.WAIT_TIMEOUT) {
+				t.Errorf("port got %+v, %v after WSACleanup", e, err)
+			}
+			if r, _ := k.cth.WSAWaitForMultipleEvents([]spi.Handle{ev}, false, 0, false); r != uint32(spi.WSA_WAIT_TIMEOUT) {
+				t.Errorf("event wait after WSACleanup = %d, want WSA_WAIT_TIMEOUT", r)
+			}
+			if r, _ := k.cth.SleepEx(0, true); r != 0 || ran != 0 {
+				t.Errorf("SleepEx = %d and the routine ran %d times after WSACleanup", r, ran)
+			}
+			for _, ov := range []*spi.Overlapped{viaPort, viaEvent, viaRoutine} {
+				if got := spi.Errno(ov.LoadInternal()); got != spi.WSA_OPERATION_ABORTED {
+					t.Errorf("Internal = %v, want WSA_OPERATION_ABORTED", got)
+				}
+			}
+			want := map[spi.Handle]handles.Kind{port: handles.KindPort, ev: handles.KindEvent}
+			if diff := cmp.Diff(want, liveObjects(k.client)); diff != "" {
+				t.Errorf("live handles after WSACleanup, the client's own port and event only (-want +got):\n%s", diff)
+			}
+			if !quiet(provs...) {
+				t.Errorf("layers still hold something: %+v", provs[depth-1].Stats())
+			}
+			if s := provs[depth-1].Stats(); s.Abandoned != 3 {
+				t.Errorf("the top layer abandoned %d operations, want 3", s.Abandoned)
+			}
+		})
+	}
+}
