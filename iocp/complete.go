@@ -58,9 +58,11 @@ type Completion struct {
 //  4. sets the file object's own event when no OVERLAPPED event was set,
 //     unless FILE_SKIP_SET_EVENT_ON_HANDLE.
 //
-// With [Options.Scheduler] set, step 1 still happens at once and steps 2
-// to 4 are handed to the scheduler (in order per handle), as the I/O
-// manager may finish a request after the call that completed it returns.
+// With [Options.Scheduler] set, step 1 still happens at once and, for a
+// completion that is not Immediate, steps 2 to 4 are handed to the
+// scheduler (in order per handle), as the I/O manager may finish a request
+// after the call that completed it returns. An Immediate completion is
+// notified at once: its caller may reuse the OVERLAPPED when it returns.
 //
 // A port closed while the handle is associated with it drops the packet. An
 // operation that fails synchronously, before it starts, notifies nothing:
@@ -80,7 +82,7 @@ func (k *Kernel) Complete(c Completion) error {
 	}
 	ov.StoreInternalHigh(uintptr(c.Bytes))
 	ov.StoreInternal(uintptr(c.Status))
-	if k.sched != nil {
+	if k.sched != nil && !c.Immediate {
 		return k.deferNotify(c)
 	}
 	return k.notify(c)

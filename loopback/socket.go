@@ -199,12 +199,26 @@ func (s *socket) returnAndUnlock(req spi.IORequest, status spi.Errno, bytes, fla
 }
 
 // scheduleResultAndUnlock is returnAndUnlock for an overlapped call under a
-// scheduler: the completion is queued behind the socket's earlier ones and
-// delivered through the scheduler, and when the scheduler says so the call
-// returns WSA_IO_PENDING (with Internal set to WSS_OPERATION_IN_PROGRESS)
-// instead of its result.
+// scheduler: when the scheduler says so, or when earlier completions of the
+// socket are still queued, the call returns WSA_IO_PENDING (with Internal
+// set to WSS_OPERATION_IN_PROGRESS) instead of its result, and the result
+// is delivered through the scheduler behind the earlier ones; otherwise it
+// is delivered before the call returns.
 func (s *socket) scheduleResultAndUnlock(req spi.IORequest, status spi.Errno, bytes, flags uint32, fl *flushList) (uint32, error) {
 	pend := s.n.sched.Pend()
+	if !pend && !s.notifying && s.notifyq.empty() {
+		// An immediate result is delivered before the call returns, as the
+		// I/O manager writes the status block of a request that completes
+		// at once; only a result queued behind others is made to pend.
+		s.notifying = true
+		s.n.mu.Unlock()
+		fl.flush()
+		s.deliver(req, status, bytes, flags, true)
+		s.n.mu.Lock()
+		s.drainAndUnlock()
+		return bytes, errOrNil(status)
+	}
+	pend = true
 	o := getOp(s, req, nil, 0, false)
 	o.n, o.flags, o.status, o.immediate = bytes, flags, status, !pend
 	if pend {
