@@ -201,9 +201,10 @@
 // With [Options.Scheduler] set, the provider hands its work to the
 // scheduler instead of doing it inline: every delivery of a socket's queued
 // completions (keyed by the socket, so they keep their order), the
-// completion of an overlapped call that finishes at once (which the
-// scheduler may also turn into WSA_IO_PENDING, the result then arriving
-// like any pending one), and the end of a close (the aborted operations'
+// completion of an overlapped call that finishes at once when the
+// scheduler turns it into WSA_IO_PENDING or earlier completions of the
+// socket are still queued (otherwise it is delivered before the call
+// returns, as the I/O manager does), and the end of a close (the aborted operations'
 // completions and the closing of the file object), which may then come
 // after closesocket returns. Results are decided as before; only their
 // delivery moves. With [Options.Faults] set, the provider asks it at each
