@@ -255,11 +255,10 @@ func socketFails(e *env) {
 		if h != spi.INVALID_SOCKET {
 			e.fail(ruleSocketFails, "WSASocket failed (%v) but returned %v, not INVALID_SOCKET", err, h)
 		}
-		after := e.snapshot()
-		for hv, en := range after {
-			if _, old := before[hv]; !old && (en.Kind == handles.KindSocket || en.Kind == handles.KindIFSSocket) {
+		for _, en := range added(before, e.snapshot()) {
+			if en.Kind == handles.KindSocket || en.Kind == handles.KindIFSSocket {
 				e.fail(ruleSocketFails, "when handle allocation %d of WSASocket fails with WSAENOBUFS, WSASocket fails (%v) but leaves %v handle %v open",
-					skip+1, spi.ErrnoOf(err), en.Kind, hv)
+					skip+1, spi.ErrnoOf(err), en.Kind, en.Handle)
 			}
 		}
 	}

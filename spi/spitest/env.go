@@ -50,6 +50,7 @@ type env struct {
 	socks    []*sock
 	ops      map[*spi.Overlapped]*op
 	allOps   []*op
+	evOps    []*op // the operations notified by events
 	events   []spi.Handle
 	nextKey  uintptr
 	pattern  byte // next payload byte
@@ -98,7 +99,6 @@ type op struct {
 	immediate bool // the call returned success
 	notes     []note
 	closedAt  bool // the socket was closed while the operation was outstanding
-	consumed  bool
 	ioctl     bool
 }
 
@@ -209,11 +209,22 @@ func (e *env) listen() error {
 	return nil
 }
 
-// snapshot returns the live handles of the process by value.
-func (e *env) snapshot() map[spi.Handle]handles.Entry {
-	out := map[spi.Handle]handles.Entry{}
-	for _, en := range e.p.Handles().Snapshot().Live {
-		out[en.Handle] = en
+// snapshot returns the live handles of the process, sorted by value.
+func (e *env) snapshot() []handles.Entry { return e.p.Handles().Snapshot().Live }
+
+// added returns the entries of after that are not in before (both sorted
+// by value): the handles made in between.
+func added(before, after []handles.Entry) []handles.Entry {
+	var out []handles.Entry
+	i := 0
+	for _, a := range after {
+		for i < len(before) && before[i].Handle < a.Handle {
+			i++
+		}
+		if i < len(before) && before[i].Handle == a.Handle && before[i].Generation == a.Generation {
+			continue
+		}
+		out = append(out, a)
 	}
 	return out
 }
@@ -267,17 +278,20 @@ func (e *env) socket(th *wsspi.Thread, m mech) *sock {
 // checkNewSocket checks the handle a WSASocket call returned against the
 // handles the call made: its kind against XP1_IFS_HANDLES, its owner and
 // context, and it finds the base provider's socket for SIO_BASE_HANDLE.
-func (e *env) checkNewSocket(s *sock, before, after map[spi.Handle]handles.Entry) {
-	en, ok := after[s.h]
-	if !ok {
-		e.fail(ruleIFSFlag, "%s: WSASocket returned %v, which is not a live handle of the process", s.name, s.h)
-		return
-	}
+func (e *env) checkNewSocket(s *sock, before, after []handles.Entry) {
+	var en handles.Entry
 	var ifsNew []spi.Handle
-	for h, a := range after {
-		if _, old := before[h]; !old && a.Kind == handles.KindIFSSocket {
-			ifsNew = append(ifsNew, h)
+	for _, a := range added(before, after) {
+		if a.Handle == s.h {
+			en = a
 		}
+		if a.Kind == handles.KindIFSSocket {
+			ifsNew = append(ifsNew, a.Handle)
+		}
+	}
+	if en.Handle == 0 {
+		e.fail(ruleIFSFlag, "%s: WSASocket returned %v, which is not a handle it made", s.name, s.h)
+		return
 	}
 	if len(ifsNew) == 1 {
 		s.base = ifsNew[0]
@@ -345,6 +359,7 @@ func (e *env) issue(s *sock, send, file bool, size int) *op {
 			panic("spitest: WSACreateEvent: " + err.Error())
 		}
 		e.events = append(e.events, ev)
+		e.evOps = append(e.evOps, o)
 		o.event, o.ov.HEvent = ev, ev
 	case viaRoutine:
 		cr = e.routine(o)
@@ -391,6 +406,7 @@ func (e *env) ioctl(s *sock) *op {
 			panic("spitest: WSACreateEvent: " + err.Error())
 		}
 		e.events = append(e.events, ev)
+		e.evOps = append(e.evOps, o)
 		o.event, o.ov.HEvent = ev, ev
 	case viaRoutine:
 		cr = e.routine(o)
@@ -527,10 +543,7 @@ func (e *env) collect() {
 			e.checkResult(o, status, en.NumberOfBytesTransferred)
 		}
 	}
-	for _, o := range e.allOps {
-		if o.event == 0 {
-			continue
-		}
+	for _, o := range e.evOps {
 		ev, err := e.p.Kernel().Event(o.event)
 		if err != nil || !ev.Snapshot().Signaled {
 			continue

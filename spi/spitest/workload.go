@@ -161,8 +161,8 @@ func transfer(e *env, d drawer, send, file bool) {
 		return
 	}
 	outstanding := 0
-	for _, o := range e.allOps {
-		if o.s == s && o.expectsNote() && len(o.notes) == 0 {
+	for _, o := range append(s.sends, s.recvs...) {
+		if o.expectsNote() && len(o.notes) == 0 {
 			outstanding++
 		}
 	}
@@ -204,4 +204,3 @@ func runWorkload(cfg *config, f Factory, id spi.CatalogEntryId, d drawer, run st
 		}
 	})
 }
-

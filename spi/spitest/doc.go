@@ -1,0 +1,128 @@
+// Package spitest is a conformance kit for Winsock service providers, the
+// testing/fstest of this module: it runs a provider, usually a layered
+// service provider (LSP), through a table of cases that each check a
+// Winsock rule, and through a random workload of clients driven by rapid,
+// on fresh simulated machines, and reports every rule broken, quoting the
+// rule and its source.
+//
+// # Typical usage inside a test
+//
+// A [Factory] installs the provider under test into a fresh machine and
+// names the catalog entries to test; [Run] runs every case as a subtest:
+//
+//	func TestMyLSP(t *testing.T) {
+//		spitest.Run(t, func(m *wsspi.Machine) (spitest.Target, error) {
+//			_, ids, err := layered.Install(m, layered.Options{
+//				Name: "My LSP", GUID: myGUID, Path: `C:\lsp\my.dll`,
+//				Over: []spi.CatalogEntryId{catalog.DefaultTCPIPv4},
+//				Config: layered.Config{Hooks: myHooks},
+//			})
+//			return spitest.Target{Entries: ids.Chains}, err
+//		})
+//	}
+//
+// [Check] runs the same cases and returns the findings as one error, for a
+// program, a rapid property ([Draw]) or a test that wants to look at them.
+//
+// # What is checked
+//
+// Each case runs on a fresh machine for every target entry: once with
+// the simulator doing its work inline, then with a seeded [Scheduler]
+// for each of a few seeds ([Seeds]). The client side is the kit's:
+// sockets made through the target entry with WSA_FLAG_OVERLAPPED, each
+// connected to a peer socket made on the base entry under the chain, each
+// hearing of its operations by one mechanism (a completion port with a
+// key of its own, an event per operation, or a completion routine on the
+// issuing thread). Every run checks, for every operation, the rules of
+// [Rules]:
+//
+//   - an operation that returned WSA_IO_PENDING or success is notified
+//     exactly once, by the mechanism the client chose, with the client's
+//     key, in an alertable wait of the issuing thread for a routine, with
+//     a status block and a WSAGetOverlappedResult that agree with the
+//     notification; one that failed at once is never notified;
+//   - closing a socket completes its pending operations, once each, with
+//     WSA_OPERATION_ABORTED;
+//   - once every socket is closed and every operation completed, no handle
+//     from WPUCreateSocketHandle is left, and once the process has called
+//     WSACleanup no handle of any kind is (sockets, events, ports, thread
+//     ids from WPUOpenCurrentThread);
+//   - the entry's XP1_IFS_HANDLES matches the kind of handle WSASocket
+//     returns (an IFS file object, or a WPUCreateSocketHandle handle), and
+//     a WPUCreateSocketHandle handle is owned by the chain and gives back
+//     its context;
+//   - ReadFile and WriteFile work on the handle, reaching a non-IFS layer;
+//   - SIO_BASE_HANDLE answers the base provider's socket, the one file
+//     object WSASocket made (the layer must not intercept it);
+//   - the bytes of each connection arrive in order, once.
+//
+// The cases add scenarios that reach the rules' corners: pending receives
+// closed under each mechanism, immediate failures, and the faults below.
+// The names are listed by [CaseNames]; [Cases] selects some.
+//
+// # The workload
+//
+// The "Workload" case runs random clients: sockets, sends, receives,
+// ReadFile and WriteFile, ioctls, closes in mid-flight, peer sends,
+// receives and closes, faults, and steps of the scheduler, checking the
+// rules after every step and at the end, after a full cleanup. [Run]
+// drives it with rapid: a failure shrinks to a minimal sequence of steps,
+// printed with the draws, and is replayed by
+//
+//	go test -run 'TestMyLSP/Workload/entry1006' -rapid.seed=N
+//	go test -run 'TestMyLSP/Workload/entry1006' -rapid.failfile=testdata/rapid/.../x.fail
+//
+// rapid writes the fail file under testdata/rapid/ of the test's package
+// and replays every fail file there first on later runs: commit it to keep
+// the reproduction. The number of workload runs is rapid's -rapid.checks
+// (100 by default) and their length -rapid.steps (30 by default). [Check]
+// without [Draw] runs the workload once from a seed ([Seed], [Steps]).
+//
+// For longer runs set SPITEST_LONG=1 in the environment: every scripted
+// case then runs with 24 scheduler seeds instead of 3 and a seeded
+// workload runs 400 steps instead of 60; combine with -rapid.checks=N for
+// more workload runs.
+//
+// # Scheduling
+//
+// A [Scheduler] is an [spi.Scheduler] driven by a PCG random source: given
+// to a machine (wsspi.MachineOptions.Scheduler), the loopback base provider
+// and the completion rule hand it the work they would otherwise do inline
+// (the delivery of completions, the end of a close, the notification of a
+// completion), and let it turn an immediate completion into a pending one.
+// The kit runs the queued work between the client's steps, so a run
+// explores the orderings Windows allows: completions before or after the
+// call returns, completions racing a close, notifications and APCs
+// arriving late. The same seed gives the same run when the provider does
+// its work on the goroutines that call it; a provider with goroutines of
+// its own (a layered provider's workers, the process's APC thread) is made
+// deterministic by running inside a testing/synctest bubble, where the kit
+// waits for those goroutines with synctest.Wait after every step. [Run]
+// always runs in bubbles; [Check] does when given [Bubble]. Outside a
+// bubble the kit waits for notifications in real time, up to [Timeout].
+//
+// # Faults
+//
+// [Faults] injects what Windows allows to fail: chosen handle
+// allocations, WPUCreateSocketHandle among them, fail with WSAENOBUFS; the
+// base provider's WSPStartup fails; a transfer of the base provider fails
+// at once, comes back short, or finds its connection reset. The cases use
+// them ("Faults/..."), the workload arms them at random, and a plain test
+// can arm them itself (see the example of Faults).
+//
+// # Bad input
+//
+// A factory that panics, returns an error, installs nothing, names an
+// entry that is missing or cannot serve sockets, or leaves a catalog that
+// fails catalog lint gives one finding of the rule "Factory" and nothing
+// else is run. A provider that panics on the kit's goroutine gives a
+// finding; one that panics on a goroutine of its own ends the test
+// binary, as any goroutine panic does.
+//
+// # Concurrency
+//
+// Run and Check may be called from several goroutines at once; each run
+// uses its own machine. A run drives its client from one goroutine. A
+// [Scheduler] and a [Faults] are safe for concurrent use. Findings are
+// plain values.
+package spitest
