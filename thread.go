@@ -5,6 +5,7 @@ import (
 
 	"github.com/wsspi/wsspi/iocp"
 	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/trace"
 )
 
 // Thread is a simulated thread of a [Process]: the issuer of calls, and the
@@ -50,15 +51,24 @@ func (t *Thread) ID() spi.ThreadID { return t.id }
 // [iocp.Thread.Snapshot]).
 func (t *Thread) Kernel() *iocp.Thread { return t.th }
 
-// Exit ends the thread, as ExitThread does: its handle closes and APCs
-// queued to it never run.
-func (t *Thread) Exit() { t.th.Exit() }
+// Exit ends the thread, as ExitThread does. The overlapped operations it
+// issued on socket handles that are not associated with a completion port
+// are cancelled: each completes once with ERROR_OPERATION_ABORTED, and
+// takes no data. (Since Windows Vista, I/O on a handle associated with a
+// port is not tied to the thread that issued it, and goes on.) Then its
+// handle closes, and APCs queued to it, completion routines included, never
+// run.
+func (t *Thread) Exit() {
+	t.p.ifs.ExitThread(t.id)
+	t.th.Exit()
+}
 
 // SleepEx waits for d (iocp.Infinite for ever). An alertable sleep runs the
 // thread's queued APCs, completion routines among them, and returns
 // WAIT_IO_COMPLETION; otherwise it returns 0 when d has passed.
 func (t *Thread) SleepEx(d time.Duration, alertable bool) (uint32, error) {
-	return t.th.SleepEx(d, alertable)
+	c := t.traceCall(trace.LayerKernel, "SleepEx", 0)
+	return c.endValue(t.th.SleepEx(d, alertable))
 }
 
 // GetQueuedCompletionStatus dequeues one packet from port, waiting up to
@@ -67,7 +77,8 @@ func (t *Thread) SleepEx(d time.Duration, alertable bool) (uint32, error) {
 // its error; a timeout gives WAIT_TIMEOUT and a nil Overlapped; a port
 // closed during the wait gives ERROR_ABANDONED_WAIT_0.
 func (t *Thread) GetQueuedCompletionStatus(port spi.Handle, timeout time.Duration) (spi.OverlappedEntry, error) {
-	return t.p.kernel.GetQueuedCompletionStatus(t.th, port, timeout)
+	c := t.traceCall(trace.LayerKernel, "GetQueuedCompletionStatus", port)
+	return c.endPacket(t.p.kernel.GetQueuedCompletionStatus(t.th, port, timeout))
 }
 
 // GetQueuedCompletionStatusEx dequeues up to len(entries) packets from port
@@ -75,7 +86,8 @@ func (t *Thread) GetQueuedCompletionStatus(port spi.Handle, timeout time.Duratio
 // removed. Each entry's Internal holds its own status. An alertable wait
 // runs queued APCs and returns WAIT_IO_COMPLETION instead.
 func (t *Thread) GetQueuedCompletionStatusEx(port spi.Handle, entries []spi.OverlappedEntry, timeout time.Duration, alertable bool) (int, error) {
-	return t.p.kernel.GetQueuedCompletionStatusEx(t.th, port, entries, timeout, alertable)
+	c := t.traceCall(trace.LayerKernel, "GetQueuedCompletionStatusEx", port)
+	return c.endCount(t.p.kernel.GetQueuedCompletionStatusEx(t.th, port, entries, timeout, alertable))
 }
 
 // WSAWaitForMultipleEvents waits for one or all of events, as
@@ -83,7 +95,8 @@ func (t *Thread) GetQueuedCompletionStatusEx(port spi.Handle, entries []spi.Over
 // of the signalled event, WSA_WAIT_TIMEOUT, or WSA_WAIT_IO_COMPLETION after
 // running APCs in an alertable wait.
 func (t *Thread) WSAWaitForMultipleEvents(events []spi.Handle, waitAll bool, timeout time.Duration, alertable bool) (uint32, error) {
-	return t.p.kernel.WSAWaitForMultipleEvents(t.th, events, waitAll, timeout, alertable)
+	c := t.traceCall(trace.LayerKernel, "WSAWaitForMultipleEvents", 0)
+	return c.endValue(t.p.kernel.WSAWaitForMultipleEvents(t.th, events, waitAll, timeout, alertable))
 }
 
 // CreateIoCompletionPort creates a port, associates a handle with a port, or
@@ -97,44 +110,61 @@ func (t *Thread) WSAWaitForMultipleEvents(events []spi.Handle, waitAll bool, tim
 // ERROR_INVALID_HANDLE, as on Windows, where only INVALID_HANDLE_VALUE
 // means "no file".
 func (p *Process) CreateIoCompletionPort(file, existing spi.Handle, key uintptr, concurrency uint32) (spi.Handle, error) {
-	return p.kernel.CreateIoCompletionPort(file, existing, key, concurrency)
+	c := p.traceCall(trace.LayerKernel, "CreateIoCompletionPort", file)
+	return c.endHandle(p.kernel.CreateIoCompletionPort(file, existing, key, concurrency))
 }
 
 // PostQueuedCompletionStatus queues a packet to port, as
 // PostQueuedCompletionStatus does; the values come back unchanged.
 func (p *Process) PostQueuedCompletionStatus(port spi.Handle, bytes uint32, key uintptr, ov *spi.Overlapped) error {
-	return p.kernel.PostQueuedCompletionStatus(port, bytes, key, ov)
+	c := p.traceCall(trace.LayerKernel, "PostQueuedCompletionStatus", port)
+	return c.end(p.kernel.PostQueuedCompletionStatus(port, bytes, key, ov))
 }
 
 // SetFileCompletionNotificationModes adds FILE_SKIP_* modes to a handle, as
 // SetFileCompletionNotificationModes does. Modes are cumulative and
 // sticky.
 func (p *Process) SetFileCompletionNotificationModes(h spi.Handle, flags uint8) error {
-	return p.kernel.SetFileCompletionNotificationModes(h, flags)
+	c := p.traceCall(trace.LayerKernel, "SetFileCompletionNotificationModes", h)
+	return c.end(p.kernel.SetFileCompletionNotificationModes(h, flags))
 }
 
 // WSACreateEvent creates a manual-reset event, not signalled.
-func (p *Process) WSACreateEvent() (spi.Handle, error) { return p.kernel.WSACreateEvent() }
+func (p *Process) WSACreateEvent() (spi.Handle, error) {
+	c := p.traceCall(trace.LayerKernel, "WSACreateEvent", 0)
+	return c.endHandle(p.kernel.WSACreateEvent())
+}
 
 // CreateEvent creates an event, as CreateEvent does.
 func (p *Process) CreateEvent(manualReset, initialState bool) (spi.Handle, error) {
-	return p.kernel.CreateEvent(manualReset, initialState)
+	c := p.traceCall(trace.LayerKernel, "CreateEvent", 0)
+	return c.endHandle(p.kernel.CreateEvent(manualReset, initialState))
 }
 
 // WSASetEvent signals an event.
-func (p *Process) WSASetEvent(h spi.Handle) error { return p.kernel.SetEvent(h) }
+func (p *Process) WSASetEvent(h spi.Handle) error {
+	c := p.traceCall(trace.LayerKernel, "WSASetEvent", h)
+	return c.end(p.kernel.SetEvent(h))
+}
 
 // WSAResetEvent resets an event.
-func (p *Process) WSAResetEvent(h spi.Handle) error { return p.kernel.ResetEvent(h) }
+func (p *Process) WSAResetEvent(h spi.Handle) error {
+	c := p.traceCall(trace.LayerKernel, "WSAResetEvent", h)
+	return c.end(p.kernel.ResetEvent(h))
+}
 
 // WSACloseEvent closes an event; WSA_INVALID_HANDLE if h is not one.
 func (p *Process) WSACloseEvent(h spi.Handle) error {
+	c := p.traceCall(trace.LayerKernel, "WSACloseEvent", h)
 	if _, err := p.kernel.Event(h); err != nil {
-		return spi.NewOpError("WSACloseEvent", h, spi.WSA_INVALID_HANDLE)
+		return c.end(spi.NewOpError("WSACloseEvent", h, spi.WSA_INVALID_HANDLE))
 	}
-	return p.kernel.CloseHandle(h)
+	return c.end(p.kernel.CloseHandle(h))
 }
 
 // CloseHandle closes a port or an event, as CloseHandle does. Sockets are
 // closed with closesocket.
-func (p *Process) CloseHandle(h spi.Handle) error { return p.kernel.CloseHandle(h) }
+func (p *Process) CloseHandle(h spi.Handle) error {
+	c := p.traceCall(trace.LayerKernel, "CloseHandle", h)
+	return c.end(p.kernel.CloseHandle(h))
+}
