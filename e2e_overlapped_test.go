@@ -388,3 +388,39 @@ func TestCompletionRoutineRunsOnlyInAnAlertableWaitOfTheIssuingThread(t *testing
 		})
 	}
 }
+
+func TestThreadExitCancelsTheIOItIssued(t *testing.T) {
+	k := newConn(t, spi.AF_INET, spi.WSA_FLAG_OVERLAPPED)
+	th := k.client.NewThread()
+	withEvent := spi.Overlapped{HEvent: must(k.client.WSACreateEvent())(t)}
+	pendRecv(t, th, k.c, make([]byte, 8), &withEvent, nil)
+	var withRoutine spi.Overlapped
+	pendRecv(t, th, k.c, make([]byte, 8), &withRoutine, func(spi.Errno, uint32, *spi.Overlapped, uint32) {
+		t.Error("the routine of an exited thread ran")
+	})
+	th.Exit()
+
+	if r, err := k.cth.WSAWaitForMultipleEvents([]spi.Handle{withEvent.HEvent}, false, 0, false); r != spi.WSA_WAIT_EVENT_0 || err != nil {
+		t.Errorf("event of the cancelled receive not signalled: %#x, %v", r, err)
+	}
+	for _, ov := range []*spi.Overlapped{&withEvent, &withRoutine} {
+		_, _, err := k.cth.WSAGetOverlappedResult(k.c, ov, false)
+		wantErr(t, "WSAGetOverlappedResult", opErr("WSAGetOverlappedResult", k.c, spi.ERROR_OPERATION_ABORTED), err)
+	}
+	must(k.sth.WSASend(k.s, [][]byte{[]byte("data")}, 0, nil, nil))(t)
+	if got := fionread(t, k.cth, k.c); got != 4 {
+		t.Errorf("FIONREAD = %d, want 4: the exited thread's receives took the data", got)
+	}
+}
+
+func TestThreadExitLeavesTheIOOfAHandleWithAPort(t *testing.T) {
+	k := newConn(t, spi.AF_INET, spi.WSA_FLAG_OVERLAPPED)
+	n := newPortNotifier(t, k.cth, k.c)
+	th := k.client.NewThread()
+	ov, _ := n.prepare()
+	pendRecv(t, th, k.c, make([]byte, 8), ov, nil)
+	th.Exit()
+	n.none(t)
+	must(k.sth.WSASend(k.s, [][]byte{[]byte("data")}, 0, nil, nil))(t)
+	diffResults(t, []result{{ov, 4, 0}}, []result{n.next(t)})
+}
