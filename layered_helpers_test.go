@@ -3,7 +3,6 @@ package wsspi_test
 import (
 	"encoding/binary"
 	"net/netip"
-	"testing"
 	"time"
 
 	"github.com/wsspi/wsspi"
@@ -24,7 +23,7 @@ func kitGUID(i int) spi.GUID {
 // chain of the one before, and returns them bottom first with their
 // entries; the last one's chain is first in the catalog. cfg, if given,
 // configures each layer in turn.
-func installKits(tb testing.TB, m *wsspi.Machine, depth int, cfg ...layered.Config) ([]*layered.Provider, []catalog.LSPEntries) {
+func installKits(tb TB, m *wsspi.Machine, depth int, cfg ...layered.Config) ([]*layered.Provider, []catalog.LSPEntries) {
 	tb.Helper()
 	over := catalog.DefaultTCPIPv4
 	var provs []*layered.Provider
@@ -57,7 +56,7 @@ type lconn struct {
 }
 
 // baseTCP is the catalog entry of the base provider's TCP/IPv4.
-func baseTCP(tb testing.TB, m *wsspi.Machine) *spi.WSAProtocolInfo {
+func baseTCP(tb TB, m *wsspi.Machine) *spi.WSAProtocolInfo {
 	tb.Helper()
 	e, ok := m.Catalog().View().Entry(catalog.DefaultTCPIPv4)
 	if !ok {
@@ -68,7 +67,7 @@ func baseTCP(tb testing.TB, m *wsspi.Machine) *spi.WSAProtocolInfo {
 
 // newLConn connects a client socket made with clientFlags (through the
 // chain that comes first in m's catalog) to a base server socket.
-func newLConn(tb testing.TB, m *wsspi.Machine, clientFlags uint32) *lconn {
+func newLConn(tb TB, m *wsspi.Machine, clientFlags uint32) *lconn {
 	tb.Helper()
 	k := &lconn{m: m, client: m.NewProcess(), server: m.NewProcess()}
 	tb.Cleanup(func() { k.client.Close(); k.server.Close() })
@@ -85,7 +84,7 @@ func newLConn(tb testing.TB, m *wsspi.Machine, clientFlags uint32) *lconn {
 
 // kitConn installs depth kit layers on a new machine and connects a
 // client through them.
-func kitConn(tb testing.TB, depth int, cfg ...layered.Config) (*lconn, []*layered.Provider, []catalog.LSPEntries) {
+func kitConn(tb TB, depth int, cfg ...layered.Config) (*lconn, []*layered.Provider, []catalog.LSPEntries) {
 	tb.Helper()
 	m := wsspi.NewMachine()
 	provs, ids := installKits(tb, m, depth, cfg...)
@@ -117,7 +116,7 @@ func socketHandles(p *wsspi.Process) map[spi.Handle]spi.CatalogEntryId {
 }
 
 // eventually waits until cond holds, failing the test after long.
-func eventually(tb testing.TB, what string, cond func() bool) {
+func eventually(tb TB, what string, cond func() bool) {
 	tb.Helper()
 	deadline := time.Now().Add(long)
 	for !cond() {
@@ -141,7 +140,7 @@ func quiet(provs ...*layered.Provider) bool {
 }
 
 // ioctlHandle runs a control code that returns a socket handle.
-func ioctlHandle(tb testing.TB, th *wsspi.Thread, s spi.Socket, code uint32) spi.Handle {
+func ioctlHandle(tb TB, th *wsspi.Thread, s spi.Socket, code uint32) spi.Handle {
 	tb.Helper()
 	var out [8]byte
 	n := must(th.WSAIoctl(s, code, nil, out[:], nil, nil))(tb)
@@ -152,7 +151,7 @@ func ioctlHandle(tb testing.TB, th *wsspi.Thread, s spi.Socket, code uint32) spi
 }
 
 // protocolInfo reads SO_PROTOCOL_INFOW.
-func protocolInfo(tb testing.TB, th *wsspi.Thread, s spi.Socket) spi.WSAProtocolInfo {
+func protocolInfo(tb TB, th *wsspi.Thread, s spi.Socket) spi.WSAProtocolInfo {
 	tb.Helper()
 	buf := make([]byte, spi.WSAProtocolInfoSize)
 	must(th.Getsockopt(s, spi.SOL_SOCKET, spi.SO_PROTOCOL_INFOW, buf))(tb)
@@ -162,7 +161,7 @@ func protocolInfo(tb testing.TB, th *wsspi.Thread, s spi.Socket) spi.WSAProtocol
 }
 
 // entry returns the catalog entry id names.
-func entry(tb testing.TB, m *wsspi.Machine, id spi.CatalogEntryId) spi.WSAProtocolInfo {
+func entry(tb TB, m *wsspi.Machine, id spi.CatalogEntryId) spi.WSAProtocolInfo {
 	tb.Helper()
 	e, ok := m.Catalog().View().Entry(id)
 	if !ok {
