@@ -8,6 +8,7 @@ import (
 	"github.com/wsspi/wsspi/iocp"
 	"github.com/wsspi/wsspi/loopback"
 	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/trace"
 )
 
 // MachineOptions configures [NewMachineWith]. The zero value is the machine
@@ -31,6 +32,12 @@ type MachineOptions struct {
 	// Faults, when set, injects failures into the loopback provider (see
 	// [loopback.Faults]). Nil means none.
 	Faults loopback.Faults
+	// Trace, when set, records what happens in every process of the
+	// machine: client calls, WSP calls per layer, upcalls, transitions,
+	// completions, APCs and handles (see package trace). Nil means no
+	// recording, the default, at the cost of a nil check on the paths that
+	// would record.
+	Trace *trace.Recorder
 }
 
 // Machine is a simulated Windows machine: the protocol catalog, the
@@ -86,7 +93,7 @@ func (m *Machine) RegisterProvider(path string, startup spi.WSPStartupFunc) {
 	defer m.mu.Unlock()
 	m.dlls[path] = startup
 	for p := range m.processes {
-		p.registry.Register(path, startup)
+		p.register(path, startup)
 	}
 }
 
@@ -110,7 +117,7 @@ func (m *Machine) NewProcessWith(ProcessOptions) *Process {
 	m.nextPID += 4
 	p := newProcess(m, m.nextPID)
 	for path, startup := range m.dlls {
-		p.registry.Register(path, startup)
+		p.register(path, startup)
 	}
 	m.processes[p] = struct{}{}
 	return p

@@ -23,6 +23,7 @@ type Process struct {
 	table    *handles.Table
 	kernel   *iocp.Kernel
 	ifs      *redirect.Layer                // socket objects, ReadFile/WriteFile routing, transitions
+	tr       *tracer                        // nil when the machine records no trace
 	registry *catalog.Registry              // the machine's DLLs, plus this process's copy of loopback
 	lb       *loopback.Provider             // the loopback "DLL" as loaded into this process
 	loader   atomic.Pointer[catalog.Loader] // nil before WSAStartup and after the last WSACleanup
@@ -36,18 +37,21 @@ type Process struct {
 }
 
 func newProcess(m *Machine, pid uint32) *Process {
-	table := handles.New(m.opts.Handles)
+	tr := newTracer(m.opts.Trace, pid)
+	table := handles.New(tr.handleOptions(m.opts.Handles))
 	p := &Process{
 		m:        m,
 		pid:      pid,
 		table:    table,
-		kernel:   iocp.NewKernel(table, iocp.Options{Processors: m.opts.Processors, Scheduler: m.opts.Scheduler}),
+		kernel:   iocp.NewKernel(table, iocp.Options{Processors: m.opts.Processors, Scheduler: m.opts.Scheduler, Trace: tr.traceSink()}),
 		registry: catalog.NewRegistry(),
 		lb:       m.network.NewProvider(),
 		loaded:   map[spi.GUID]*catalog.Provider{},
+		tr:       tr,
 	}
-	p.ifs = redirect.New(table, p.kernel, p.socketOwner)
-	p.registry.Register(catalog.LoopbackPath, p.lb.WSPStartup)
+	p.ifs = redirect.New(table, p.kernel, p.redirectOwner())
+	p.ifs.SetTrace(tr.traceSink())
+	p.register(catalog.LoopbackPath, p.lb.WSPStartup)
 	return p
 }
 

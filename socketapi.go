@@ -5,6 +5,7 @@ import (
 
 	"github.com/wsspi/wsspi/catalog"
 	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/trace"
 )
 
 // WSASocket creates a socket, as WSASocketW does. With info nil the
@@ -19,23 +20,24 @@ import (
 // friends when the provider does not load; whatever WSPSocket returns.
 func (t *Thread) WSASocket(af, typ, protocol int32, info *spi.WSAProtocolInfo, g spi.Group, flags uint32) (spi.Socket, error) {
 	const op = "WSASocket"
+	c := t.traceCall(trace.LayerWinsock, op, 0)
 	l, err := t.p.activeLoader(op, 0)
 	if err != nil {
-		return spi.INVALID_SOCKET, err
+		return c.endHandle(spi.INVALID_SOCKET, err)
 	}
 	entry, err := l.View().Choose(af, typ, protocol, info)
 	if err != nil {
-		return spi.INVALID_SOCKET, spi.NewOpError(op, 0, err)
+		return c.endHandle(spi.INVALID_SOCKET, spi.NewOpError(op, 0, err))
 	}
 	prov, err := t.p.loadForSocket(l, entry)
 	if err != nil {
-		return spi.INVALID_SOCKET, spi.NewOpError(op, 0, err)
+		return c.endHandle(spi.INVALID_SOCKET, spi.NewOpError(op, 0, err))
 	}
-	s, err := prov.ProcTable.WSPSocket(af, typ, protocol, &entry, g, flags)
+	s, err := t.p.socketProcs(entry.CatalogEntryId, &prov.ProcTable).WSPSocket(af, typ, protocol, &entry, g, flags)
 	if err != nil {
-		return spi.INVALID_SOCKET, spi.NewOpError(op, 0, err)
+		return c.endHandle(spi.INVALID_SOCKET, spi.NewOpError(op, 0, err))
 	}
-	return s, nil
+	return c.endHandle(s, nil)
 }
 
 // Socket creates a socket as socket() does: WSASocket with
@@ -46,34 +48,40 @@ func (t *Thread) Socket(af, typ, protocol int32) (spi.Socket, error) {
 
 // call finds the provider of s for operation op.
 func (t *Thread) call(op string, s spi.Socket) (*spi.WSPProcTable, error) {
+	if t.p.tr != nil {
+		return t.p.tracedOwner(winsockLayer, op, s)
+	}
 	return t.p.socketOwner(op, s)
 }
 
 // Bind binds s to a local address (bind).
 func (t *Thread) Bind(s spi.Socket, name netip.AddrPort) error {
+	c := t.traceCall(trace.LayerWinsock, "bind", s)
 	pt, err := t.call("bind", s)
 	if err != nil {
-		return err
+		return c.end(err)
 	}
-	return spi.NewOpError("bind", s, pt.WSPBind(s, name))
+	return c.end(spi.NewOpError("bind", s, pt.WSPBind(s, name)))
 }
 
 // Listen makes s listen for connections (listen).
 func (t *Thread) Listen(s spi.Socket, backlog int32) error {
+	c := t.traceCall(trace.LayerWinsock, "listen", s)
 	pt, err := t.call("listen", s)
 	if err != nil {
-		return err
+		return c.end(err)
 	}
-	return spi.NewOpError("listen", s, pt.WSPListen(s, backlog))
+	return c.end(spi.NewOpError("listen", s, pt.WSPListen(s, backlog)))
 }
 
 // Connect connects s to name (connect).
 func (t *Thread) Connect(s spi.Socket, name netip.AddrPort) error {
+	c := t.traceCall(trace.LayerWinsock, "connect", s)
 	pt, err := t.call("connect", s)
 	if err != nil {
-		return err
+		return c.end(err)
 	}
-	return spi.NewOpError("connect", s, pt.WSPConnect(s, name, nil, nil, nil, nil))
+	return c.end(spi.NewOpError("connect", s, pt.WSPConnect(s, name, nil, nil, nil, nil)))
 }
 
 // Accept accepts a connection on listening socket s (accept) and returns
@@ -85,14 +93,16 @@ func (t *Thread) Accept(s spi.Socket) (spi.Socket, netip.AddrPort, error) {
 // WSAAccept accepts a connection, consulting condition if it is not nil
 // (WSAAccept).
 func (t *Thread) WSAAccept(s spi.Socket, condition spi.ConditionFunc, callbackData any) (spi.Socket, netip.AddrPort, error) {
+	c := t.traceCall(trace.LayerWinsock, "WSAAccept", s)
 	pt, err := t.call("WSAAccept", s)
 	if err != nil {
-		return spi.INVALID_SOCKET, netip.AddrPort{}, err
+		return spi.INVALID_SOCKET, netip.AddrPort{}, c.end(err)
 	}
 	ns, addr, err := pt.WSPAccept(s, condition, callbackData)
 	if err != nil {
-		return spi.INVALID_SOCKET, netip.AddrPort{}, spi.NewOpError("WSAAccept", s, err)
+		return spi.INVALID_SOCKET, netip.AddrPort{}, c.end(spi.NewOpError("WSAAccept", s, err))
 	}
+	c.endHandle(ns, nil)
 	return ns, addr, nil
 }
 
@@ -104,125 +114,136 @@ func (t *Thread) WSAAccept(s spi.Socket, condition spi.ConditionFunc, callbackDa
 // ov.HEvent event, or cr on this thread in an alertable wait; any other
 // error means nothing started and nothing will be delivered.
 func (t *Thread) WSASend(s spi.Socket, bufs [][]byte, flags uint32, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
+	c := t.traceCall(trace.LayerWinsock, "WSASend", s, bufs...)
 	pt, err := t.call("WSASend", s)
 	if err != nil {
-		return 0, err
+		return c.endN(0, err)
 	}
 	n, err := pt.WSPSend(s, bufs, flags, ov, cr, &t.id)
-	return n, spi.NewOpError("WSASend", s, err)
+	return c.endN(n, spi.NewOpError("WSASend", s, err))
 }
 
 // WSARecv receives into bufs (WSARecv); flags is in/out, as in C. The
 // overlapped rules of [Thread.WSASend] apply.
 func (t *Thread) WSARecv(s spi.Socket, bufs [][]byte, flags *uint32, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
+	c := t.traceCall(trace.LayerWinsock, "WSARecv", s, bufs...)
 	pt, err := t.call("WSARecv", s)
 	if err != nil {
-		return 0, err
+		return c.endN(0, err)
 	}
 	var none uint32
 	if flags == nil {
 		flags = &none
 	}
 	n, err := pt.WSPRecv(s, bufs, flags, ov, cr, &t.id)
-	return n, spi.NewOpError("WSARecv", s, err)
+	return c.endN(n, spi.NewOpError("WSARecv", s, err))
 }
 
 // WSASendTo sends bufs as one datagram to to (WSASendTo).
 func (t *Thread) WSASendTo(s spi.Socket, bufs [][]byte, flags uint32, to netip.AddrPort, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
+	c := t.traceCall(trace.LayerWinsock, "WSASendTo", s, bufs...)
 	pt, err := t.call("WSASendTo", s)
 	if err != nil {
-		return 0, err
+		return c.endN(0, err)
 	}
 	n, err := pt.WSPSendTo(s, bufs, flags, to, ov, cr, &t.id)
-	return n, spi.NewOpError("WSASendTo", s, err)
+	return c.endN(n, spi.NewOpError("WSASendTo", s, err))
 }
 
 // WSARecvFrom receives a datagram into bufs (WSARecvFrom); from, when not
 // nil, receives the sender's address, also for an operation that pends.
 func (t *Thread) WSARecvFrom(s spi.Socket, bufs [][]byte, flags *uint32, from *netip.AddrPort, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
+	c := t.traceCall(trace.LayerWinsock, "WSARecvFrom", s, bufs...)
 	pt, err := t.call("WSARecvFrom", s)
 	if err != nil {
-		return 0, err
+		return c.endN(0, err)
 	}
 	var none uint32
 	if flags == nil {
 		flags = &none
 	}
 	n, err := pt.WSPRecvFrom(s, bufs, flags, from, ov, cr, &t.id)
-	return n, spi.NewOpError("WSARecvFrom", s, err)
+	return c.endN(n, spi.NewOpError("WSARecvFrom", s, err))
 }
 
 // Shutdown disables sends, receives or both on s (shutdown, SD_*).
 func (t *Thread) Shutdown(s spi.Socket, how int32) error {
+	c := t.traceCall(trace.LayerWinsock, "shutdown", s)
 	pt, err := t.call("shutdown", s)
 	if err != nil {
-		return err
+		return c.end(err)
 	}
-	return spi.NewOpError("shutdown", s, pt.WSPShutdown(s, how))
+	return c.end(spi.NewOpError("shutdown", s, pt.WSPShutdown(s, how)))
 }
 
 // Closesocket closes s (closesocket). Pending overlapped operations on it
 // complete once each with WSA_OPERATION_ABORTED through their chosen
 // mechanism; later calls on s fail with WSAENOTSOCK.
 func (t *Thread) Closesocket(s spi.Socket) error {
+	c := t.traceCall(trace.LayerWinsock, "closesocket", s)
 	pt, err := t.call("closesocket", s)
 	if err != nil {
-		return err
+		return c.end(err)
 	}
-	return spi.NewOpError("closesocket", s, pt.WSPCloseSocket(s))
+	return c.end(spi.NewOpError("closesocket", s, pt.WSPCloseSocket(s)))
 }
 
 // WSAIoctl performs a control operation on s (WSAIoctl) and returns how
 // many bytes of out it filled. The provider that owns s answers: for
 // SIO_BASE_HANDLE, through every layer, the base provider.
 func (t *Thread) WSAIoctl(s spi.Socket, code uint32, in, out []byte, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
+	c := t.traceCall(trace.LayerWinsock, "WSAIoctl", s, in)
 	pt, err := t.call("WSAIoctl", s)
 	if err != nil {
-		return 0, err
+		return c.endN(0, err)
 	}
 	n, err := pt.WSPIoctl(s, code, in, out, ov, cr, &t.id)
-	return n, spi.NewOpError("WSAIoctl", s, err)
+	return c.endN(n, spi.NewOpError("WSAIoctl", s, err))
 }
 
 // Getsockopt copies an option's value into optval and returns its length
 // (getsockopt). SO_PROTOCOL_INFOW fills a WSAPROTOCOL_INFOW; decode it with
 // [spi.WSAProtocolInfo.UnmarshalBinary].
 func (t *Thread) Getsockopt(s spi.Socket, level, optname int32, optval []byte) (int, error) {
+	c := t.traceCall(trace.LayerWinsock, "getsockopt", s)
 	pt, err := t.call("getsockopt", s)
 	if err != nil {
-		return 0, err
+		return 0, c.end(err)
 	}
 	n, err := pt.WSPGetSockOpt(s, level, optname, optval)
-	return n, spi.NewOpError("getsockopt", s, err)
+	return n, c.end(spi.NewOpError("getsockopt", s, err))
 }
 
 // Setsockopt sets an option from optval (setsockopt).
 func (t *Thread) Setsockopt(s spi.Socket, level, optname int32, optval []byte) error {
+	c := t.traceCall(trace.LayerWinsock, "setsockopt", s)
 	pt, err := t.call("setsockopt", s)
 	if err != nil {
-		return err
+		return c.end(err)
 	}
-	return spi.NewOpError("setsockopt", s, pt.WSPSetSockOpt(s, level, optname, optval))
+	return c.end(spi.NewOpError("setsockopt", s, pt.WSPSetSockOpt(s, level, optname, optval)))
 }
 
 // Getsockname returns the local address of s (getsockname).
 func (t *Thread) Getsockname(s spi.Socket) (netip.AddrPort, error) {
+	c := t.traceCall(trace.LayerWinsock, "getsockname", s)
 	pt, err := t.call("getsockname", s)
 	if err != nil {
-		return netip.AddrPort{}, err
+		return netip.AddrPort{}, c.end(err)
 	}
 	a, err := pt.WSPGetSockName(s)
-	return a, spi.NewOpError("getsockname", s, err)
+	return a, c.end(spi.NewOpError("getsockname", s, err))
 }
 
 // Getpeername returns the address of the peer of s (getpeername).
 func (t *Thread) Getpeername(s spi.Socket) (netip.AddrPort, error) {
+	c := t.traceCall(trace.LayerWinsock, "getpeername", s)
 	pt, err := t.call("getpeername", s)
 	if err != nil {
-		return netip.AddrPort{}, err
+		return netip.AddrPort{}, c.end(err)
 	}
 	a, err := pt.WSPGetPeerName(s)
-	return a, spi.NewOpError("getpeername", s, err)
+	return a, c.end(spi.NewOpError("getpeername", s, err))
 }
 
 // WSAGetOverlappedResult returns the result of an overlapped operation on s
@@ -230,12 +251,14 @@ func (t *Thread) Getpeername(s spi.Socket) (netip.AddrPort, error) {
 // pending operation gives WSA_IO_INCOMPLETE unless wait is set, which
 // blocks until it completes.
 func (t *Thread) WSAGetOverlappedResult(s spi.Socket, ov *spi.Overlapped, wait bool) (bytes, flags uint32, err error) {
+	c := t.traceCall(trace.LayerWinsock, "WSAGetOverlappedResult", s)
 	pt, err := t.call("WSAGetOverlappedResult", s)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, c.end(err)
 	}
 	bytes, flags, err = pt.WSPGetOverlappedResult(s, ov, wait)
-	return bytes, flags, spi.NewOpError("WSAGetOverlappedResult", s, err)
+	bytes, err = c.endN(bytes, spi.NewOpError("WSAGetOverlappedResult", s, err))
+	return bytes, flags, err
 }
 
 // WSAEnumProtocols lists the catalog entries the process can use, as
