@@ -38,12 +38,15 @@
 //   - Every lower socket is associated with the private port. When the
 //     layer below is IFS (XP1_IFS_HANDLES in the protocol info LoadNext
 //     returned), the kit sets FILE_SKIP_COMPLETION_PORT_ON_SUCCESS on the
-//     lower socket and forwards an immediate success before returning it:
-//     no packet will come. When the layer below is not IFS, skip-on-success
-//     cannot apply (KB 2568167), so an immediate success comes back as a
-//     packet, is forwarded from it, and the call returns WSA_IO_PENDING, as
-//     the sample does. Each operation is completed exactly once: see
-//     "Decisions" for how.
+//     lower socket, so an immediate success posts no packet, and forwards
+//     it before returning success. When the layer below is not IFS,
+//     skip-on-success cannot apply (KB 2568167): a packet comes for every
+//     completion, immediate or not. The kit still forwards an immediate
+//     success before returning it, and the worker that dequeues its
+//     packet later finds it forwarded and drops it (the sample instead
+//     returns WSA_IO_PENDING and forwards from the packet, which costs a
+//     thread hand-off per operation per layer). Each operation is
+//     completed exactly once: see "Decisions" for how.
 //   - WSPGetOverlappedResult reads the client's overlapped (§2.4); a
 //     waiting call blocks until the kit has forwarded the operation.
 //   - WSPCloseSocket makes later calls fail with WSAENOTSOCK, closes the
@@ -92,20 +95,23 @@
 //     LayerProvider), so that ws2_32 sends the calls on the handle back to
 //     this instance. The hidden layered entry is only what the provider
 //     looks for in a chain.
-//   - Exactly once: an operation's completion has one source, decided from
-//     the lower call's result (see the package's issued function): a
-//     packet on the private port, or the issuing call itself when an IFS
-//     layer below completed it at once. An atomic state guards the
-//     forwarding against WSPCleanup, and reference counts keep an
-//     operation's record from being reused while the issuing call or a
-//     queued completion routine still needs it. A record WSPCleanup
-//     abandons is never reused, since the layer below may still write it.
+//   - Exactly once: an operation leaves its live state once, by an atomic
+//     compare-and-swap, whoever tries first: the issuing call (an
+//     immediate success), the worker that dequeues its packet, or
+//     WSPCleanup (silently). Reference counts, one for the issuing call and
+//     one for the packet that will come (or for the issuing call again
+//     when none will), keep an operation's record from being reused while
+//     anyone may still touch it, a queued completion routine included. A
+//     record WSPCleanup abandons is never reused, since the layer below may
+//     still write it.
 //   - Order: an immediate success is forwarded inline only when no other
-//     operation of the socket is outstanding; otherwise it is posted to
+//     operation of the socket is outstanding; otherwise it goes through
 //     the private port behind the others, and the call returns
 //     WSA_IO_PENDING. With one worker (the default), the client therefore
 //     hears of a socket's operations in the order the layer below
-//     completed them.
+//     completed them. (Over a non-IFS layer, the worker may dequeue the
+//     packet of an immediate success and forward it before the issuing
+//     call does; the call still returns success.)
 //   - A call that fails at once (nothing started) leaves the client's
 //     overlapped with Internal and OffsetHigh set to the error, since the
 //     kit had marked it in progress before calling down.

@@ -14,12 +14,15 @@ import (
 // completes the client's.
 //
 // Two parties hold an op, each with a reference: the call that issues it,
-// until it returns, and its completion, which exactly one path performs
-// (a packet on the private port, or the issuing call itself when the layer
-// below completed it at once with no packet to come). A queued completion
-// routine holds a third until its trampoline has run. The last release
-// returns the op to the pool. An op that WSPCleanup abandons is never
-// recycled, since the layer below may still write its Overlapped.
+// until it returns, and its completion source: the packet that will reach
+// the private port, or, when none will (an immediate success from an IFS
+// layer below, with skip-on-success), the issuing call again. Forwarding
+// is separate from the references: whoever forwards first, the issuing
+// call or the worker that dequeues the packet, wins the state from opLive
+// to opDone, and the other does nothing. A queued completion routine holds
+// a third reference until its trampoline has run. The last release returns
+// the op to the pool. An op that WSPCleanup abandons is never recycled,
+// since the layer below may still write its Overlapped.
 type op struct {
 	ov spi.Overlapped // must stay first: opOf recovers the op from it (CONTAINING_RECORD)
 
@@ -35,16 +38,17 @@ type op struct {
 	flags   uint32                // the lower call's in/out flags
 
 	refs  atomic.Int32
-	state atomic.Uint32 // opLive until forwarded, failed or abandoned
+	state atomic.Uint32 // opLive, then opDone or opAbandoned
 
 	prev, next *op // the socket's list, guarded by sock.mu
 	linked     bool
 }
 
-// States of an op.
+// States of an op. It leaves opLive exactly once.
 const (
-	opLive uint32 = iota // issued, not yet ended
-	opDone               // forwarded, failed or abandoned: ended exactly once
+	opLive      uint32 = iota // issued, not yet ended
+	opDone                    // forwarded, or failed at once
+	opAbandoned               // ended by the last WSPCleanup, without notification
 )
 
 var opPool = sync.Pool{New: func() any { return new(op) }}
@@ -134,45 +138,57 @@ func (in *Instance) unbegin(e *env, o *op, err spi.Errno) {
 // issued decides what the lower call's result means for the client, so
 // that every operation completes exactly once:
 //
-//   - success from an IFS layer below, with skip-on-success set: no packet
-//     will come, so the completion is forwarded now, before returning
-//     success (the routine is queued, the packet posted), unless other
-//     operations of the socket are outstanding, whose completions must not
-//     be overtaken: then it goes through the private port behind them and
-//     the call returns WSA_IO_PENDING;
-//   - WSA_IO_PENDING, or success from a non-IFS layer below
-//     (WPUCompleteOverlappedRequest ignores skip-on-success, KB 2568167):
-//     the packet will come and the worker forwards it; the call returns
-//     WSA_IO_PENDING, as the sample does for every immediate success;
-//   - another error, with the lower overlapped completed all the same (a
-//     receive that truncates a datagram, WSAEMSGSIZE, whose completion is
-//     delivered as a success's is): the packet will come, and the call
-//     returns WSA_IO_PENDING;
+//   - success, and the socket has no other operation outstanding: the
+//     completion is forwarded now, before returning success (the routine
+//     is queued, the packet posted, the event set). From an IFS layer
+//     below, with skip-on-success set, no packet will come. From a
+//     non-IFS layer below, one will (WPUCompleteOverlappedRequest ignores
+//     skip-on-success, KB 2568167); the worker that dequeues it finds the
+//     op forwarded and only drops its reference;
+//   - success while other operations of the socket are outstanding: their
+//     completions must not be overtaken, so this one goes through the
+//     private port behind them (posted there by the layer, or, over an IFS
+//     layer, by the layer below), and the call returns WSA_IO_PENDING;
+//   - WSA_IO_PENDING, or another error with the lower overlapped completed
+//     all the same (a receive that truncates a datagram, WSAEMSGSIZE,
+//     whose completion is delivered as a success's is): the packet will
+//     come, and the call returns WSA_IO_PENDING;
 //   - another error, nothing started: the op ends here and the error is
 //     returned; nothing will be notified.
 func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
 	code := errnoOf(err)
 	switch {
-	case err == nil && o.sock.skip:
+	case err == nil:
 		flags := o.ov.LoadOffset()
 		if o.ov.LoadInternal() == spi.WSS_OPERATION_IN_PROGRESS {
 			// The layer below returned success but has yet to write the
 			// overlapped (a scheduler deferred its delivery): the result
-			// is the call's, and the record must never be reused.
-			o.stale = true
+			// is the call's. With no packet to come, nothing tells when
+			// the writes end, so the record must never be reused.
 			flags = o.flags
+			o.stale = o.sock.skip
 		}
-		if o.sock.pending.Load() != 1 {
-			o.ov.StoreOffset(flags) // for the worker
-			if e.imports.PostQueuedCompletionStatus(e.port, n, 0, &o.ov) == nil {
-				o.release()
-				return 0, spi.WSA_IO_PENDING
+		alone := o.sock.pending.Load() == 1
+		switch {
+		case alone:
+			in.forward(e, o, 0, n, flags, true)
+			if o.sock.skip {
+				o.release() // no packet will come
 			}
+			o.release()
+			return n, nil
+		case !o.sock.skip:
+			o.release()
+			return 0, spi.WSA_IO_PENDING
 		}
-		in.forward(e, o, 0, n, flags, true)
+		o.ov.StoreOffset(flags) // for the worker
+		if e.imports.PostQueuedCompletionStatus(e.port, n, 0, &o.ov) != nil {
+			in.forward(e, o, 0, n, flags, true) // the port is gone: cleanup is under way
+			o.release()
+		}
 		o.release()
-		return n, nil
-	case err == nil, code == spi.WSA_IO_PENDING,
+		return 0, spi.WSA_IO_PENDING
+	case code == spi.WSA_IO_PENDING,
 		o.ov.LoadInternal() != spi.WSS_OPERATION_IN_PROGRESS,
 		o.recv && code == spi.WSAEMSGSIZE:
 		o.release()
@@ -194,17 +210,17 @@ func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
 	return n, err
 }
 
-// forward completes the client's operation with the lower result, once:
-// it lets OnRecv see received data, writes Offset = flags and OffsetHigh =
-// the error into the client's overlapped (the convention
-// WSPGetOverlappedResult reads), then either queues the client's
-// completion routine with WPUQueueApc through a trampoline (after writing
-// InternalHigh and Internal itself, which WPUQueueApc does not), or calls
-// WPUCompleteOverlappedRequest, which posts to the port the client
-// associated with the layer's handle and signals the event. It closes a
-// thread it opened, unlinks the op (closing the handle of a socket closed
-// meanwhile once its last operation is forwarded), and drops the
-// completion's reference. An op WSPCleanup abandoned is left alone.
+// forward completes the client's operation with the lower result, unless
+// it is already ended: it lets OnRecv see received data, writes Offset =
+// flags and OffsetHigh = the error into the client's overlapped (the
+// convention WSPGetOverlappedResult reads), then either queues the
+// client's completion routine with WPUQueueApc through a trampoline (after
+// writing InternalHigh and Internal itself, which WPUQueueApc does not),
+// or calls WPUCompleteOverlappedRequest, which posts to the port the
+// client associated with the layer's handle and signals the event. It
+// closes a thread it opened and unlinks the op (closing the handle of a
+// socket closed meanwhile once its last operation is forwarded). It drops
+// no reference of the caller's.
 func (in *Instance) forward(e *env, o *op, status spi.Errno, bytes, flags uint32, inline bool) {
 	if !o.state.CompareAndSwap(opLive, opDone) {
 		return
@@ -239,7 +255,6 @@ func (in *Instance) forward(e *env, o *op, status spi.Errno, bytes, flags uint32
 		_ = e.upcalls.WPUCloseThread(&o.thread)
 	}
 	in.finish(e, o)
-	o.release()
 }
 
 // runRoutine is the trampoline WPUQueueApc runs on the client's thread: it
@@ -298,6 +313,9 @@ func (in *Instance) serve(start *env, id spi.ThreadID) {
 		}
 		o := opOf(pkt.Overlapped)
 		in.forward(e, o, spi.Errno(pkt.Internal), pkt.NumberOfBytesTransferred, o.ov.LoadOffset(), false)
+		if o.state.Load() != opAbandoned {
+			o.release() // the packet's reference
+		}
 	}
 }
 

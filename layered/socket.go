@@ -165,8 +165,8 @@ func (s *Socket) abandon(e *env) {
 	s.mu.Unlock()
 	p := s.in.p
 	for _, o := range ops {
-		if !o.state.CompareAndSwap(opLive, opDone) {
-			continue // being forwarded by a call racing with the cleanup
+		if !o.state.CompareAndSwap(opLive, opAbandoned) {
+			continue // forwarded by a call racing with the cleanup
 		}
 		c := o.client
 		c.StoreOffset(0)
