@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,8 +58,8 @@ type layeredModel struct {
 	srvSent []byte // what the server sent on the current connection
 }
 
-func newLayeredModel(t *rapid.T, depth int) *layeredModel {
-	m := &layeredModel{depth: depth, m: wsspi.NewMachine(), byOv: map[*spi.Overlapped]*lop{}}
+func newLayeredModel(t *rapid.T, depth int, opts wsspi.MachineOptions) *layeredModel {
+	m := &layeredModel{depth: depth, m: wsspi.NewMachineWith(opts), byOv: map[*spi.Overlapped]*lop{}}
 	m.provs, _ = installKits(t, m.m, depth)
 	m.client, m.server = m.m.NewProcess(), m.m.NewProcess()
 	m.cth, m.sth = m.client.NewThread(), m.server.NewThread()
@@ -287,9 +289,9 @@ func (m *layeredModel) run(t *rapid.T) {
 		}
 	}
 	m.check(t, true)
-	if hs := socketHandles(m.client); len(hs) != 0 {
-		t.Fatalf("socket handles left after WSACleanup: %v", hs)
-	}
+	// Under a scheduler the base provider may finish closing its sockets
+	// after closesocket returned.
+	eventually(t, "no socket handle left after WSACleanup", func() bool { return len(socketHandles(m.client)) == 0 })
 	if !quiet(m.provs...) {
 		t.Fatalf("the layers hold %+v after WSACleanup", m.provs[m.depth-1].Stats())
 	}
@@ -299,10 +301,73 @@ func TestLayeredChainsCompleteEachOperationOnceAndLeaveNothing(t *testing.T) {
 	for depth := 1; depth <= 2; depth++ {
 		t.Run(fmt.Sprintf("%d layers", depth), func(t *testing.T) {
 			rapid.Check(t, func(t *rapid.T) {
-				m := newLayeredModel(t, depth)
+				m := newLayeredModel(t, depth, wsspi.MachineOptions{})
 				defer m.close()
 				m.run(t)
 			})
 		})
 	}
+}
+
+// With a scheduler, the base provider delivers completions late (after
+// the call that completed at once returns, too), turns immediate results
+// into pending ones, and finishes closes after closesocket returns; the
+// layers must still complete each operation once.
+func TestLayeredChainsUnderAScheduler(t *testing.T) {
+	for depth := 1; depth <= 2; depth++ {
+		t.Run(fmt.Sprintf("%d layers", depth), func(t *testing.T) {
+			rapid.Check(t, func(t *rapid.T) {
+				sched := newAsyncScheduler(rapid.Uint64().Draw(t, "seed"))
+				m := newLayeredModel(t, depth, wsspi.MachineOptions{Scheduler: sched})
+				defer m.close()
+				m.run(t)
+			})
+		})
+	}
+}
+
+// asyncScheduler is an spi.Scheduler that runs deferred work later, on a
+// goroutine per key that lives while the key has work queued (so work
+// under one key runs in order), and pends one operation in three.
+type asyncScheduler struct {
+	mu     sync.Mutex // guards rng and queues
+	rng    *rand.Rand
+	queues map[any][]func() // work not yet run, by key; a key present has a goroutine
+}
+
+func newAsyncScheduler(seed uint64) *asyncScheduler {
+	return &asyncScheduler{rng: rand.New(rand.NewPCG(seed, seed)), queues: map[any][]func(){}}
+}
+
+func (s *asyncScheduler) Defer(key any, fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, running := s.queues[key]
+	s.queues[key] = append(q, fn)
+	if !running {
+		go s.drain(key)
+	}
+}
+
+// drain runs the work of key until none is left.
+func (s *asyncScheduler) drain(key any) {
+	for {
+		s.mu.Lock()
+		q := s.queues[key]
+		if len(q) == 0 {
+			delete(s.queues, key)
+			s.mu.Unlock()
+			return
+		}
+		fn := q[0]
+		s.queues[key] = q[1:]
+		s.mu.Unlock()
+		fn()
+	}
+}
+
+func (s *asyncScheduler) Pend() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rng.IntN(3) == 0
 }
