@@ -147,9 +147,12 @@
 // Overlapped operations and their end:
 //   - An overlapped call on a socket created without WSA_FLAG_OVERLAPPED
 //     fails with WSAEINVAL (WSAEFAULT first for SIO_BSP_HANDLE_POLL with an
-//     overlapped). A call with a completion routine but no overlapped is
-//     not overlapped. The nonblocking mode does not affect overlapped
-//     calls: they pend.
+//     overlapped), except ReadFile and WriteFile: as on any handle opened
+//     without FILE_FLAG_OVERLAPPED, they run synchronously, and a result
+//     that is not an error is written to the status block and signals the
+//     event before they return. A call with a completion routine but no
+//     overlapped is not overlapped. The nonblocking mode does not affect
+//     overlapped calls: they pend.
 //   - When an overlapped operation starts, the provider resets its event
 //     (hEvent, low bit masked, without a completion routine) through
 //     WPUResetEvent, as the I/O manager does; a failing reset fails the

@@ -17,13 +17,37 @@ func TestOverlappedCallsOnANonOverlappedSocketAreWSAEINVAL(t *testing.T) {
 	wantErr(t, "recv", err, spi.WSAEINVAL)
 	_, err = p.tab.WSPIoctl(c, spi.FIONREAD, nil, make([]byte, 4), new(spi.Overlapped), nil, nil)
 	wantErr(t, "ioctl", err, spi.WSAEINVAL)
-	_, err = p.k.driver(c).ReadFile(make([]byte, 1), spi.IORequest{Overlapped: new(spi.Overlapped)})
-	wantErr(t, "ReadFile", err, spi.WSAEINVAL)
 	diff(t, "completions", []completion(nil), p.k.completions(t))
 	// A completion routine without an overlapped is not an overlapped call.
 	cr := func(spi.Errno, uint32, *spi.Overlapped, uint32) { t.Error("routine called") }
 	_, err = p.tab.WSPSend(c, [][]byte{[]byte("x")}, 0, nil, cr, nil)
 	wantErr(t, "send with a routine only", err, nil)
+}
+
+func TestReadFileAndWriteFileWithAnOverlappedOnANonOverlappedSocketAreSynchronous(t *testing.T) {
+	p := newTestProc(t)
+	c, s := p.pair(0)
+	// With nothing to read the call fails as a nonblocking call does,
+	// rather than pending, and notifies nothing.
+	if _, err := p.tab.WSPIoctl(c, spi.FIONBIO, []byte{1, 0, 0, 0}, nil, nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	read := &spi.Overlapped{}
+	_, err := p.k.driver(c).ReadFile(make([]byte, 8), spi.IORequest{Overlapped: read})
+	wantErr(t, "ReadFile with nothing to read", err, spi.WSAEWOULDBLOCK)
+	diff(t, "completions of a failure", []completion(nil), p.k.completions(t))
+
+	if _, err := p.tab.WSPSend(s, [][]byte{[]byte("abc")}, 0, nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.k.driver(c).ReadFile(make([]byte, 8), spi.IORequest{Overlapped: read}); n != 3 || err != nil {
+		t.Errorf("ReadFile = %d, %v; want 3, nil", n, err)
+	}
+	write := &spi.Overlapped{}
+	if n, err := p.k.driver(c).WriteFile([]byte("xy"), spi.IORequest{Overlapped: write}); n != 2 || err != nil {
+		t.Errorf("WriteFile = %d, %v; want 2, nil", n, err)
+	}
+	diff(t, "completions", []completion{{c, read, 0, 3, 0, true}, {c, write, 0, 2, 0, true}}, p.k.completions(t))
 }
 
 func TestImmediateSuccessStillCallsCompleteWithTheProviderConvention(t *testing.T) {

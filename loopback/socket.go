@@ -507,18 +507,50 @@ func (s *socket) waitDeliveredAndUnlock() {
 }
 
 // ReadFile receives into buf with WSPRecv semantics and no flags; it is how
-// ReadFile on the socket's handle reaches the provider.
+// ReadFile on the socket's handle reaches the provider. With an overlapped
+// on a socket made without WSA_FLAG_OVERLAPPED it runs synchronously (see
+// syncFile).
 func (s *socket) ReadFile(buf []byte, req spi.IORequest) (uint32, error) {
 	bufs := [1][]byte{buf}
 	var flags uint32
+	if req.Overlapped != nil && !s.overlapped {
+		return s.syncFile(req, func(sync spi.IORequest) (uint32, error) {
+			return s.recv(bufs[:], &flags, nil, sync)
+		})
+	}
 	return s.recv(bufs[:], &flags, nil, req)
 }
 
 // WriteFile sends buf with WSPSend semantics; it is how WriteFile on the
-// socket's handle reaches the provider.
+// socket's handle reaches the provider. The rule of [socket.ReadFile] for
+// an overlapped on a socket that is not overlapped applies.
 func (s *socket) WriteFile(buf []byte, req spi.IORequest) (uint32, error) {
 	bufs := [1][]byte{buf}
+	if req.Overlapped != nil && !s.overlapped {
+		return s.syncFile(req, func(sync spi.IORequest) (uint32, error) {
+			return s.send(bufs[:], 0, netip.AddrPort{}, false, sync)
+		})
+	}
 	return s.send(bufs[:], 0, netip.AddrPort{}, false, req)
+}
+
+// syncFile serves ReadFile or WriteFile with an overlapped on a socket made
+// without WSA_FLAG_OVERLAPPED, as the I/O manager serves a handle opened
+// without FILE_FLAG_OVERLAPPED: the OVERLAPPED does not make the call
+// asynchronous. The event is reset, the call runs as one with no
+// overlapped (it waits, or fails with WSAEWOULDBLOCK when nonblocking), and
+// a result that is not an error (a success, or a truncated datagram) is
+// written to the status block and signals the event, through the file
+// object, before the call returns. A failure notifies nothing.
+func (s *socket) syncFile(req spi.IORequest, call func(spi.IORequest) (uint32, error)) (uint32, error) {
+	if err := s.p.resetEvent(req); err != nil {
+		return 0, err
+	}
+	n, err := call(spi.IORequest{Thread: req.Thread})
+	if status := spi.ErrnoOf(err); err == nil || status == spi.WSAEMSGSIZE {
+		s.deliver(req, status, n, 0, true)
+	}
+	return n, err
 }
 
 // CancelIo cancels the pending overlapped operations of the socket issued
