@@ -135,16 +135,12 @@ func TestOverlappedCallsOnANonOverlappedSocketFailWithWSAEINVAL(t *testing.T) {
 	_, got["WSAIoctl"] = k.cth.WSAIoctl(k.c, spi.FIONREAD, nil, buf, &ov, nil)
 	_, got["WSASendTo"] = k.cth.WSASendTo(u, [][]byte{buf}, 0, loopbackAddr(spi.AF_INET, 5000), &ov, nil)
 	_, got["WSARecvFrom"] = k.cth.WSARecvFrom(u, [][]byte{buf}, nil, nil, &ov, nil)
-	_, got["ReadFile"] = k.cth.ReadFile(k.c, buf, &ov)
-	_, got["WriteFile"] = k.cth.WriteFile(k.c, buf, &ov)
 	want := map[string]error{
 		"WSASend":     opErr("WSASend", k.c, spi.WSAEINVAL),
 		"WSARecv":     opErr("WSARecv", k.c, spi.WSAEINVAL),
 		"WSAIoctl":    opErr("WSAIoctl", k.c, spi.WSAEINVAL),
 		"WSASendTo":   opErr("WSASendTo", u, spi.WSAEINVAL),
 		"WSARecvFrom": opErr("WSARecvFrom", u, spi.WSAEINVAL),
-		"ReadFile":    opErr("ReadFile", k.c, spi.WSAEINVAL),
-		"WriteFile":   opErr("WriteFile", k.c, spi.WSAEINVAL),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("overlapped calls (-want +got):\n%s", diff)

@@ -137,3 +137,43 @@ func TestWriteFilePendsWhenBuffersAreFull(t *testing.T) {
 	}
 	diffResults(t, []result{{second, 4, 0}}, []result{n.next(t)})
 }
+
+func TestReadFileAndWriteFileWithAnOverlappedOnANonOverlappedSocketCompleteSynchronously(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := newConn(t, spi.AF_INET, 0)
+		ev := must(k.client.WSACreateEvent())(t)
+		check(t, k.client.WSASetEvent(ev))
+		// On a handle opened without FILE_FLAG_OVERLAPPED, ReadFile with an
+		// OVERLAPPED waits for its result, fills the status block and
+		// signals the event.
+		read := spi.Overlapped{HEvent: ev}
+		buf := make([]byte, 8)
+		done := blocks(t, "ReadFile", func() result {
+			n, err := k.cth.ReadFile(k.c, buf, &read)
+			return result{&read, n, spi.ErrnoOf(err)}
+		})
+		must(k.sth.WSASend(k.s, [][]byte{[]byte("sync")}, 0, nil, nil))(t)
+		diffResults(t, []result{{&read, 4, 0}}, []result{<-done})
+		if string(buf[:4]) != "sync" || read.LoadInternal() != 0 || read.LoadInternalHigh() != 4 {
+			t.Errorf("buffer %q, status block %+v", buf, read)
+		}
+		if r, err := k.cth.WSAWaitForMultipleEvents([]spi.Handle{ev}, false, 0, false); r != spi.WSA_WAIT_EVENT_0 || err != nil {
+			t.Errorf("event after ReadFile: %#x, %v", r, err)
+		}
+
+		write := spi.Overlapped{HEvent: ev}
+		check(t, k.client.WSAResetEvent(ev))
+		if n, err := k.cth.WriteFile(k.c, []byte("back"), &write); n != 4 || err != nil {
+			t.Errorf("WriteFile = %d, %v", n, err)
+		}
+		if write.LoadInternal() != 0 || write.LoadInternalHigh() != 4 {
+			t.Errorf("WriteFile status block %+v", write)
+		}
+		if r, _ := k.cth.WSAWaitForMultipleEvents([]spi.Handle{ev}, false, 0, false); r != spi.WSA_WAIT_EVENT_0 {
+			t.Errorf("event after WriteFile: %#x", r)
+		}
+		if got := recvAll(t, k.sth, k.s, 4); string(got) != "back" {
+			t.Errorf("peer received %q", got)
+		}
+	})
+}
