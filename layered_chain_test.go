@@ -12,6 +12,7 @@ import (
 	"github.com/wsspi/wsspi/catalog"
 	"github.com/wsspi/wsspi/handles"
 	"github.com/wsspi/wsspi/internal/testlsp"
+	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
 )
 
@@ -36,7 +37,7 @@ type completed struct {
 
 var mechanisms = []string{"port", "event", "routine"}
 
-func newLClient(tb testing.TB, k *lconn, mech string) *lclient {
+func newLClient(tb TB, k *lconn, mech string) *lclient {
 	tb.Helper()
 	c := &lclient{lconn: k, mech: mech, calls: map[*spi.Overlapped]int{}, last: map[*spi.Overlapped]completed{}}
 	if mech == "port" {
@@ -46,7 +47,7 @@ func newLClient(tb testing.TB, k *lconn, mech string) *lclient {
 }
 
 // arm prepares ov for an operation and returns the routine to pass.
-func (c *lclient) arm(tb testing.TB, ov *spi.Overlapped) spi.CompletionRoutine {
+func (c *lclient) arm(tb TB, ov *spi.Overlapped) spi.CompletionRoutine {
 	tb.Helper()
 	switch c.mech {
 	case "event":
@@ -63,7 +64,7 @@ func (c *lclient) routine(status spi.Errno, n uint32, ov *spi.Overlapped, _ uint
 }
 
 // wait waits for the completion of ov and returns what the client heard.
-func (c *lclient) wait(tb testing.TB, ov *spi.Overlapped) completed {
+func (c *lclient) wait(tb TB, ov *spi.Overlapped) completed {
 	tb.Helper()
 	switch c.mech {
 	case "port":
@@ -88,7 +89,7 @@ func (c *lclient) wait(tb testing.TB, ov *spi.Overlapped) completed {
 
 // none checks that the client hears nothing more: no packet, no routine
 // call beyond one per operation.
-func (c *lclient) none(tb testing.TB) {
+func (c *lclient) none(tb TB) {
 	tb.Helper()
 	switch c.mech {
 	case "port":
@@ -101,6 +102,31 @@ func (c *lclient) none(tb testing.TB) {
 			if n != 1 {
 				tb.Errorf("routine ran %d times for %p", n, ov)
 			}
+		}
+	}
+}
+
+// sent waits for the send ov of data to complete whole, and for the
+// server to read data.
+func (c *lclient) sent(tb TB, ov *spi.Overlapped, data string) {
+	tb.Helper()
+	if got := c.wait(tb, ov); got != (completed{0, uint32(len(data))}) {
+		tb.Errorf("send completed with %+v", got)
+	}
+	if got := recvAll(tb, c.sth, c.s, len(data)); string(got) != data {
+		tb.Errorf("server read %q, want %q", got, data)
+	}
+}
+
+// eachChain runs f as a subtest over one and over two kit layers, for
+// each of mechs.
+func eachChain(t *testing.T, mechs []string, f func(t *testing.T, depth int, c *lclient, provs []*layered.Provider)) {
+	for depth := 1; depth <= 2; depth++ {
+		for _, mech := range mechs {
+			t.Run(fmt.Sprintf("%d layers, %s", depth, mech), func(t *testing.T) {
+				k, provs, _ := kitConn(t, depth)
+				f(t, depth, newLClient(t, k, mech), provs)
+			})
 		}
 	}
 }
@@ -215,83 +241,62 @@ func TestSOProtocolInfoReportsTheTopEntryAndItsIFSBit(t *testing.T) {
 }
 
 func TestLayeredOverlappedIOReachesTheClientsMechanism(t *testing.T) {
-	for depth := 1; depth <= 2; depth++ {
-		for _, mech := range mechanisms {
-			t.Run(fmt.Sprintf("%d layers, %s", depth, mech), func(t *testing.T) {
-				k, provs, _ := kitConn(t, depth)
-				c := newLClient(t, k, mech)
-				var send, recv spi.Overlapped
-				if _, err := k.cth.WSASend(k.c, [][]byte{[]byte("ping")}, 0, &send, c.arm(t, &send)); err != nil && !errors.Is(err, spi.WSA_IO_PENDING) {
-					t.Fatal(err)
-				}
-				if got := c.wait(t, &send); got != (completed{0, 4}) {
-					t.Errorf("send completed with %+v", got)
-				}
-				if got := recvAll(t, k.sth, k.s, 4); string(got) != "ping" {
-					t.Errorf("server got %q", got)
-				}
-				buf := make([]byte, 16)
-				_, err := k.cth.WSARecv(k.c, [][]byte{buf}, nil, &recv, c.arm(t, &recv))
-				if !errors.Is(err, spi.WSA_IO_PENDING) {
-					t.Fatalf("receive with nothing to read: %v, want WSA_IO_PENDING", err)
-				}
-				must(k.sth.WSASend(k.s, [][]byte{[]byte("pong")}, 0, nil, nil))(t)
-				if got := c.wait(t, &recv); got != (completed{0, 4}) || string(buf[:4]) != "pong" {
-					t.Errorf("receive completed with %+v, %q", got, buf[:4])
-				}
-				eventually(t, "the layers to settle", func() bool { return provs[depth-1].Stats().Outstanding == 0 })
-				c.none(t)
-			})
+	eachChain(t, mechanisms, func(t *testing.T, depth int, c *lclient, provs []*layered.Provider) {
+		var send, recv spi.Overlapped
+		if _, err := c.cth.WSASend(c.c, [][]byte{[]byte("ping")}, 0, &send, c.arm(t, &send)); err != nil && !errors.Is(err, spi.WSA_IO_PENDING) {
+			t.Fatal(err)
 		}
-	}
+		c.sent(t, &send, "ping")
+		buf := make([]byte, 16)
+		_, err := c.cth.WSARecv(c.c, [][]byte{buf}, nil, &recv, c.arm(t, &recv))
+		if !errors.Is(err, spi.WSA_IO_PENDING) {
+			t.Fatalf("receive with nothing to read: %v, want WSA_IO_PENDING", err)
+		}
+		must(c.sth.WSASend(c.s, [][]byte{[]byte("pong")}, 0, nil, nil))(t)
+		if got := c.wait(t, &recv); got != (completed{0, 4}) || string(buf[:4]) != "pong" {
+			t.Errorf("receive completed with %+v, %q", got, buf[:4])
+		}
+		eventually(t, "the layers to settle", func() bool { return provs[depth-1].Stats().Outstanding == 0 })
+		c.none(t)
+	})
 }
 
 func TestImmediateSuccessIsForwardedAtOnceOverEitherKindOfLayer(t *testing.T) {
-	for depth := 1; depth <= 2; depth++ {
-		t.Run(fmt.Sprintf("%d layers", depth), func(t *testing.T) {
-			k, provs, _ := kitConn(t, depth)
-			c := newLClient(t, k, "port")
-			var ov spi.Overlapped
-			if n, err := k.cth.WSASend(k.c, [][]byte{[]byte("x")}, 0, &ov, nil); n != 1 || err != nil {
-				t.Errorf("WSASend = %d, %v; want an immediate success", n, err)
-			}
-			// The packet is posted before WSASend returns.
-			e, err := k.cth.GetQueuedCompletionStatus(c.port, 0)
-			if err != nil || e.Overlapped != &ov || e.NumberOfBytesTransferred != 1 {
-				t.Errorf("packet %+v, %v", e, err)
-			}
-			// Over a non-IFS layer, the layer below's packet still comes to
-			// the top layer's port; it is dropped, not forwarded again.
-			eventually(t, "the layers to settle", func() bool { return provs[depth-1].Stats().Outstanding == 0 })
-			top := provs[depth-1].Stats()
-			if top.Inline != 1 || top.Completed != 1 {
-				t.Errorf("top layer: %d forwarded, %d inline; want 1 and 1", top.Completed, top.Inline)
-			}
-			c.none(t)
-		})
-	}
+	eachChain(t, []string{"port"}, func(t *testing.T, depth int, c *lclient, provs []*layered.Provider) {
+		var ov spi.Overlapped
+		if n, err := c.cth.WSASend(c.c, [][]byte{[]byte("x")}, 0, &ov, nil); n != 1 || err != nil {
+			t.Errorf("WSASend = %d, %v; want an immediate success", n, err)
+		}
+		// The packet is posted before WSASend returns.
+		e, err := c.cth.GetQueuedCompletionStatus(c.port, 0)
+		if err != nil || e.Overlapped != &ov || e.NumberOfBytesTransferred != 1 {
+			t.Errorf("packet %+v, %v", e, err)
+		}
+		// Over a non-IFS layer, the layer below's packet still comes to
+		// the top layer's port; it is dropped, not forwarded again.
+		eventually(t, "the layers to settle", func() bool { return provs[depth-1].Stats().Outstanding == 0 })
+		top := provs[depth-1].Stats()
+		if top.Inline != 1 || top.Completed != 1 {
+			t.Errorf("top layer: %d forwarded, %d inline; want 1 and 1", top.Completed, top.Inline)
+		}
+		c.none(t)
+	})
 }
 
 func TestImmediateSuccessBehindAnOutstandingOperationPends(t *testing.T) {
-	for depth := 1; depth <= 2; depth++ {
-		t.Run(fmt.Sprintf("%d layers", depth), func(t *testing.T) {
-			k, _, _ := kitConn(t, depth)
-			c := newLClient(t, k, "port")
-			recv := c.pendRecvs(t, 1)[0]
-			var send spi.Overlapped
-			if _, err := k.cth.WSASend(k.c, [][]byte{[]byte("xy")}, 0, &send, nil); !errors.Is(err, spi.WSA_IO_PENDING) {
-				t.Errorf("WSASend with a receive outstanding: %v, want WSA_IO_PENDING", err)
-			}
-			if got := c.wait(t, &send); got != (completed{0, 2}) {
-				t.Errorf("send: %+v", got)
-			}
-			must(k.sth.WSASend(k.s, [][]byte{[]byte("z")}, 0, nil, nil))(t)
-			if got := c.wait(t, recv); got != (completed{0, 1}) {
-				t.Errorf("receive: %+v", got)
-			}
-			c.none(t)
-		})
-	}
+	eachChain(t, []string{"port"}, func(t *testing.T, _ int, c *lclient, _ []*layered.Provider) {
+		recv := c.pendRecvs(t, 1)[0]
+		var send spi.Overlapped
+		if _, err := c.cth.WSASend(c.c, [][]byte{[]byte("xy")}, 0, &send, nil); !errors.Is(err, spi.WSA_IO_PENDING) {
+			t.Errorf("WSASend with a receive outstanding: %v, want WSA_IO_PENDING", err)
+		}
+		c.sent(t, &send, "xy")
+		must(c.sth.WSASend(c.s, [][]byte{[]byte("z")}, 0, nil, nil))(t)
+		if got := c.wait(t, recv); got != (completed{0, 1}) {
+			t.Errorf("receive: %+v", got)
+		}
+		c.none(t)
+	})
 }
 
 func TestLayeredGetOverlappedResult(t *testing.T) {

@@ -8,12 +8,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/wsspi/wsspi/handles"
+	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
 )
 
 // waitAll waits for the completions of ovs, in whatever order they come,
 // and returns what the client heard of each.
-func (c *lclient) waitAll(tb testing.TB, ovs []*spi.Overlapped) map[*spi.Overlapped]completed {
+func (c *lclient) waitAll(tb TB, ovs []*spi.Overlapped) map[*spi.Overlapped]completed {
 	tb.Helper()
 	got := map[*spi.Overlapped]completed{}
 	if c.mech != "port" {
@@ -37,7 +38,7 @@ func (c *lclient) waitAll(tb testing.TB, ovs []*spi.Overlapped) map[*spi.Overlap
 
 // pendRecvs posts n overlapped receives on the client socket, each
 // pending, and returns their overlapped.
-func (c *lclient) pendRecvs(tb testing.TB, n int) []*spi.Overlapped {
+func (c *lclient) pendRecvs(tb TB, n int) []*spi.Overlapped {
 	tb.Helper()
 	var ovs []*spi.Overlapped
 	for range n {
@@ -51,30 +52,24 @@ func (c *lclient) pendRecvs(tb testing.TB, n int) []*spi.Overlapped {
 }
 
 func TestClosesocketWithIOPendingCompletesEachOnceAborted(t *testing.T) {
-	for depth := 1; depth <= 2; depth++ {
-		for _, mech := range mechanisms {
-			t.Run(fmt.Sprintf("%d layers, %s", depth, mech), func(t *testing.T) {
-				k, provs, _ := kitConn(t, depth)
-				c := newLClient(t, k, mech)
-				ovs := c.pendRecvs(t, 3)
-				check(t, k.cth.Closesocket(k.c))
-				want := map[*spi.Overlapped]completed{}
-				for _, ov := range ovs {
-					want[ov] = completed{spi.WSA_OPERATION_ABORTED, 0}
-				}
-				if diff := cmp.Diff(want, c.waitAll(t, ovs)); diff != "" {
-					t.Errorf("completions (-want +got):\n%s", diff)
-				}
-				if _, err := k.cth.WSASend(k.c, [][]byte{[]byte("x")}, 0, nil, nil); !errors.Is(err, spi.WSAENOTSOCK) {
-					t.Errorf("send after closesocket: %v, want WSAENOTSOCK", err)
-				}
-				eventually(t, "every layer to close its handles", func() bool {
-					return len(socketHandles(k.client)) == 0 && provs[depth-1].Stats().Sockets == 0 && provs[0].Stats().Sockets == 0
-				})
-				c.none(t)
-			})
+	eachChain(t, mechanisms, func(t *testing.T, depth int, c *lclient, provs []*layered.Provider) {
+		ovs := c.pendRecvs(t, 3)
+		check(t, c.cth.Closesocket(c.c))
+		want := map[*spi.Overlapped]completed{}
+		for _, ov := range ovs {
+			want[ov] = completed{spi.WSA_OPERATION_ABORTED, 0}
 		}
-	}
+		if diff := cmp.Diff(want, c.waitAll(t, ovs)); diff != "" {
+			t.Errorf("completions (-want +got):\n%s", diff)
+		}
+		if _, err := c.cth.WSASend(c.c, [][]byte{[]byte("x")}, 0, nil, nil); !errors.Is(err, spi.WSAENOTSOCK) {
+			t.Errorf("send after closesocket: %v, want WSAENOTSOCK", err)
+		}
+		eventually(t, "every layer to close its handles", func() bool {
+			return len(socketHandles(c.client)) == 0 && provs[depth-1].Stats().Sockets == 0 && provs[0].Stats().Sockets == 0
+		})
+		c.none(t)
+	})
 }
 
 func TestClosesocketOfAnIdleLayeredSocketClosesEveryLayerAtOnce(t *testing.T) {

@@ -119,10 +119,18 @@ func (in *Instance) begin(e *env, s *Socket, ov *spi.Overlapped, cr spi.Completi
 	return o, nil
 }
 
-// unbegin undoes begin for an op that never went down: the client's
-// overlapped gets err, as the sample's ExecuteOverlappedOperation writes a
-// failure that happens at once, and the op is recycled.
+// unbegin undoes begin for an op that never went down, and recycles it.
 func (in *Instance) unbegin(e *env, o *op, err spi.Errno) {
+	o.endSilently(e, err)
+	o.refs.Store(1)
+	o.release()
+}
+
+// endSilently ends the client's operation with err and no notification,
+// as the sample's ExecuteOverlappedOperation writes a failure that happens
+// at once: 0 bytes, no flags, err in OffsetHigh and Internal. It closes a
+// thread the op opened.
+func (o *op) endSilently(e *env, err spi.Errno) {
 	c := o.client
 	c.StoreOffset(0)
 	c.StoreOffsetHigh(uint32(err))
@@ -131,8 +139,6 @@ func (in *Instance) unbegin(e *env, o *op, err spi.Errno) {
 	if o.opened {
 		_ = e.upcalls.WPUCloseThread(&o.thread)
 	}
-	o.refs.Store(1)
-	o.release()
 }
 
 // issued decides what the lower call's result means for the client, so
@@ -195,14 +201,7 @@ func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
 		return 0, spi.WSA_IO_PENDING
 	}
 	if o.state.CompareAndSwap(opLive, opDone) {
-		c := o.client
-		c.StoreOffset(0)
-		c.StoreOffsetHigh(uint32(code))
-		c.StoreInternalHigh(0)
-		c.StoreInternal(uintptr(code))
-		if o.opened {
-			_ = e.upcalls.WPUCloseThread(&o.thread)
-		}
+		o.endSilently(e, code)
 		in.finish(e, o)
 		o.release()
 	}

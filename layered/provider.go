@@ -10,18 +10,19 @@ import (
 	"github.com/wsspi/wsspi/spi"
 )
 
-// Versions the kit supports: 2.0 to 2.2.
-const (
-	lowVersion  = 0x0002 // MAKEWORD(2, 0)
-	highVersion = 0x0202 // MAKEWORD(2, 2)
-)
-
-// versionLess orders Winsock versions (low byte major, high byte minor).
-func versionLess(a, b uint16) bool {
-	if a&0xff != b&0xff {
-		return a&0xff < b&0xff
+// negotiate applies the WSPStartup version rule (D:wspstartup) for a
+// provider of versions 2.0 to 2.2: a request below 2.0 is refused, one
+// above 2.2 gets 2.2, any other gets what it asked for. A version's low
+// byte is the major number, its high byte the minor.
+func negotiate(requested uint16) (uint16, bool) {
+	major, minor := requested&0xff, requested>>8
+	switch {
+	case major < 2:
+		return 0, false
+	case major > 2 || minor > 2:
+		return spi.WINSOCK_VERSION, true
 	}
-	return a>>8 < b>>8
+	return requested, true
 }
 
 // infinite is INFINITE as the simulator's waits take it (iocp.Infinite).
@@ -226,14 +227,12 @@ func (in *Instance) WSPStartup(version uint16, info *spi.WSAProtocolInfo, upcall
 		imports.CreateThread == nil || imports.ExitThread == nil {
 		panic("layered: WSPStartup with incomplete imports")
 	}
-	data := spi.WSPData{HighVersion: highVersion, Description: "wsspi layered provider kit (non-IFS)"}
-	if versionLess(version, lowVersion) {
+	data := spi.WSPData{HighVersion: spi.WINSOCK_VERSION, Description: "wsspi layered provider kit (non-IFS)"}
+	v, ok := negotiate(version)
+	if !ok {
 		return data, spi.WSPProcTable{}, spi.WSAVERNOTSUPPORTED
 	}
-	data.Version = version
-	if versionLess(highVersion, version) {
-		data.Version = highVersion
-	}
+	data.Version = v
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.starts > 0 {

@@ -168,14 +168,7 @@ func (s *Socket) abandon(e *env) {
 		if !o.state.CompareAndSwap(opLive, opAbandoned) {
 			continue // forwarded by a call racing with the cleanup
 		}
-		c := o.client
-		c.StoreOffset(0)
-		c.StoreOffsetHigh(uint32(spi.WSA_OPERATION_ABORTED))
-		c.StoreInternalHigh(0)
-		c.StoreInternal(uintptr(spi.WSA_OPERATION_ABORTED))
-		if o.opened {
-			_ = e.upcalls.WPUCloseThread(&o.thread)
-		}
+		o.endSilently(e, spi.WSA_OPERATION_ABORTED)
 		s.pending.Add(-1)
 		p.outstanding.Add(-1)
 		p.abandoned.Add(1)
