@@ -247,109 +247,23 @@ func (in *Instance) getSockOpt(h spi.Socket, level, optname int32, optval []byte
 
 // send serves WSPSend (and WriteFile, through the redirector).
 func (in *Instance) send(h spi.Socket, bufs [][]byte, flags uint32, ov *spi.Overlapped, cr spi.CompletionRoutine, thread *spi.ThreadID) (uint32, error) {
-	e, s, err := in.resolve(h)
-	if err != nil {
-		return 0, err
-	}
-	if hook := in.p.cfg.Hooks.OnSend; hook != nil {
-		bufs = hook(s, bufs)
-	}
-	if ov == nil {
-		return e.next.ProcTable.WSPSend(s.lower, bufs, flags, nil, nil, thread)
-	}
-	o, err := in.begin(e, s, ov, cr, thread)
-	if err != nil {
-		return 0, err
-	}
-	n, err := e.next.ProcTable.WSPSend(s.lower, bufs, flags, &o.ov, nil, &o.thread)
-	return in.issued(e, o, n, err)
+	return in.io(h, &lowerCall{kind: callSend, bufs: bufs, flags: flags}, ov, cr, thread)
 }
 
 // sendTo serves WSPSendTo.
 func (in *Instance) sendTo(h spi.Socket, bufs [][]byte, flags uint32, to netip.AddrPort, ov *spi.Overlapped, cr spi.CompletionRoutine, thread *spi.ThreadID) (uint32, error) {
-	e, s, err := in.resolve(h)
-	if err != nil {
-		return 0, err
-	}
-	if hook := in.p.cfg.Hooks.OnSend; hook != nil {
-		bufs = hook(s, bufs)
-	}
-	if ov == nil {
-		return e.next.ProcTable.WSPSendTo(s.lower, bufs, flags, to, nil, nil, thread)
-	}
-	o, err := in.begin(e, s, ov, cr, thread)
-	if err != nil {
-		return 0, err
-	}
-	n, err := e.next.ProcTable.WSPSendTo(s.lower, bufs, flags, to, &o.ov, nil, &o.thread)
-	return in.issued(e, o, n, err)
+	return in.io(h, &lowerCall{kind: callSendTo, bufs: bufs, flags: flags, to: to}, ov, cr, thread)
 }
 
 // recv serves WSPRecv (and ReadFile, through the redirector).
 func (in *Instance) recv(h spi.Socket, bufs [][]byte, flags *uint32, ov *spi.Overlapped, cr spi.CompletionRoutine, thread *spi.ThreadID) (uint32, error) {
-	e, s, err := in.resolve(h)
-	if err != nil {
-		return 0, err
-	}
-	if ov == nil {
-		n, err := e.next.ProcTable.WSPRecv(s.lower, bufs, flags, nil, nil, thread)
-		in.received(s, bufs, n, err)
-		return n, err
-	}
-	o, err := in.begin(e, s, ov, cr, thread)
-	if err != nil {
-		return 0, err
-	}
-	in.keepBufs(o, bufs, flags)
-	n, err := e.next.ProcTable.WSPRecv(s.lower, bufs, &o.flags, &o.ov, nil, &o.thread)
-	if err == nil && flags != nil {
-		*flags = o.flags
-	}
-	return in.issued(e, o, n, err)
+	return in.io(h, &lowerCall{kind: callRecv, bufs: bufs, rflags: flags}, ov, cr, thread)
 }
 
 // recvFrom serves WSPRecvFrom; from is written by the layer below, at
 // completion for an operation that pends.
 func (in *Instance) recvFrom(h spi.Socket, bufs [][]byte, flags *uint32, from *netip.AddrPort, ov *spi.Overlapped, cr spi.CompletionRoutine, thread *spi.ThreadID) (uint32, error) {
-	e, s, err := in.resolve(h)
-	if err != nil {
-		return 0, err
-	}
-	if ov == nil {
-		n, err := e.next.ProcTable.WSPRecvFrom(s.lower, bufs, flags, from, nil, nil, thread)
-		in.received(s, bufs, n, err)
-		return n, err
-	}
-	o, err := in.begin(e, s, ov, cr, thread)
-	if err != nil {
-		return 0, err
-	}
-	in.keepBufs(o, bufs, flags)
-	n, err := e.next.ProcTable.WSPRecvFrom(s.lower, bufs, &o.flags, from, &o.ov, nil, &o.thread)
-	if err == nil && flags != nil {
-		*flags = o.flags
-	}
-	return in.issued(e, o, n, err)
-}
-
-// keepBufs marks o a receive and records its flags and, for OnRecv, a copy
-// of its buffer list (the array is the caller's only for the call, D:wspsend).
-func (in *Instance) keepBufs(o *op, bufs [][]byte, flags *uint32) {
-	if flags != nil {
-		o.flags = *flags
-	}
-	o.recv = true
-	if in.p.cfg.Hooks.OnRecv != nil {
-		o.bufs = append(o.bufArr[:0], bufs...)
-	}
-}
-
-// received runs OnRecv for a receive that completed at once without an
-// overlapped.
-func (in *Instance) received(s *Socket, bufs [][]byte, n uint32, err error) {
-	if hook := in.p.cfg.Hooks.OnRecv; hook != nil && (err == nil || errnoOf(err) == spi.WSAEMSGSIZE) {
-		hook(s, bufs, n)
-	}
+	return in.io(h, &lowerCall{kind: callRecvFrom, bufs: bufs, rflags: flags, from: from}, ov, cr, thread)
 }
 
 // ioctl serves WSPIoctl. Every code goes down unchanged with the lower
@@ -358,18 +272,93 @@ func (in *Instance) received(s *Socket, bufs [][]byte, n uint32, err error) {
 // SIO_BSP_HANDLE, SIO_BSP_HANDLE_SELECT and SIO_BSP_HANDLE_POLL get the
 // next layer's answer.
 func (in *Instance) ioctl(h spi.Socket, code uint32, inBuf, out []byte, ov *spi.Overlapped, cr spi.CompletionRoutine, thread *spi.ThreadID) (uint32, error) {
+	return in.io(h, &lowerCall{kind: callIoctl, code: code, inBuf: inBuf, out: out}, ov, cr, thread)
+}
+
+// callKind names the proc-table entry a lowerCall goes to.
+type callKind uint8
+
+const (
+	callSend callKind = iota
+	callSendTo
+	callRecv
+	callRecvFrom
+	callIoctl
+)
+
+// lowerCall is a client's I/O call as the layer passes it down: the entry
+// it goes to and its arguments but the overlapped ones. It lives on the
+// caller's stack.
+type lowerCall struct {
+	kind       callKind
+	bufs       [][]byte
+	flags      uint32          // WSPSend, WSPSendTo
+	rflags     *uint32         // WSPRecv, WSPRecvFrom: in/out
+	to         netip.AddrPort  // WSPSendTo
+	from       *netip.AddrPort // WSPRecvFrom
+	code       uint32          // WSPIoctl
+	inBuf, out []byte          // WSPIoctl
+}
+
+func (c *lowerCall) receives() bool { return c.kind == callRecv || c.kind == callRecvFrom }
+
+// do makes the call on the lower socket, with ov, the lower call's own
+// receive flags, and thread; no completion routine ever goes down.
+func (c *lowerCall) do(t *spi.WSPProcTable, lower spi.Socket, rflags *uint32, ov *spi.Overlapped, thread *spi.ThreadID) (uint32, error) {
+	switch c.kind {
+	case callSend:
+		return t.WSPSend(lower, c.bufs, c.flags, ov, nil, thread)
+	case callSendTo:
+		return t.WSPSendTo(lower, c.bufs, c.flags, c.to, ov, nil, thread)
+	case callRecv:
+		return t.WSPRecv(lower, c.bufs, rflags, ov, nil, thread)
+	case callRecvFrom:
+		return t.WSPRecvFrom(lower, c.bufs, rflags, c.from, ov, nil, thread)
+	}
+	return t.WSPIoctl(lower, c.code, c.inBuf, c.out, ov, nil, thread)
+}
+
+// io serves the I/O entries: it maps the handle, lets OnSend change what a
+// send sends, and passes a call that is not overlapped (no overlapped;
+// a completion routine alone does not make it so) straight down, running
+// OnRecv on what a receive got. An overlapped call is substituted: begin,
+// the lower call with the op's overlapped, then issued. For a receive
+// OnRecv runs when it completes.
+func (in *Instance) io(h spi.Socket, c *lowerCall, ov *spi.Overlapped, cr spi.CompletionRoutine, thread *spi.ThreadID) (uint32, error) {
 	e, s, err := in.resolve(h)
 	if err != nil {
 		return 0, err
 	}
+	hooks := &in.p.cfg.Hooks
+	if hooks.OnSend != nil && (c.kind == callSend || c.kind == callSendTo) {
+		c.bufs = hooks.OnSend(s, c.bufs)
+	}
 	if ov == nil {
-		return e.next.ProcTable.WSPIoctl(s.lower, code, inBuf, out, nil, nil, thread)
+		n, err := c.do(&e.next.ProcTable, s.lower, c.rflags, nil, thread)
+		if hooks.OnRecv != nil && c.receives() && (err == nil || errnoOf(err) == spi.WSAEMSGSIZE) {
+			hooks.OnRecv(s, c.bufs, n)
+		}
+		return n, err
 	}
 	o, err := in.begin(e, s, ov, cr, thread)
 	if err != nil {
 		return 0, err
 	}
-	n, err := e.next.ProcTable.WSPIoctl(s.lower, code, inBuf, out, &o.ov, nil, &o.thread)
+	if c.receives() {
+		// The buffer array is the caller's only for the call (D:wspsend):
+		// OnRecv gets a copy.
+		o.recv = true
+		if c.rflags != nil {
+			o.flags = *c.rflags
+		}
+		if hooks.OnRecv != nil {
+			o.bufs = append(o.bufArr[:0], c.bufs...)
+		}
+	}
+	n, err := c.do(&e.next.ProcTable, s.lower, &o.flags, &o.ov, &o.thread)
+	if err == nil && c.rflags != nil {
+		*c.rflags = o.flags
+	}
 	return in.issued(e, o, n, err)
 }
 
