@@ -1,10 +1,12 @@
 package layered_test
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -208,5 +210,69 @@ func TestHooksSeeConnectsAndClosesOnce(t *testing.T) {
 	}
 	if s := prov.Stats(); s.Instances+s.Sockets+s.Workers != 0 {
 		t.Errorf("after WSACleanup: %+v", s)
+	}
+}
+
+func TestHooksChangeTheDataBothWays(t *testing.T) {
+	upper := func(b []byte) []byte { return bytes.ToUpper(b) }
+	m, _, _ := install(t, layered.Config{Hooks: layered.Hooks{
+		OnSend: func(_ *layered.Socket, bufs [][]byte) [][]byte {
+			out := make([][]byte, len(bufs))
+			for i, b := range bufs {
+				out[i] = upper(b)
+			}
+			return out
+		},
+		OnRecv: func(_ *layered.Socket, bufs [][]byte, n uint32) {
+			copy(bufs[0][:n], upper(bufs[0][:n]))
+		},
+	}})
+	addr := netip.MustParseAddrPort("127.0.0.1:8081")
+	srv := m.NewProcess()
+	defer srv.Close()
+	sth := srv.NewThread()
+	base, _ := m.Catalog().View().Entry(catalog.DefaultTCPIPv4)
+	l := must(sth.WSASocket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP, &base, 0, spi.WSA_FLAG_OVERLAPPED))(t)
+	if err := errors.Join(sth.Bind(l, addr), sth.Listen(l, 1)); err != nil {
+		t.Fatal(err)
+	}
+	p := m.NewProcess()
+	defer p.Close()
+	th := p.NewThread()
+	c := must(th.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP))(t)
+	if err := th.Connect(c, addr); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := must2(sth.Accept(l))(t)
+	port := must(p.CreateIoCompletionPort(c, 0, 1, 0))(t)
+
+	var ov spi.Overlapped
+	if _, err := th.WSASend(c, [][]byte{[]byte("quiet")}, 0, &ov, nil); err != nil {
+		t.Fatal(err)
+	}
+	if e := must(th.GetQueuedCompletionStatus(port, time.Second))(t); e.NumberOfBytesTransferred != 5 {
+		t.Errorf("send packet %+v", e)
+	}
+	got := make([]byte, 5)
+	if n := must(sth.WSARecv(s, [][]byte{got}, nil, nil, nil))(t); string(got[:n]) != "QUIET" {
+		t.Errorf("the server read %q, want the OnSend hook's QUIET", got[:n])
+	}
+	buf := make([]byte, 8)
+	if _, err := th.WSARecv(c, [][]byte{buf}, nil, &ov, nil); !errors.Is(err, spi.WSA_IO_PENDING) {
+		t.Fatal(err)
+	}
+	must(sth.WSASend(s, [][]byte{[]byte("loud")}, 0, nil, nil))(t)
+	if e := must(th.GetQueuedCompletionStatus(port, time.Second))(t); e.NumberOfBytesTransferred != 4 || string(buf[:4]) != "LOUD" {
+		t.Errorf("packet %+v, data %q; want 4 bytes the OnRecv hook made LOUD", e, buf[:4])
+	}
+}
+
+func must2[T, U any](v T, u U, err error) func(testing.TB) (T, U) {
+	return func(tb testing.TB) (T, U) {
+		tb.Helper()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return v, u
 	}
 }
