@@ -11,12 +11,17 @@ import (
 // its sequence number, process id, thread (for client calls and APCs), the
 // layer that acts (the caller of a call, the layer that returns, the layer
 // an event happens in), then what happened, indented by the layer's depth,
-// from the client down to the kernel. Failures show their Windows error
-// name and number:
+// from the client down to the kernel. A call ends with the layer it goes
+// to. Failures show their Windows error name and number:
 //
-//	  seq  pid  thread  layer                 event
-//	   12  p8   0x14    client                WSASend(0x1c, 64 bytes) -> ws2_32
-//	   13  p8           ws2_32                  WSPSend(0x1c, 64 bytes, thread 0x14) -> MSAFD Tcpip [TCP/IP] 1001
+//	seq  pid    thread  layer                      event
+//	  1  p8     0x4     client                     WSASend(0xc, 5 bytes) -> ws2_32
+//	  2  p8             ws2_32                       WSPSend(0xc, 5 bytes, thread 0x4) -> MSAFD Tcpip [TCP/IP] 1001
+//	  3  p8             kernel                             completion on 0xc: ok, 5 bytes -> port 0x14 key 42
+//	  4  p8             MSAFD Tcpip [TCP/IP] 1001        WSPSend = ok, 5 bytes
+//	  5  p8     0x4     ws2_32                       WSASend = ok, 5 bytes
+//	...
+//	 14  p8     0x4     ws2_32                       WSASend = WSAENOTCONN (10057)
 //
 // An empty trace gives the line "no events". Text returns the first error
 // of w.
@@ -64,7 +69,7 @@ func Text(w io.Writer, events []Event) error {
 // is a participant (lifeline): the client, ws2_32, the IFS layer, each
 // provider layer by name and catalog id, the kernel; with several processes
 // their labels carry the process id. Calls are solid arrows from caller to
-// callee, returns dashed arrows back; transitions, completions and handles
+// callee (a client call names its thread), returns dashed arrows back; transitions, completions and handles
 // are notes over the IFS layer and the kernel; an APC run is an arrow from
 // the kernel to the client. An empty trace gives an empty diagram. Mermaid
 // returns the first error of w.
@@ -91,7 +96,11 @@ func Mermaid(w io.Writer, events []Event) error {
 	for _, e := range events {
 		at := ids[participant{e.PID, e.Layer}]
 		from := ids[participant{e.PID, e.Caller}]
-		text := mermaidText(describe(e))
+		text := describe(e)
+		if e.Kind == ClientCall && e.Thread != 0 {
+			text = "thread " + e.Thread.String() + ": " + text
+		}
+		text = mermaidText(text)
 		switch {
 		case e.Kind.IsCall() && from != "" && at != "":
 			bw.WriteString("    " + from + "->>" + at + ": " + text + "\n")
