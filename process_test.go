@@ -439,3 +439,26 @@ func TestReadFileOnANonIFSHandleCostsFourMoreTransitions(t *testing.T) {
 		t.Errorf("process transitions = %d, want 8", got)
 	}
 }
+
+func TestCompletionRoutineOnAnIFSSocketWithAPortIsRefused(t *testing.T) {
+	p := wsspi.NewMachine().NewProcess()
+	defer p.Close()
+	th := p.NewThread()
+	s, err := th.WSASocket(spi.AF_INET, spi.SOCK_DGRAM, 0, nil, 0, spi.WSA_FLAG_OVERLAPPED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.CreateIoCompletionPort(s, 0, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	routine := func(spi.Errno, uint32, *spi.Overlapped, uint32) { t.Error("the routine ran") }
+	var ov spi.Overlapped
+	var flags uint32
+	_, err = th.WSARecv(s, [][]byte{make([]byte, 8)}, &flags, &ov, routine)
+	if diff := cmp.Diff(error(spi.WSAEINVAL), err, cmpopts.EquateErrors()); diff != "" {
+		t.Errorf("WSARecv with a routine on a port-associated socket (-want +got):\n%s", diff)
+	}
+	if r, _ := th.SleepEx(0, true); r == spi.WAIT_IO_COMPLETION {
+		t.Error("an APC was queued for a refused call")
+	}
+}

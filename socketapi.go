@@ -47,6 +47,23 @@ func (t *Thread) Socket(af, typ, protocol int32) (spi.Socket, error) {
 }
 
 // call finds the provider of s for operation op.
+// callIO is call for an overlapped-capable I/O call. A completion routine
+// on an IFS socket associated with a completion port is refused with
+// WSAEINVAL, as the I/O manager refuses an APC routine on a file object
+// that has a completion port (STATUS_INVALID_PARAMETER). A non-IFS layer's
+// handle is not refused: the routine goes to the layer in user mode, which
+// queues it with WPUQueueApc.
+func (t *Thread) callIO(op string, s spi.Socket, cr spi.CompletionRoutine) (*spi.WSPProcTable, error) {
+	if cr != nil {
+		if o, err := t.p.ifs.Socket(op, s); err == nil && o.IFS() {
+			if port, _ := o.CompletionFile().Port(); port != nil {
+				return nil, spi.NewOpError(op, s, spi.WSAEINVAL)
+			}
+		}
+	}
+	return t.call(op, s)
+}
+
 func (t *Thread) call(op string, s spi.Socket) (*spi.WSPProcTable, error) {
 	if t.p.tr != nil {
 		return t.p.tracedOwner(winsockLayer, op, s)
@@ -115,7 +132,7 @@ func (t *Thread) WSAAccept(s spi.Socket, condition spi.ConditionFunc, callbackDa
 // error means nothing started and nothing will be delivered.
 func (t *Thread) WSASend(s spi.Socket, bufs [][]byte, flags uint32, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
 	c := t.traceCall(trace.LayerWinsock, "WSASend", s, bufs...)
-	pt, err := t.call("WSASend", s)
+	pt, err := t.callIO("WSASend", s, cr)
 	if err != nil {
 		return c.endN(0, err)
 	}
@@ -127,7 +144,7 @@ func (t *Thread) WSASend(s spi.Socket, bufs [][]byte, flags uint32, ov *spi.Over
 // overlapped rules of [Thread.WSASend] apply.
 func (t *Thread) WSARecv(s spi.Socket, bufs [][]byte, flags *uint32, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
 	c := t.traceCall(trace.LayerWinsock, "WSARecv", s, bufs...)
-	pt, err := t.call("WSARecv", s)
+	pt, err := t.callIO("WSARecv", s, cr)
 	if err != nil {
 		return c.endN(0, err)
 	}
@@ -142,7 +159,7 @@ func (t *Thread) WSARecv(s spi.Socket, bufs [][]byte, flags *uint32, ov *spi.Ove
 // WSASendTo sends bufs as one datagram to to (WSASendTo).
 func (t *Thread) WSASendTo(s spi.Socket, bufs [][]byte, flags uint32, to netip.AddrPort, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
 	c := t.traceCall(trace.LayerWinsock, "WSASendTo", s, bufs...)
-	pt, err := t.call("WSASendTo", s)
+	pt, err := t.callIO("WSASendTo", s, cr)
 	if err != nil {
 		return c.endN(0, err)
 	}
@@ -154,7 +171,7 @@ func (t *Thread) WSASendTo(s spi.Socket, bufs [][]byte, flags uint32, to netip.A
 // nil, receives the sender's address, also for an operation that pends.
 func (t *Thread) WSARecvFrom(s spi.Socket, bufs [][]byte, flags *uint32, from *netip.AddrPort, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
 	c := t.traceCall(trace.LayerWinsock, "WSARecvFrom", s, bufs...)
-	pt, err := t.call("WSARecvFrom", s)
+	pt, err := t.callIO("WSARecvFrom", s, cr)
 	if err != nil {
 		return c.endN(0, err)
 	}
@@ -193,7 +210,7 @@ func (t *Thread) Closesocket(s spi.Socket) error {
 // SIO_BASE_HANDLE, through every layer, the base provider.
 func (t *Thread) WSAIoctl(s spi.Socket, code uint32, in, out []byte, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
 	c := t.traceCall(trace.LayerWinsock, "WSAIoctl", s, in)
-	pt, err := t.call("WSAIoctl", s)
+	pt, err := t.callIO("WSAIoctl", s, cr)
 	if err != nil {
 		return c.endN(0, err)
 	}

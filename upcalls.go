@@ -70,6 +70,7 @@ func (p *Process) providerExitThread(id spi.ThreadID) error {
 	if err != nil {
 		return err
 	}
+	p.ifs.ExitThread(id)
 	th.Exit()
 	return nil
 }
