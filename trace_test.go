@@ -96,6 +96,15 @@ func ret(c trace.Event, err spi.Errno, bytes uint32) trace.Event {
 	return c
 }
 
+// dequeue is thread th's GetQueuedCompletionStatus on port, which gets a
+// packet of bytes and key.
+func dequeue(th, port spi.Handle, bytes uint32, key uintptr) (trace.Event, trace.Event) {
+	c := call(trace.ClientCall, trClient, trKernel, th, "GetQueuedCompletionStatus", port, 0, 0)
+	r := ret(c, 0, bytes)
+	r.Key = key
+	return c, r
+}
+
 func TestTraceOfAnOverlappedSendThroughAPort(t *testing.T) {
 	m, rec := tracedMachine()
 	k := newTracedConn(t, m, rec, nil)
@@ -111,9 +120,7 @@ func TestTraceOfAnOverlappedSendThroughAPort(t *testing.T) {
 	th := k.th.ID().ThreadHandle
 	send := call(trace.ClientCall, trClient, trWinsock, th, "WSASend", k.c, 0, 5)
 	wsp := call(trace.WSPCall, trWinsock, trTCP, th, "WSPSend", k.c, catalog.DefaultTCPIPv4, 5)
-	get := call(trace.ClientCall, trClient, trKernel, th, "GetQueuedCompletionStatus", port, 0, 0)
-	got := ret(get, 0, 5)
-	got.Key = 42
+	get, got := dequeue(th, port, 5, 42)
 	wantTrace(t, rec, numbered(k.p.ID(),
 		send,
 		wsp,
@@ -456,9 +463,7 @@ func TestTraceShowsALayeredProviderCallingTheLayerBelow(t *testing.T) {
 	query := call(trace.Upcall, pass, trWinsock, 0, "WPUQuerySocketHandleContext", k.c, 0, 0)
 	below := call(trace.WSPCall, pass, trTCP, th, "WSPSend", lower, catalog.DefaultTCPIPv4, 5)
 	forward := trace.Event{Kind: trace.Upcall, Layer: trWinsock, Caller: pass, Func: "WPUCompleteOverlappedRequest", Handle: k.c, Bytes: 5}
-	get := call(trace.ClientCall, trClient, trKernel, th, "GetQueuedCompletionStatus", port, 0, 0)
-	got := ret(get, 0, 5)
-	got.Key = 42
+	get, got := dequeue(th, port, 5, 42)
 	wantTrace(t, rec, numbered(k.p.ID(),
 		send,
 		top,

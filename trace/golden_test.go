@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/spi"
 	"github.com/wsspi/wsspi/trace"
 )
@@ -57,21 +55,11 @@ func TestMermaidGolden(t *testing.T) {
 // port, a receive that signals an event, a receive whose completion
 // routine runs in an alertable wait, a ReadFile, and a call that fails.
 func loopbackStory(t *testing.T) []trace.Event {
-	rec := new(trace.Recorder)
-	m := wsspi.NewMachineWith(wsspi.MachineOptions{Trace: rec})
+	m, rec := tracedMachine()
 	p := m.NewProcess()
 	defer p.Close()
 	th, peer := p.NewThread(), p.NewThread()
-	addr := netip.MustParseAddrPort("127.0.0.1:80")
-	l, _ := peer.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP)
-	_ = peer.Bind(l, addr)
-	_ = peer.Listen(l, 1)
-	c, _ := th.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP)
-	_ = th.Connect(c, addr)
-	s, _, err := peer.Accept(l)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, s, _ := connect(t, th, peer)
 	port, _ := p.CreateIoCompletionPort(c, 0, 42, 0)
 	ev, _ := p.WSACreateEvent()
 	rec.Reset()
@@ -101,22 +89,12 @@ func loopbackStory(t *testing.T) []trace.Event {
 
 // twoProcesses is a client process sending to a server process.
 func twoProcesses(t *testing.T) []trace.Event {
-	rec := new(trace.Recorder)
-	m := wsspi.NewMachineWith(wsspi.MachineOptions{Trace: rec})
+	m, rec := tracedMachine()
 	server, client := m.NewProcess(), m.NewProcess()
 	defer server.Close()
 	defer client.Close()
 	sth, cth := server.NewThread(), client.NewThread()
-	addr := netip.MustParseAddrPort("127.0.0.1:80")
-	l, _ := sth.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP)
-	_ = sth.Bind(l, addr)
-	_ = sth.Listen(l, 1)
-	c, _ := cth.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP)
-	_ = cth.Connect(c, addr)
-	s, _, err := sth.Accept(l)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, s, _ := connect(t, cth, sth)
 	rec.Reset()
 	_, _ = cth.WSASend(c, [][]byte{[]byte("hello")}, 0, nil, nil)
 	_, _ = sth.WSARecv(s, [][]byte{make([]byte, 8)}, nil, nil, nil)

@@ -286,24 +286,37 @@ func TestRenderersOfAnEmptyTrace(t *testing.T) {
 	}
 }
 
-// loopbackTrace records n overlapped sends through a completion port over
-// loopback, each with its dequeue, after the connection's setup.
-func loopbackTrace(t testing.TB, n int) []trace.Event {
-	rec := new(trace.Recorder)
-	m := wsspi.NewMachineWith(wsspi.MachineOptions{Trace: rec})
-	p := m.NewProcess()
-	defer p.Close()
-	th := p.NewThread()
+// connect connects a TCP/IPv4 socket of cth over loopback to a socket of
+// sth, which listens on l, and returns the two ends.
+func connect(t testing.TB, cth, sth *wsspi.Thread) (c, s, l spi.Socket) {
+	t.Helper()
 	addr := netip.MustParseAddrPort("127.0.0.1:80")
-	l, _ := th.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP)
-	_ = th.Bind(l, addr)
-	_ = th.Listen(l, 1)
-	c, _ := th.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP)
-	_ = th.Connect(c, addr)
-	s, _, err := th.Accept(l)
+	l, _ = sth.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP)
+	_ = sth.Bind(l, addr)
+	_ = sth.Listen(l, 1)
+	c, _ = cth.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP)
+	_ = cth.Connect(c, addr)
+	s, _, err := sth.Accept(l)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, s, l
+}
+
+// tracedMachine returns a machine recording into a new recorder.
+func tracedMachine() (*wsspi.Machine, *trace.Recorder) {
+	rec := new(trace.Recorder)
+	return wsspi.NewMachineWith(wsspi.MachineOptions{Trace: rec}), rec
+}
+
+// loopbackTrace records n overlapped sends through a completion port over
+// loopback, each with its dequeue, after the connection's setup.
+func loopbackTrace(t testing.TB, n int) []trace.Event {
+	m, rec := tracedMachine()
+	p := m.NewProcess()
+	defer p.Close()
+	th := p.NewThread()
+	c, s, _ := connect(t, th, th)
 	port, _ := p.CreateIoCompletionPort(c, 0, 1, 0)
 	var ov spi.Overlapped
 	buf := [][]byte{make([]byte, 64<<10)}

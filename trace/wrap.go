@@ -114,47 +114,26 @@ type signature struct {
 
 func analyze(name string, ft reflect.Type) signature {
 	s := signature{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
-	first := func(p *int, i int) {
-		if *p < 0 {
+	ins := map[reflect.Type]*int{
+		handleType: &s.handle, entryType: &s.entry, threadType: &s.thread, threadPtrType: &s.threadPtr,
+		errnoType: &s.errno, buffersType: &s.buffers, bufferType: &s.buffer,
+	}
+	outs := map[reflect.Type]*int{
+		errorType: &s.err, handleType: &s.newHandle, threadType: &s.newThread, fileObjectType: &s.newFile,
+		uint32Type: &s.outBytes, packetType: &s.packet,
+	}
+	for i := range ft.NumIn() {
+		if p := ins[ft.In(i)]; p != nil && *p < 0 {
 			*p = i
 		}
 	}
-	for i := range ft.NumIn() {
-		switch ft.In(i) {
-		case handleType:
-			first(&s.handle, i)
-		case entryType:
-			first(&s.entry, i)
-		case threadType:
-			first(&s.thread, i)
-		case threadPtrType:
-			first(&s.threadPtr, i)
-		case errnoType:
-			first(&s.errno, i)
-		case buffersType:
-			first(&s.buffers, i)
-		case bufferType:
-			first(&s.buffer, i)
+	for i := range ft.NumOut() {
+		if p := outs[ft.Out(i)]; p != nil && *p < 0 {
+			*p = i
 		}
 	}
 	if a, ok := argumentsByName[name]; ok {
 		s.bytes, s.key = a.bytes, a.key
-	}
-	for i := range ft.NumOut() {
-		switch ft.Out(i) {
-		case errorType:
-			s.err = i
-		case handleType:
-			first(&s.newHandle, i)
-		case threadType:
-			first(&s.newThread, i)
-		case fileObjectType:
-			first(&s.newFile, i)
-		case uint32Type:
-			first(&s.outBytes, i)
-		case packetType:
-			first(&s.packet, i)
-		}
 	}
 	return s
 }
