@@ -7,8 +7,8 @@ import (
 
 // traceNotify reports the notification step of the completion rule for c:
 // d says what it did, a is the handle's port association (nil for none),
-// ev the event the overlapped named, err what the step failed with. A completion routine was queued unless
-// err says otherwise.
+// ev the event the overlapped named, err what the step failed with. A
+// completion routine was queued unless err says otherwise.
 func (k *Kernel) traceNotify(c Completion, a *association, d trace.Delivery, ev spi.Handle, err error) {
 	e := trace.Event{
 		Kind:     trace.Completion,
