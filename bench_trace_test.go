@@ -12,9 +12,9 @@ import (
 // BenchmarkTrace measures an overlapped 64-byte WSASend over loopback plus
 // dequeuing its packet from a completion port, with tracing off (no
 // recorder, the default) and on (every event recorded), on the base
-// provider and through a minimal non-IFS layered provider. Off must
-// allocate nothing, like BenchmarkOverlappedSend/base; on reports its
-// events per operation. The recorder is emptied every 4096 operations, and
+// provider and through a minimal non-IFS layered provider (the one of
+// trace_test.go, which allocates an overlapped of its own per call). Off
+// must add no allocation; on reports its events per operation. The recorder is emptied every 4096 operations, and
 // the emptying is part of the cost.
 func BenchmarkTrace(b *testing.B) {
 	for _, layer := range []string{"base", "lsp"} {
