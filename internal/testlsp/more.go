@@ -205,7 +205,7 @@ func ifsTable(in *instance) (spi.WSPProcTable, error) {
 	}
 	t.WSPGetSockOpt = func(h spi.Socket, level, optname int32, optval []byte) (int, error) {
 		if level == spi.SOL_SOCKET && optname == spi.SO_PROTOCOL_INFOW {
-			return spi.WSAProtocolInfoSize, in.info.PutBinary(optval)
+			return protocolInfo(&in.info, optval)
 		}
 		return next.WSPGetSockOpt(h, level, optname, optval)
 	}

@@ -166,6 +166,14 @@ func (in *instance) cleanup() error {
 	return in.next.Cleanup()
 }
 
+// protocolInfo answers getsockopt(SO_PROTOCOL_INFOW) with info.
+func protocolInfo(info *spi.WSAProtocolInfo, optval []byte) (int, error) {
+	if err := info.PutBinary(optval); err != nil {
+		return 0, err
+	}
+	return spi.WSAProtocolInfoSize, nil
+}
+
 // mappedTable is the proc table of a non-IFS test LSP that passes every
 // call down with the lower handle and the client's own overlapped,
 // completion routine and thread: what Naive is, and what EarlyClose
@@ -259,7 +267,7 @@ func (in *instance) mappedTable() spi.WSPProcTable {
 				return 0, err
 			}
 			if level == spi.SOL_SOCKET && optname == spi.SO_PROTOCOL_INFOW {
-				return spi.WSAProtocolInfoSize, in.info.PutBinary(optval)
+				return protocolInfo(&in.info, optval)
 			}
 			return next.WSPGetSockOpt(s.lower, level, optname, optval)
 		},
