@@ -89,27 +89,51 @@ func (k *Kernel) Complete(c Completion) error {
 }
 
 // notify is the notification step of the completion rule (steps 2 to 4 of
-// [Kernel.Complete]).
+// [Kernel.Complete]). With tracing on, the completion is reported before
+// anyone can see it (a thread dequeuing the packet, waking on the event,
+// running the routine), so that the trace never shows a completion taken
+// before it was delivered: under the port's lock when a packet is posted,
+// otherwise before the routine is queued or the event set.
 func (k *Kernel) notify(c Completion) error {
 	ov := c.Request.Overlapped
 	f := c.File
 	if c.Request.Routine != nil {
+		if k.trace != nil {
+			var err error
+			if _, ok := k.lookupThread(&c.Request.Thread); !ok {
+				err = spi.WSAEFAULT
+			}
+			k.traceNotify(c, nil, 0, 0, err)
+		}
 		err := k.WPUQueueApc(&c.Request.Thread, runRoutine, &routineCall{
 			routine: c.Request.Routine, status: c.Status, bytes: c.Bytes, ov: ov, flags: c.Flags,
 		})
 		if f != nil {
 			f.setOwnEvent()
 		}
-		if k.trace != nil {
-			k.traceNotify(c, nil, 0, 0, err)
-		}
 		return err
 	}
 	// The event is read before the packet is posted: once it is, the
 	// client may dequeue it and reuse the overlapped at once.
 	ev := ov.EventHandle()
+	var event *Event
+	var err error
+	if ev != 0 {
+		var ok bool
+		if event, ok = k.lookupEvent(ev); !ok {
+			err = spi.NewOpError("SetEvent", ev, spi.WSA_INVALID_HANDLE)
+		}
+	}
 	var a *association
 	var d trace.Delivery // what happened, for the trace
+	traced := func(port trace.Delivery) {
+		d |= port
+		if event != nil {
+			d |= trace.DeliveredEvent
+		}
+		k.traceNotify(c, a, d, ev, err)
+	}
+	posting := false
 	if f != nil {
 		if a = f.assoc.Load(); a != nil {
 			switch {
@@ -117,30 +141,38 @@ func (k *Kernel) notify(c Completion) error {
 				d = trace.SkippedLowBit
 			case f.skipsPortOnSuccess(c):
 				d = trace.SkippedOnSuccess
-			case a.port.post(spi.OverlappedEntry{
-				CompletionKey:            a.key,
-				Overlapped:               ov,
-				Internal:                 uintptr(c.Status),
-				NumberOfBytesTransferred: c.Bytes,
-			}):
-				d = trace.DeliveredPort
 			default:
-				d = trace.Dropped
+				posting = true
 			}
 		}
 	}
-	var err error
-	if ev != 0 {
-		if e, ok := k.lookupEvent(ev); !ok || !e.set() {
-			err = spi.NewOpError("SetEvent", ev, spi.WSA_INVALID_HANDLE)
-		} else {
-			d |= trace.DeliveredEvent
+	if posting {
+		var before func(bool)
+		if k.trace != nil {
+			before = func(posted bool) {
+				if posted {
+					traced(trace.DeliveredPort)
+				} else {
+					traced(trace.Dropped)
+				}
+			}
 		}
-	} else if f != nil {
-		f.setOwnEvent()
+		a.port.post(spi.OverlappedEntry{
+			CompletionKey:            a.key,
+			Overlapped:               ov,
+			Internal:                 uintptr(c.Status),
+			NumberOfBytesTransferred: c.Bytes,
+		}, before)
+	} else if k.trace != nil {
+		traced(0)
 	}
-	if k.trace != nil {
-		k.traceNotify(c, a, d, ev, err)
+	switch {
+	case event != nil:
+		if !event.set() { // closed since it was looked up
+			err = spi.NewOpError("SetEvent", ev, spi.WSA_INVALID_HANDLE)
+		}
+	case ev == 0 && f != nil:
+		f.setOwnEvent()
 	}
 	return err
 }

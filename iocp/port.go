@@ -101,15 +101,20 @@ func (p *Port) Snapshot() PortSnapshot {
 // OVERLAPPED in use, and may be nil. It fails with ERROR_INVALID_HANDLE once
 // the port is closed.
 func (p *Port) Post(bytes uint32, key uintptr, ov *spi.Overlapped) error {
-	if !p.post(spi.OverlappedEntry{CompletionKey: key, Overlapped: ov, NumberOfBytesTransferred: bytes}) {
+	if !p.post(spi.OverlappedEntry{CompletionKey: key, Overlapped: ov, NumberOfBytesTransferred: bytes}, nil) {
 		return spi.NewOpError("PostQueuedCompletionStatus", p.handle, spi.ERROR_INVALID_HANDLE)
 	}
 	return nil
 }
 
-// post queues e and reports false if the port is closed.
-func (p *Port) post(e spi.OverlappedEntry) bool {
+// post queues e and reports false if the port is closed. before, if not
+// nil, is told which under the port's lock, before any waiter can dequeue
+// e (the trace's report of the completion).
+func (p *Port) post(e spi.OverlappedEntry, before func(posted bool)) bool {
 	p.mu.Lock()
+	if before != nil {
+		before(!p.closed)
+	}
 	if p.closed {
 		p.mu.Unlock()
 		return false
