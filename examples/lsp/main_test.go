@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/trace"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// call is a WSP call into the layer, and the kind of its caller.
+type call struct {
+	Func   string
+	Caller trace.LayerKind
+}
+
+func TestTheLayerSeesEveryOperation(t *testing.T) {
+	d := mustRun(t)
+	var got []call
+	for _, e := range d.events() {
+		if e.Kind == trace.WSPCall && e.Layer == d.layer {
+			got = append(got, call{e.Func, e.Caller.Kind})
+		}
+	}
+	ws2, ifs := trace.LayerWinsock, trace.LayerIFS
+	want := []call{
+		{"WSPStartup", ws2}, {"WSPSocket", ws2}, {"WSPConnect", ws2},
+		{"WSPSend", ws2}, // WSASend
+		{"WSPSend", ifs}, // WriteFile, redirected
+		{"WSPRecv", ws2}, // WSARecv
+		{"WSPRecv", ifs}, // ReadFile, redirected
+		{"WSPCloseSocket", ws2},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the layer's WSP calls (-want +got):\n%s", diff)
+	}
+	if s, n, r, m := d.counter.sends.Load(), d.counter.sent.Load(), d.counter.recvs.Load(), d.counter.rcvd.Load(); s != 2 || n != 10 || r != 2 || m != 10 {
+		t.Errorf("the hooks counted %d sends of %d bytes, %d receives of %d bytes; want 2 of 10 each way", s, n, r, m)
+	}
+	// The ReadFile on the base provider's socket reaches no provider's
+	// WSPRecv: it goes to the driver.
+	read := false
+	for _, e := range d.events() {
+		read = read || e.Kind == trace.ClientCall && e.Func == "ReadFile" && e.Handle == d.direct
+		if e.Kind == trace.WSPCall && e.Handle == d.direct {
+			t.Errorf("a provider was called on the direct socket: %+v", e)
+		}
+	}
+	if !read {
+		t.Error("no ReadFile on the direct socket in the trace")
+	}
+}
+
+func TestReadFileOnTheLayersHandleCostsFourMoreTransitions(t *testing.T) {
+	d := mustRun(t)
+	spent := func(h spi.Handle) (map[string]uint64, uint64) {
+		by, total := map[string]uint64{}, uint64(0)
+		for _, e := range d.events() {
+			if e.Kind == trace.Transition && e.Handle == h {
+				by[e.Func] += e.UserToKernel + e.KernelToUser
+				total += e.UserToKernel + e.KernelToUser
+			}
+		}
+		return by, total
+	}
+	layered, lt := spent(d.layered)
+	direct, dt := spent(d.direct)
+	// One ReadFile on each: 2 to enter the kernel and come back; on the
+	// layer's handle 4 more (WSPRecv), the trip up to the layer and back.
+	// The same for WriteFile, and 2 for each completion the layer forwards.
+	want := map[string]uint64{"ReadFile": 2, "WSPRecv": 4, "WriteFile": 2, "WSPSend": 4, "WPUCompleteOverlappedRequest": 8}
+	if diff := cmp.Diff(want, layered); diff != "" {
+		t.Errorf("transitions on the layer's handle (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]uint64{"ReadFile": 2}, direct); diff != "" {
+		t.Errorf("transitions on the direct socket (-want +got):\n%s", diff)
+	}
+	if lt != d.layeredCost.Total() || dt != d.directCost.Total() {
+		t.Errorf("the trace charges %d and %d; HandleTransitions says %+v and %+v", lt, dt, d.layeredCost, d.directCost)
+	}
+}
+
+func TestTheLayerForwardsEveryCompletionToTheClientsPort(t *testing.T) {
+	d := mustRun(t)
+	var port spi.Handle // the client's
+	var keys []uintptr  // of the packets the client dequeued
+	var forwards int
+	lower := map[trace.Delivery]int{}
+	var lowerSocket spi.Handle
+	for _, e := range d.events() {
+		switch {
+		case e.Kind == trace.ClientCall && e.Func == "GetQueuedCompletionStatus":
+			port = e.Handle
+		case e.Kind == trace.ClientReturn && e.Func == "GetQueuedCompletionStatus":
+			keys = append(keys, e.Key)
+		case e.Kind == trace.Upcall && e.Caller == d.layer && e.Func == "WPUCompleteOverlappedRequest":
+			forwards++
+			if e.Handle != d.layered || e.Err != 0 || e.Bytes != 5 {
+				t.Errorf("forwarded %+v, want 5 bytes, ok, on the layer's handle", e)
+			}
+		case e.Kind == trace.WSPCall && e.Caller == d.layer && e.Func == "WSPSend" && lowerSocket == 0:
+			lowerSocket = e.Handle
+		}
+	}
+	if forwards != 4 {
+		t.Errorf("%d WPUCompleteOverlappedRequest upcalls, want 4", forwards)
+	}
+	if diff := cmp.Diff([]uintptr{layeredKey, layeredKey, layeredKey, layeredKey, directKey}, keys); diff != "" {
+		t.Errorf("the keys of the client's packets (-want +got):\n%s", diff)
+	}
+	for _, e := range d.events() {
+		if e.Kind != trace.Completion {
+			continue
+		}
+		switch e.Handle {
+		case d.layered:
+			if e.Delivery != trace.DeliveredPort || e.Port != port || e.Key != layeredKey {
+				t.Errorf("completion on the layer's handle %+v, want a packet to port %v with key %d", e, port, layeredKey)
+			}
+		case lowerSocket:
+			lower[e.Delivery]++
+			if e.Port == port {
+				t.Errorf("the lower socket completed to the client's port: %+v", e)
+			}
+		}
+	}
+	// Three immediate successes: the kit set skip-on-success on its lower
+	// socket. The pending receive went to its private port.
+	if diff := cmp.Diff(map[trace.Delivery]int{trace.SkippedOnSuccess: 3, trace.DeliveredPort: 1}, lower); diff != "" {
+		t.Errorf("completions on the lower socket (-want +got):\n%s", diff)
+	}
+}
+
+func TestMermaid(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := cli([]string{"-mermaid"}, &out, &errs); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	golden(t, "mermaid.golden", out.Bytes())
+}
+
+func TestTextRuns(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := cli(nil, &out, &errs); code != 0 || errs.Len() != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	if !strings.Contains(out.String(), "What the trace shows") {
+		t.Errorf("no story after the timeline:\n%s", out.String())
+	}
+}
+
+func TestBadArgumentsPrintUsage(t *testing.T) {
+	for _, args := range [][]string{{"-bogus"}, {"extra"}, {"-mermaid=maybe"}} {
+		var out, errs bytes.Buffer
+		if code := cli(args, &out, &errs); code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, code)
+		}
+		if !strings.Contains(errs.String(), "usage: lsp [-mermaid]") || out.Len() != 0 {
+			t.Errorf("%q: stdout %q, stderr %q; want only the usage, on stderr", args, out.String(), errs.String())
+		}
+	}
+}
+
+func mustRun(t *testing.T) *demo {
+	t.Helper()
+	d, err := run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to write it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", path, diff)
+	}
+}
