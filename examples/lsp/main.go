@@ -41,10 +41,6 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lsp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	mermaid := fs.Bool("mermaid", false, "print the trace as a Mermaid sequence diagram instead of the text timeline")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: lsp [-mermaid]")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -163,7 +163,7 @@ func TestBadArgumentsPrintUsage(t *testing.T) {
 		if code := cli(args, &out, &errs); code != 2 {
 			t.Errorf("%q: exit %d, want 2", args, code)
 		}
-		if !strings.Contains(errs.String(), "usage: lsp [-mermaid]") || out.Len() != 0 {
+		if !strings.Contains(errs.String(), "Usage of lsp") || out.Len() != 0 {
 			t.Errorf("%q: stdout %q, stderr %q; want only the usage, on stderr", args, out.String(), errs.String())
 		}
 	}
