@@ -148,6 +148,17 @@ type Imports struct {
 	CloseHandle                        func(h Handle) error
 	CreateThread                       func() (ThreadID, error)
 	ExitThread                         func(thread ThreadID) error
+
+	// RegisterExtension gives an extension function, such as an
+	// [AcceptExFunc] or a [ConnectExFunc] (of those named types), a
+	// "function pointer" in the calling process: a cookie, stable and never
+	// reused, that the provider writes into the out buffer of
+	// SIO_GET_EXTENSION_FUNCTION_POINTER (see [PutExtensionPointer]). The
+	// client turns the cookie back into the function through its process
+	// and calls it directly, as a C client calls the pointer. Registering
+	// the same function value again returns a new cookie; a provider that
+	// answers the ioctl often keeps the cookie it got.
+	RegisterExtension func(fn any) uintptr
 }
 
 // NextLayer is the layer below a layered provider, as [Imports.LoadNext]
