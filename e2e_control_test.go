@@ -83,7 +83,7 @@ func checkIoctls(t *testing.T, cases []ioctlCase) {
 func TestIoctlCodesNobodyServesFail(t *testing.T) {
 	in, out := make([]byte, 16), make([]byte, 16)
 	checkIoctls(t, []ioctlCase{
-		{"SIO_GET_EXTENSION_FUNCTION_POINTER", spi.SIO_GET_EXTENSION_FUNCTION_POINTER, in, out, spi.WSAEOPNOTSUPP},
+		{"SIO_GET_EXTENSION_FUNCTION_POINTER of an unknown GUID", spi.SIO_GET_EXTENSION_FUNCTION_POINTER, in, out, spi.WSAEINVAL},
 		{"SIO_FLUSH", spi.SIO_FLUSH, in, out, spi.WSAEOPNOTSUPP},
 		{"an unknown WS2 code", spi.IOC_OUT | spi.IOC_WS2 | 0x99, in, out, spi.WSAEOPNOTSUPP},
 		{"an unknown vendor code", spi.IOC_IN | spi.IOC_VENDOR | 1, in, out, spi.WSAEOPNOTSUPP},

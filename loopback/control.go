@@ -73,6 +73,11 @@ func (s *socket) ioctl(code uint32, in, out []byte, req spi.IORequest) (uint32, 
 	if err := s.start(req); err != nil {
 		return 0, err
 	}
+	var extK uint32
+	var extErr error
+	if code == spi.SIO_GET_EXTENSION_FUNCTION_POINTER {
+		extK, extErr = spi.PutExtensionPointer(in, out, s.p.extensionPointer)
+	}
 	n := s.n
 	n.mu.Lock()
 	var err error
@@ -113,6 +118,8 @@ func (s *socket) ioctl(code uint32, in, out []byte, req spi.IORequest) (uint32, 
 		}
 		le.PutUint64(out, uint64(s.h))
 		k = handleSize
+	case code == spi.SIO_GET_EXTENSION_FUNCTION_POINTER:
+		k, err = extK, extErr
 	case malformedIoctl(code):
 		err = spi.WSAEINVAL
 	default:
@@ -274,6 +281,17 @@ func (s *socket) setSockOptLocked(level, name int32, optval []byte, fl *flushLis
 			s.opt.reuseAddr = v != 0
 		}
 		return err
+	case spi.SO_UPDATE_ACCEPT_CONTEXT, spi.SO_UPDATE_CONNECT_CONTEXT:
+		// The socket is fully usable once AcceptEx or ConnectEx completes;
+		// the update only checks that it is connected (and, for accept,
+		// takes the listener's handle, of pointer size).
+		if !s.stream || s.state != stateConnected {
+			return spi.WSAENOTCONN
+		}
+		if name == spi.SO_UPDATE_ACCEPT_CONTEXT && len(optval) < handleSize {
+			return spi.WSAEFAULT
+		}
+		return nil
 	case spi.SO_LINGER, spi.SO_DONTLINGER:
 		if !s.stream {
 			return spi.WSAENOPROTOOPT

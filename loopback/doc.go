@@ -179,10 +179,33 @@
 // Control:
 //   - WSPIoctl serves FIONBIO, FIONREAD, SIOCATMARK, SIO_BASE_HANDLE (the
 //     socket's own handle: this is the base provider) and SIO_BSP_HANDLE,
-//     SIO_BSP_HANDLE_SELECT and SIO_BSP_HANDLE_POLL (the same handle). A
-//     short buffer is WSAEFAULT. A code with no valid direction bits is
-//     WSAEINVAL ("not a valid command", as the WSAIoctl docs say); any
-//     other code is WSAEOPNOTSUPP.
+//     SIO_BSP_HANDLE_SELECT and SIO_BSP_HANDLE_POLL (the same handle), and
+//     SIO_GET_EXTENSION_FUNCTION_POINTER for WSAID_ACCEPTEX and
+//     WSAID_CONNECTEX (registered once per process with
+//     RegisterExtension; another GUID is WSAEINVAL). A short buffer is
+//     WSAEFAULT. A code with no valid direction bits is WSAEINVAL ("not a
+//     valid command", as the WSAIoctl docs say); any other code is
+//     WSAEOPNOTSUPP.
+//   - AcceptEx ([spi.AcceptExFunc]) needs an overlapped listening socket
+//     and an accept socket of the same family that is neither bound nor
+//     connected nor the target of another pending AcceptEx (WSAEINVAL
+//     otherwise); its completion comes on the listener. It completes at
+//     once when a connection waits in the backlog and buf is empty;
+//     otherwise it pends until a connection arrives (pending AcceptEx
+//     operations take connections before the backlog does, in order) and,
+//     with buf not empty, until the first data or the peer's FIN. Closing
+//     the listener, or the accept socket, aborts it once with
+//     WSA_OPERATION_ABORTED; CancelIo on the listener cancels it.
+//   - ConnectEx ([spi.ConnectExFunc]) needs a bound, unconnected stream
+//     socket (WSAEINVAL; WSAEISCONN when connected). On loopback the
+//     connection is made at once: the call succeeds, its completion
+//     delivered before it returns, or fails at once with WSAECONNREFUSED,
+//     notifying nothing (Windows would report the refusal through the
+//     completion, after its SYN retries).
+//   - SO_UPDATE_ACCEPT_CONTEXT and SO_UPDATE_CONNECT_CONTEXT are accepted
+//     on a connected TCP socket (WSAENOTCONN otherwise) and change
+//     nothing: the socket is fully usable as soon as the operation
+//     completes.
 //   - Options at SOL_SOCKET: SO_PROTOCOL_INFOW (the socket's catalog
 //     entry, 628 bytes), SO_TYPE, SO_RCVBUF, SO_SNDBUF, SO_REUSEADDR,
 //     SO_ERROR (read and cleared), and on TCP SO_LINGER, SO_DONTLINGER,

@@ -50,6 +50,21 @@ type fakeKernel struct {
 	resetErr   error
 	modifyDiff spi.Handle       // added to the proposed handle by WPUModifyIFSHandle
 	onComplete func(completion) // called after a Complete call is recorded, without k.mu
+	extensions []any            // RegisterExtension calls; cookie = extBase + 8*index
+}
+
+// extBase is the first cookie the fake kernel's RegisterExtension returns.
+const extBase = 0x1000
+
+// extension returns the function registered under cookie, or nil.
+func (k *fakeKernel) extension(cookie uintptr) any {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	i := int(cookie-extBase) / 8
+	if cookie < extBase || i >= len(k.extensions) {
+		return nil
+	}
+	return k.extensions[i]
 }
 
 func newFakeKernel() *fakeKernel {
@@ -88,7 +103,12 @@ func (f *fakeFile) Close() error {
 }
 
 func (k *fakeKernel) imports() spi.Imports {
-	return spi.Imports{CreateFileObject: func(d spi.FileDriver, overlapped bool) (spi.FileObject, error) {
+	return spi.Imports{RegisterExtension: func(fn any) uintptr {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		k.extensions = append(k.extensions, fn)
+		return uintptr(extBase + 8*(len(k.extensions)-1))
+	}, CreateFileObject: func(d spi.FileDriver, overlapped bool) (spi.FileObject, error) {
 		k.mu.Lock()
 		defer k.mu.Unlock()
 		if k.createErr != nil {

@@ -26,6 +26,8 @@ type op struct {
 	status spi.Errno       // result, a Winsock code (0 = success)
 	addr   netip.AddrPort  // source of the datagram received
 
+	acc *socket // the accept socket of an AcceptEx (see acceptEx)
+
 	immediate bool // the Complete call reports a result returned at once
 	wait      bool // a goroutine waits for done instead of the pool taking it back
 	done      bool // the result is final (and, for overlapped ops, delivered)

@@ -37,6 +37,7 @@ type Provider struct {
 	imports spi.Imports
 	entries []spi.WSAProtocolInfo  // the catalog entries WSPStartup was called for
 	socks   map[spi.Socket]*socket // the process's open sockets by handle
+	cookies map[spi.GUID]uintptr   // extension functions registered, by GUID
 }
 
 // WSPStartup loads the provider into its process, or adds a reference if

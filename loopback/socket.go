@@ -2,6 +2,7 @@ package loopback
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/wsspi/wsspi/spi"
 )
@@ -66,6 +67,10 @@ type socket struct {
 	backlog  int
 	acceptq  []*socket // established connections not yet accepted
 	listener *socket   // for a server end in a backlog: its listener
+
+	// network lock: AcceptEx (see extension.go)
+	acceptOp   *op   // an accept socket: the AcceptEx waiting for a connection onto it
+	acceptData []*op // a listener: its AcceptEx ops waiting for first data on their accept sockets
 
 	// network lock: UDP
 	dq dgramQueue
@@ -142,6 +147,7 @@ func errOrNil(e spi.Errno) error {
 // unlinked: an overlapped op goes to its socket's completion queue (and the
 // socket to fl), a waiting call is woken.
 func (n *Network) finishLocked(o *op, status spi.Errno, fl *flushList) {
+	unlinkAcceptLocked(o)
 	o.status = status
 	if status != 0 && status != spi.WSAEMSGSIZE {
 		o.flags = 0 // no result flags for a failure
@@ -338,7 +344,8 @@ func (s *socket) drainAndUnlock() {
 // has not been delivered yet.
 func (s *socket) knowsLocked(ov *spi.Overlapped) bool {
 	return s.sendq.has(ov) || s.recvq.has(ov) || s.notifyq.has(ov) ||
-		(s.inflight != nil && s.inflight.req.Overlapped == ov)
+		(s.inflight != nil && s.inflight.req.Overlapped == ov) ||
+		slices.ContainsFunc(s.acceptData, func(o *op) bool { return o.req.Overlapped == ov })
 }
 
 // getOverlappedResult implements WSPGetOverlappedResult per the provider
@@ -447,12 +454,14 @@ func (n *Network) closeAll(socks []*socket) {
 // delivered through Complete unless silent, in which case the status is
 // only written into the Overlapped.
 func (n *Network) abortOpsLocked(s *socket, silent bool, fl *flushList) {
+	n.abortAcceptLocked(s, silent, fl)
 	for _, q := range [2]*opQueue{&s.sendq, &s.recvq} {
 		for o := q.pop(); o != nil; o = q.pop() {
 			switch {
 			case o.req.Overlapped == nil:
 				n.finishLocked(o, spi.WSAEINTR, fl)
 			case silent:
+				unlinkAcceptLocked(o)
 				ov := o.req.Overlapped
 				ov.StoreOffset(0)
 				ov.StoreOffsetHigh(uint32(spi.WSA_OPERATION_ABORTED))
@@ -579,6 +588,10 @@ func (s *socket) CancelIo(thread spi.ThreadID, allThreads bool, ov *spi.Overlapp
 			o = next
 		}
 	}
+	count += n.cancelAcceptDataLocked(s, func(o *op) bool {
+		return (allThreads || o.req.Thread.ThreadHandle == thread.ThreadHandle) &&
+			(ov == nil || o.req.Overlapped == ov)
+	}, &fl)
 	if count > 0 {
 		n.settleLocked(s, &fl)
 	}

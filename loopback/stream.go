@@ -310,9 +310,16 @@ func (n *Network) resetLocked(s *socket, err spi.Errno, fl *flushList) {
 
 // connect serves WSPConnect.
 func (s *socket) connect(to netip.AddrPort) error {
+	var fl flushList
+	s.n.mu.Lock()
+	err := s.connectLocked(to, &fl)
+	s.n.mu.Unlock()
+	fl.flush()
+	return err
+}
+
+func (s *socket) connectLocked(to netip.AddrPort, fl *flushList) error {
 	n := s.n
-	n.mu.Lock()
-	defer n.mu.Unlock()
 	if s.closed {
 		return spi.WSAENOTSOCK
 	}
@@ -342,12 +349,26 @@ func (s *socket) connect(to netip.AddrPort) error {
 			return err
 		}
 	}
-	l := n.findLocked(false, s.v6, to, func(t *socket) bool { return t.state == stateListening })
-	if l == nil || len(l.acceptq) >= l.backlog {
+	if err := n.establishLocked(s, to, fl); err != nil {
 		if s.nonblocking {
-			s.soError = spi.WSAECONNREFUSED
+			s.soError = err.(spi.Errno)
 			return spi.WSAEWOULDBLOCK
 		}
+		return err
+	}
+	if s.nonblocking {
+		return spi.WSAEWOULDBLOCK
+	}
+	return nil
+}
+
+// establishLocked connects s, a bound stream socket, to the listener at to
+// (with zone removed): the server end waits in the listener's backlog, or
+// is taken at once by a pending AcceptEx. It fails with WSAECONNREFUSED
+// when nobody listens at to or the backlog is full.
+func (n *Network) establishLocked(s *socket, to netip.AddrPort, fl *flushList) error {
+	l := n.findLocked(false, s.v6, to, func(t *socket) bool { return t.state == stateListening })
+	if l == nil || len(l.acceptq) >= l.backlog {
 		return spi.WSAECONNREFUSED
 	}
 	s.local = netip.AddrPortFrom(sourceAddr(s.local.Addr(), s.v6), s.local.Port())
@@ -358,10 +379,8 @@ func (s *socket) connect(to netip.AddrPort) error {
 	c.listener, c.peer = l, s
 	s.state, s.peer, s.remote = stateConnected, c, to
 	l.acceptq = append(l.acceptq, c)
+	n.matchAcceptLocked(l, fl)
 	n.cond.Broadcast()
-	if s.nonblocking {
-		return spi.WSAEWOULDBLOCK
-	}
 	return nil
 }
 
