@@ -34,6 +34,9 @@ type Process struct {
 	worker   *worker                        // the thread WPUOpenCurrentThread names
 	messages []PostedMessage                // WPUPostMessage calls, in order
 	closed   bool
+
+	extMu sync.Mutex // guards ext
+	ext   []any      // extension functions by cookie index (see registerExtension)
 }
 
 func newProcess(m *Machine, pid uint32) *Process {

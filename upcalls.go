@@ -38,6 +38,7 @@ func (p *Process) services(*spi.WSAProtocolInfo) (spi.WSPUpcallTable, spi.Import
 			CloseHandle:                        p.kernel.CloseHandle,
 			CreateThread:                       p.providerCreateThread,
 			ExitThread:                         p.providerExitThread,
+			RegisterExtension:                  p.registerExtension,
 		}
 }
 
