@@ -39,6 +39,7 @@ func (p *Process) services(*spi.WSAProtocolInfo) (spi.WSPUpcallTable, spi.Import
 			CreateThread:                       p.providerCreateThread,
 			ExitThread:                         p.providerExitThread,
 			RegisterExtension:                  p.registerExtension,
+			ExtensionFunction:                  p.ExtensionFunction,
 		}
 }
 

@@ -159,6 +159,13 @@ type Imports struct {
 	// the same function value again returns a new cookie; a provider that
 	// answers the ioctl often keeps the cookie it got.
 	RegisterExtension func(fn any) uintptr
+
+	// ExtensionFunction turns a cookie from RegisterExtension back into
+	// the function registered, as calling through a function pointer does
+	// in C: a layered provider uses it on the pointer the layer below
+	// returned for SIO_GET_EXTENSION_FUNCTION_POINTER. ok is false for a
+	// cookie nobody registered in the process.
+	ExtensionFunction func(cookie uintptr) (fn any, ok bool)
 }
 
 // NextLayer is the layer below a layered provider, as [Imports.LoadNext]
