@@ -128,10 +128,16 @@
 //   - WSPDuplicateSocket, WSPEventSelect, WSPEnumNetworkEvents and
 //     WSPAsyncSelect go down with the lower handle and return the lower
 //     layer's answer; WSPSelect maps its sets both ways.
-//   - Extension functions (SIO_GET_EXTENSION_FUNCTION_POINTER) are not
-//     intercepted: the layer below answers, and calls through pointers it
-//     hands out would bypass the layer. The simulator's base provider has
-//     none.
+//   - SIO_GET_EXTENSION_FUNCTION_POINTER for AcceptEx or ConnectEx (not
+//     overlapped) is intercepted, as the sample does: once the layer below
+//     knows the GUID, the layer returns a pointer to its own function.
+//     That function maps the handles to the lower sockets, fetches the
+//     lower function on the lower socket at each call (a layer may hand
+//     out one per socket), and substitutes its overlapped as for a send,
+//     so the completion reaches the client once (for AcceptEx, on the
+//     listener); the first data of AcceptEx goes through OnRecv and the
+//     data of ConnectEx through OnSend. Other GUIDs, and the ioctl with an
+//     overlapped, go down unchanged.
 //
 // # Concurrency
 //

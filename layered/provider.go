@@ -190,6 +190,9 @@ type Instance struct {
 
 	smu   sync.Mutex           // guards socks
 	socks map[*Socket]struct{} // sockets whose handle is not yet closed
+
+	extMu   sync.Mutex           // guards cookies
+	cookies map[spi.GUID]uintptr // the layer's extension functions registered, by GUID
 }
 
 // env is what an instance works with between its first WSPStartup and its

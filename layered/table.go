@@ -267,11 +267,16 @@ func (in *Instance) recvFrom(h spi.Socket, bufs [][]byte, flags *uint32, from *n
 }
 
 // ioctl serves WSPIoctl. Every code goes down unchanged with the lower
-// handle; in particular the kit never intercepts SIO_BASE_HANDLE, so the
-// base provider answers it through any number of layers, and
-// SIO_BSP_HANDLE, SIO_BSP_HANDLE_SELECT and SIO_BSP_HANDLE_POLL get the
-// next layer's answer.
+// handle, except SIO_GET_EXTENSION_FUNCTION_POINTER for AcceptEx or
+// ConnectEx without an overlapped, which returns the layer's own wrapper
+// (see extension.go); in particular the kit never intercepts
+// SIO_BASE_HANDLE, so the base provider answers it through any number of
+// layers, and SIO_BSP_HANDLE, SIO_BSP_HANDLE_SELECT and
+// SIO_BSP_HANDLE_POLL get the next layer's answer.
 func (in *Instance) ioctl(h spi.Socket, code uint32, inBuf, out []byte, ov *spi.Overlapped, cr spi.CompletionRoutine, thread *spi.ThreadID) (uint32, error) {
+	if g, ok := extensionIoctl(code, inBuf, ov); ok {
+		return in.extensionPointer(h, g, inBuf, out, thread)
+	}
 	return in.io(h, &lowerCall{kind: callIoctl, code: code, inBuf: inBuf, out: out}, ov, cr, thread)
 }
 
