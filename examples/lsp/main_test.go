@@ -195,3 +195,18 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Errorf("%s (-want +got):\n%s", path, diff)
 	}
 }
+
+// The README shows the diagram this program prints; the copy must match.
+func TestTheREADMEHasTheDiagram(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	diagram, err := os.ReadFile(filepath.Join("testdata", "mermaid.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(readme, []byte("```mermaid\n"+string(diagram)+"```\n")) {
+		t.Error("README.md does not hold the diagram of go run ./examples/lsp -mermaid in a ```mermaid block; paste testdata/mermaid.golden there")
+	}
+}
