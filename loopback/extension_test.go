@@ -298,3 +298,81 @@ func TestCancelIoCancelsPendingAcceptEx(t *testing.T) {
 	_, err = p.acceptEx(l, a, nil, new(spi.Overlapped))
 	wantErr(t, "AcceptEx again", err, spi.WSA_IO_PENDING)
 }
+
+func TestAcceptExWaitingForDataEndsWithThePeersCloseOrTheAcceptSocketsClose(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(p *proc, c, a spi.Socket)
+		want completion // Handle and Ov are filled in
+	}{
+		{"graceful close: 0 bytes", func(p *proc, c, _ spi.Socket) { p.must(p.tab.WSPCloseSocket(c)) },
+			completion{Status: 0}},
+		{"abortive close: WSAECONNRESET", func(p *proc, c, _ spi.Socket) {
+			p.setLinger(c, 1, 0)
+			p.must(p.tab.WSPCloseSocket(c))
+		}, completion{Status: spi.WSAECONNRESET}},
+		{"accept socket closed: aborted", func(p *proc, _, a spi.Socket) { p.must(p.tab.WSPCloseSocket(a)) },
+			completion{Status: spi.WSA_OPERATION_ABORTED}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newTestProc(t)
+			l, addr := p.listener(spi.AF_INET, ovFlag)
+			a := p.socket(spi.AF_INET, spi.SOCK_STREAM, ovFlag)
+			aov := new(spi.Overlapped)
+			_, err := p.acceptEx(l, a, make([]byte, 4), aov)
+			wantErr(t, "AcceptEx", err, spi.WSA_IO_PENDING)
+			c := p.boundClient()
+			if _, err := p.connectEx(c, addr, nil, new(spi.Overlapped)); err != nil {
+				t.Fatal(err)
+			}
+			p.k.take()
+			tc.end(p, c, a)
+			var got []completion
+			for _, e := range p.k.take() {
+				if e.Complete != nil && e.Complete.Handle == l {
+					got = append(got, *e.Complete)
+				}
+			}
+			want := tc.want
+			want.Handle, want.Ov = l, aov
+			diff(t, "completions on the listener", []completion{want}, got)
+		})
+	}
+}
+
+func TestLastCleanupCancelsPendingAcceptExWithoutNotification(t *testing.T) {
+	p := newTestProc(t)
+	l, addr := p.listener(spi.AF_INET, ovFlag)
+	waiting := new(spi.Overlapped) // for a connection
+	_, err := p.acceptEx(l, p.socket(spi.AF_INET, spi.SOCK_STREAM, ovFlag), nil, waiting)
+	wantErr(t, "AcceptEx", err, spi.WSA_IO_PENDING)
+	data := new(spi.Overlapped) // connected, for first data
+	_, err = p.acceptEx(l, p.socket(spi.AF_INET, spi.SOCK_STREAM, ovFlag), make([]byte, 4), data)
+	wantErr(t, "AcceptEx", err, spi.WSA_IO_PENDING)
+	for range 2 {
+		if _, err := p.connectEx(p.boundClient(), addr, nil, new(spi.Overlapped)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first AcceptEx took the first connection at once (no buffer);
+	// the second waits for data.
+	p.k.take()
+	_, err = p.acceptEx(l, p.socket(spi.AF_INET, spi.SOCK_STREAM, ovFlag), nil, waiting)
+	wantErr(t, "third AcceptEx", err, spi.WSA_IO_PENDING)
+	for range p.entries {
+		p.must(p.tab.WSPCleanup())
+	}
+	for _, e := range p.k.take() {
+		if e.Complete != nil {
+			t.Errorf("Complete called during cleanup: %+v", *e.Complete)
+		}
+	}
+	for _, o := range []*spi.Overlapped{waiting, data} {
+		if spi.Errno(o.LoadInternal()) != spi.WSA_OPERATION_ABORTED || o.LoadOffsetHigh() != uint32(spi.WSA_OPERATION_ABORTED) {
+			t.Errorf("cancelled AcceptEx: Internal %#x OffsetHigh %d", o.LoadInternal(), o.LoadOffsetHigh())
+		}
+	}
+	if n := p.k.openFiles(); n != 0 {
+		t.Errorf("%d file objects left open", n)
+	}
+}
