@@ -119,7 +119,8 @@
 //     with unread data) gets WSAECONNABORTED. SO_ERROR reports the reset.
 //   - Send and receive on an unconnected stream socket are WSAENOTCONN.
 //   - No out-of-band data (MSG_OOB is WSAEOPNOTSUPP, SIOCATMARK is always
-//     TRUE), no connect or disconnect data, no QOS, no AcceptEx/ConnectEx.
+//     TRUE), no connect or disconnect data, no QOS (AcceptEx and ConnectEx:
+//     see "Control").
 //
 // Datagrams (UDP):
 //   - A datagram of up to [MaxDatagramSize] bytes (larger is WSAEMSGSIZE)
