@@ -103,7 +103,10 @@
 //     when none will), keep an operation's record from being reused while
 //     anyone may still touch it, a queued completion routine included. A
 //     record WSPCleanup abandons is never reused, since the layer below may
-//     still write it.
+//     still write it. When the worker wins over the issuing call (over a
+//     non-IFS layer, whose packet comes even for an immediate success), the
+//     call returns WSA_IO_PENDING instead of success, so a client is never
+//     told "done at once" before its notification is queued.
 //   - Order: an immediate success is forwarded inline only when no other
 //     operation of the socket is outstanding; otherwise it goes through
 //     the private port behind the others, and the call returns

@@ -177,11 +177,19 @@ func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
 		alone := o.sock.pending.Load() == 1
 		switch {
 		case alone:
-			in.forward(e, o, 0, n, flags, true)
+			won := in.forward(e, o, 0, n, flags, true)
 			if o.sock.skip {
 				o.release() // no packet will come
 			}
 			o.release()
+			if !won {
+				// Over a non-IFS layer the packet of the layer below
+				// reached a worker first, and that worker forwards the
+				// completion, perhaps still doing so: report the call as
+				// pending, so the client never hears "done at once"
+				// before its notification is queued.
+				return 0, spi.WSA_IO_PENDING
+			}
 			return n, nil
 		case !o.sock.skip:
 			o.release()
@@ -219,10 +227,11 @@ func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
 // client associated with the layer's handle and signals the event. It
 // closes a thread it opened and unlinks the op (closing the handle of a
 // socket closed meanwhile once its last operation is forwarded). It drops
-// no reference of the caller's.
-func (in *Instance) forward(e *env, o *op, status spi.Errno, bytes, flags uint32, inline bool) {
+// no reference of the caller's, and reports whether it was this call that
+// forwarded the operation.
+func (in *Instance) forward(e *env, o *op, status spi.Errno, bytes, flags uint32, inline bool) bool {
 	if !o.state.CompareAndSwap(opLive, opDone) {
-		return
+		return false
 	}
 	s, p := o.sock, in.p
 	if h := p.cfg.Hooks.OnRecv; h != nil && o.recv && (status == 0 || status == spi.WSAEMSGSIZE) {
@@ -254,6 +263,7 @@ func (in *Instance) forward(e *env, o *op, status spi.Errno, bytes, flags uint32
 		_ = e.upcalls.WPUCloseThread(&o.thread)
 	}
 	in.finish(e, o)
+	return true
 }
 
 // runRoutine is the trampoline WPUQueueApc runs on the client's thread: it
