@@ -42,3 +42,47 @@ func TestReportFailsOnMissingOrMissedTargets(t *testing.T) {
 		}
 	}
 }
+
+func TestAtLeastTargets(t *testing.T) {
+	ratio := target{bench: "B/two", metric: "packets/s", baseline: "B/one", bound: 1.6, kind: atLeast}
+	floor := target{bench: "B/w", metric: "ops/s", bound: 200000, kind: atLeast}
+	for _, c := range []struct {
+		t    target
+		got  float64
+		want bool
+	}{
+		{ratio, 1.59, false},
+		{ratio, 1.6, true},
+		{ratio, 1.9, true},
+		{floor, 199999, false},
+		{floor, 250000, true},
+	} {
+		if got := c.t.met(c.got); got != c.want {
+			t.Errorf("%s met(%v) = %v, want %v", limit(c.t), c.got, got, c.want)
+		}
+	}
+}
+
+func TestReportAtLeastRatio(t *testing.T) {
+	saved := targets
+	t.Cleanup(func() { targets = saved })
+	targets = []target{{bench: "BenchmarkC/two", metric: "packets/s", baseline: "BenchmarkC/one", bound: 1.6, kind: atLeast}}
+	const run = `BenchmarkC/one-2 	100	 1000 ns/op	 1000000 packets/s
+BenchmarkC/two-2 	100	 500 ns/op	 1800000 packets/s
+`
+	r, _ := parse(strings.NewReader(run))
+	var out strings.Builder
+	if !report(&out, r) {
+		t.Errorf("1.8x did not meet >= 1.6x:\n%s", out.String())
+	}
+	for _, want := range []string{"1.80x", ">= 1.6x", "yes"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	r, _ = parse(strings.NewReader(strings.Replace(run, "1800000", "1500000", 1)))
+	out.Reset()
+	if report(&out, r) {
+		t.Errorf("1.5x met >= 1.6x:\n%s", out.String())
+	}
+}
