@@ -304,7 +304,7 @@ func runOnce(cfg *config, f Factory, id spi.CatalogEntryId, name string, sched *
 	}
 	for _, x := range e.findings {
 		x.Case, x.Run = name, run
-		x.Log = slices.Clone(e.log[max(0, len(e.log)-cfg.logTail):])
+		x.Log = e.logText(cfg.logTail)
 	}
 	return e.findings
 }
