@@ -15,16 +15,15 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"text/tabwriter"
-	"time"
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/examples/internal/demokit"
 	"github.com/wsspi/wsspi/handles"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
@@ -38,29 +37,8 @@ func main() {
 // cli runs the program with its arguments and returns its exit status: 2
 // for bad arguments, after the usage.
 func cli(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("exhaustion", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	mermaid := fs.Bool("mermaid", false, "print the failing call's trace as a Mermaid sequence diagram instead of the story")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return 2
-	}
-	d, err := run()
-	if err == nil {
-		if *mermaid {
-			err = trace.Mermaid(stdout, d.failed)
-		} else {
-			err = d.print(stdout)
-		}
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "exhaustion:", err)
-		return 1
-	}
-	return 0
+	return demokit.CLI("exhaustion", "print the failing call's trace as a Mermaid sequence diagram instead of the story", args, stdout, stderr,
+		demokit.Show(run, (*demo).failedCall, (*demo).print))
 }
 
 // capacity is the size of each process's handle table: the client's
@@ -81,6 +59,10 @@ type demo struct {
 	failed, recovery []trace.Event
 }
 
+// failedCall returns the trace of the failing socket(), the one the
+// Mermaid diagram draws.
+func (d *demo) failedCall() []trace.Event { return d.failed }
+
 func run() (*demo, error) {
 	rec := new(trace.Recorder)
 	m := wsspi.NewMachineWith(wsspi.MachineOptions{Trace: rec, Handles: handles.Options{Capacity: capacity}})
@@ -97,17 +79,9 @@ func run() (*demo, error) {
 	p := m.NewProcess()
 	defer p.Close()
 	th := p.NewThread()
-	socket := func() (spi.Socket, error) {
-		return th.WSASocket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP, nil, 0, spi.WSA_FLAG_OVERLAPPED)
-	}
+	socket := func() (spi.Socket, error) { return demokit.TCPSocket(th, nil) }
 	// events returns the process's events since mark, numbered from 1.
-	events := func(mark int) []trace.Event {
-		es := trace.Filter(rec.Events()[mark:], func(e trace.Event) bool { return e.PID == p.ID() })
-		for i := range es {
-			es[i].Seq = uint64(i + 1)
-		}
-		return es
-	}
+	events := func(mark int) []trace.Event { return demokit.ProcessEvents(rec.Events()[mark:], p.ID()) }
 
 	var open []spi.Socket
 	for range 2 {
@@ -120,7 +94,7 @@ func run() (*demo, error) {
 	// Let the layer's worker reach its wait on its private port, which it
 	// starts at a moment only the Go scheduler decides, before the trace
 	// of the third socket starts.
-	if err := workerWaiting(rec); err != nil {
+	if err := demokit.AwaitWorker(rec, 0); err != nil {
 		return nil, err
 	}
 	d.full = p.Handles().Snapshot()
@@ -154,19 +128,6 @@ func run() (*demo, error) {
 	}
 	d.empty = p.Handles().Snapshot()
 	return d, nil
-}
-
-// workerWaiting waits until a layer's worker has called
-// GetQueuedCompletionStatus on its private port.
-func workerWaiting(rec *trace.Recorder) error {
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		for _, e := range rec.Events() {
-			if e.Kind == trace.Upcall && e.Caller.Kind == trace.LayerProvider && e.Func == "GetQueuedCompletionStatus" {
-				return nil
-			}
-		}
-	}
-	return errors.New("the layer's worker never waited on its port")
 }
 
 // print tells the story: the tables, and the traces read.

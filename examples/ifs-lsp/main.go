@@ -14,7 +14,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/examples/internal/demokit"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/redirect"
 	"github.com/wsspi/wsspi/spi"
@@ -39,29 +39,8 @@ func main() {
 // cli runs the program with its arguments and returns its exit status: 2
 // for bad arguments, after the usage.
 func cli(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("ifs-lsp", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	mermaid := fs.Bool("mermaid", false, "print the trace as a Mermaid sequence diagram instead of the text timeline")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return 2
-	}
-	d, err := run()
-	if err == nil {
-		if *mermaid {
-			err = trace.Mermaid(stdout, d.events())
-		} else {
-			err = d.print(stdout)
-		}
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "ifs-lsp:", err)
-		return 1
-	}
-	return 0
+	return demokit.CLI("ifs-lsp", "print the trace as a Mermaid sequence diagram instead of the text timeline", args, stdout, stderr,
+		demokit.Show(run, (*demo).events, (*demo).print))
 }
 
 // The IFS LSP: its GUID, "DLL path" and name.
@@ -143,7 +122,7 @@ var addr = netip.MustParseAddrPort("127.0.0.1:80")
 // demo is what a run leaves: the client process's trace, step by step,
 // and what the story is told from.
 type demo struct {
-	steps  []step
+	steps  []demokit.Step
 	layer  trace.Layer // the IFS LSP's lifeline
 	counts *counts
 	// The client's socket, registered by the layer, its port, and the
@@ -152,48 +131,8 @@ type demo struct {
 	cost         redirect.Transitions
 }
 
-// step is a part of the script: what it shows, and its events.
-type step struct {
-	about  string
-	events []trace.Event
-}
-
-func (d *demo) events() []trace.Event {
-	var all []trace.Event
-	for _, s := range d.steps {
-		all = append(all, s.events...)
-	}
-	return all
-}
-
-// script cuts a traced run into steps, keeping the events of one process,
-// numbered from 1.
-type script struct {
-	rec   *trace.Recorder
-	pid   uint32
-	steps []step
-	mark  int // where the current step starts in rec
-	seq   uint64
-}
-
-// step ends the current step, if any, and starts one about about ("" for
-// none).
-func (sc *script) step(about string) {
-	events := sc.rec.Events()
-	if n := len(sc.steps); n > 0 {
-		for _, e := range events[sc.mark:] {
-			if e.PID == sc.pid {
-				sc.seq++
-				e.Seq = sc.seq
-				sc.steps[n-1].events = append(sc.steps[n-1].events, e)
-			}
-		}
-	}
-	sc.mark = len(events)
-	if about != "" {
-		sc.steps = append(sc.steps, step{about: about})
-	}
-}
+// events returns the whole trace.
+func (d *demo) events() []trace.Event { return demokit.Events(d.steps) }
 
 func run() (*demo, error) {
 	rec := new(trace.Recorder)
@@ -204,37 +143,25 @@ func run() (*demo, error) {
 		return nil, err
 	}
 	d.layer = trace.Layer{Kind: trace.LayerProvider, ID: layer, Name: ifsName}
-	base, _ := m.Catalog().View().Entry(catalog.DefaultTCPIPv4)
 
 	// The server makes its sockets on the base entry, so that only the
 	// client's I/O crosses the layer.
-	server, client := m.NewProcess(), m.NewProcess()
-	defer server.Close()
-	defer client.Close()
-	sth, th := server.NewThread(), client.NewThread()
-	l, err := sth.WSASocket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP, &base, 0, spi.WSA_FLAG_OVERLAPPED)
+	peers, err := demokit.Listen(m, addr, 1)
 	if err != nil {
 		return nil, err
 	}
-	if err := sth.Bind(l, addr); err != nil {
-		return nil, err
-	}
-	if err := sth.Listen(l, 1); err != nil {
-		return nil, err
-	}
+	defer peers.Close()
+	client, sth, th := peers.Client, peers.ServerThread, peers.ClientThread
 
-	sc := &script{rec: rec, pid: client.ID()}
-	sc.step(`socket() goes through the IFS LSP's chain: the layer creates a socket of the
+	sc := &demokit.Script{Rec: rec, PID: client.ID()}
+	sc.Step(`socket() goes through the IFS LSP's chain: the layer creates a socket of the
 base provider and registers that very handle as its own (WPUModifyIFSHandle),
 so ws2_32 sends the socket's calls to the layer. connect(); the client
 associates the handle with its port, key 42.`)
-	if d.socket, err = th.WSASocket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP, nil, 0, spi.WSA_FLAG_OVERLAPPED); err != nil {
+	if d.socket, err = demokit.TCPSocket(th, nil); err != nil {
 		return nil, err
 	}
-	if err := th.Connect(d.socket, addr); err != nil {
-		return nil, err
-	}
-	peer, _, err := sth.Accept(l)
+	peer, err := peers.Connect(d.socket)
 	if err != nil {
 		return nil, err
 	}
@@ -257,20 +184,20 @@ associates the handle with its port, key 42.`)
 	}
 
 	var sendOv, writeOv, recvOv, readOv spi.Overlapped
-	sc.step(`WSASend: ws2_32 calls the layer's WSPSend, which counts and calls the base
+	sc.Step(`WSASend: ws2_32 calls the layer's WSPSend, which counts and calls the base
 provider's with the client's overlapped. The handle is the client's, so the
 kernel posts the packet to the client's port itself.`)
 	_, err = th.WSASend(d.socket, [][]byte{[]byte("hello")}, 0, &sendOv, nil)
 	if err := get(&sendOv, err, spi.WSA_IO_PENDING); err != nil {
 		return nil, err
 	}
-	sc.step(`WriteFile: the handle is an IFS handle, a file object of the base provider's
+	sc.Step(`WriteFile: the handle is an IFS handle, a file object of the base provider's
 driver, so the request goes straight to that driver. No layer sees it.`)
 	_, err = th.WriteFile(d.socket, []byte("write"), &writeOv)
 	if err := get(&writeOv, err, spi.ERROR_IO_PENDING); err != nil {
 		return nil, err
 	}
-	sc.step(`WSARecv before the server sends: the layer counts it; it pends in the base
+	sc.Step(`WSARecv before the server sends: the layer counts it; it pends in the base
 provider, and completes to the client's port when the data comes.`)
 	buf := make([]byte, 16)
 	_, err = th.WSARecv(d.socket, [][]byte{buf}, new(uint32), &recvOv, nil)
@@ -283,7 +210,7 @@ provider, and completes to the client's port when the data comes.`)
 	if err := get(&recvOv, nil, nil); err != nil {
 		return nil, err
 	}
-	sc.step(`ReadFile, with data waiting: straight to the driver, as WriteFile.`)
+	sc.Step(`ReadFile, with data waiting: straight to the driver, as WriteFile.`)
 	if _, err := sth.WSASend(peer, [][]byte{[]byte("file!")}, 0, nil, nil); err != nil {
 		return nil, err
 	}
@@ -294,20 +221,16 @@ provider, and completes to the client's port when the data comes.`)
 	if d.cost, err = client.HandleTransitions(d.socket); err != nil {
 		return nil, err
 	}
-	sc.step("")
-	d.steps = sc.steps
+	sc.Step("")
+	d.steps = sc.Steps()
 	return d, nil
 }
 
 // print writes the timeline, step by step, and then what it shows, read
 // from the trace.
 func (d *demo) print(w io.Writer) error {
-	for i, s := range d.steps {
-		fmt.Fprintf(w, "%d. %s\n\n", i+1, s.about)
-		if err := trace.Text(w, s.events); err != nil {
-			return err
-		}
-		fmt.Fprintln(w)
+	if err := demokit.PrintSteps(w, d.steps); err != nil {
+		return err
 	}
 	fmt.Fprintln(w, "What the trace shows")
 	fmt.Fprintln(w, "\nThe client's I/O calls, and what the layer saw of them:")

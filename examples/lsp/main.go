@@ -14,7 +14,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/examples/internal/demokit"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/redirect"
 	"github.com/wsspi/wsspi/spi"
@@ -38,29 +38,8 @@ func main() {
 // cli runs the program with its arguments and returns its exit status: 2
 // for bad arguments, after the usage.
 func cli(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("lsp", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	mermaid := fs.Bool("mermaid", false, "print the trace as a Mermaid sequence diagram instead of the text timeline")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return 2
-	}
-	d, err := run()
-	if err == nil {
-		if *mermaid {
-			err = trace.Mermaid(stdout, d.events())
-		} else {
-			err = d.print(stdout)
-		}
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "lsp:", err)
-		return 1
-	}
-	return 0
+	return demokit.CLI("lsp", "print the trace as a Mermaid sequence diagram instead of the text timeline", args, stdout, stderr,
+		demokit.Show(run, (*demo).events, (*demo).print))
 }
 
 // counter is the byte-counting LSP: all of its own logic is two hooks of
@@ -95,7 +74,7 @@ var addr = netip.MustParseAddrPort("127.0.0.1:80")
 // demo is what a run leaves: the client process's trace, step by step,
 // and what the story is told from.
 type demo struct {
-	steps   []step
+	steps   []demokit.Step
 	layer   trace.Layer // the LSP's lifeline
 	chain   spi.CatalogEntryId
 	counter *counter
@@ -105,73 +84,8 @@ type demo struct {
 	layeredCost, directCost redirect.Transitions
 }
 
-// step is a part of the script: what it shows, and its events.
-type step struct {
-	about  string
-	events []trace.Event
-}
-
 // events returns the whole trace.
-func (d *demo) events() []trace.Event {
-	var all []trace.Event
-	for _, s := range d.steps {
-		all = append(all, s.events...)
-	}
-	return all
-}
-
-// script is a client's run on a machine that records a trace: it cuts
-// the trace into steps.
-type script struct {
-	rec   *trace.Recorder
-	pid   uint32 // the client process's
-	seq   uint64 // the number of the client's last event
-	steps []step
-	mark  int // where the current step starts in rec
-	about string
-}
-
-// step ends the current step, if any, and starts one about about.
-func (sc *script) step(about string) {
-	events := sc.rec.Events()
-	if sc.about != "" {
-		sc.steps = append(sc.steps, step{sc.about, sc.clientEvents(events[sc.mark:])})
-	}
-	sc.mark, sc.about = len(events), about
-}
-
-// clientEvents returns the events of the client process, numbered on from
-// the previous step's, without the calls with which a layer's worker goes
-// to wait on its private port: it waits from the layer's start-up on, at a
-// moment only the Go scheduler decides. The returns of those calls, when
-// the worker takes a completion off its port, stay.
-func (sc *script) clientEvents(events []trace.Event) []trace.Event {
-	events = trace.Filter(events, func(e trace.Event) bool { return e.PID == sc.pid && !workerWaits(e) })
-	for i := range events {
-		sc.seq++
-		events[i].Seq = sc.seq
-	}
-	return events
-}
-
-// workerWaits reports whether e is a layer's worker calling
-// GetQueuedCompletionStatus to wait on its private port.
-func workerWaits(e trace.Event) bool {
-	return e.Kind == trace.Upcall && e.Caller.Kind == trace.LayerProvider && e.Func == "GetQueuedCompletionStatus"
-}
-
-// settle waits until a layer's worker has gone back to wait on its port
-// for the (n+1)th time, that is, has forwarded n completions, so that the
-// timeline shows the forwarding before the client's next call. (On
-// Windows the two overlap: the client may already wait on its port.)
-func (sc *script) settle(n int) error {
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if len(trace.Filter(sc.rec.Events(), workerWaits)) > n {
-			return nil
-		}
-	}
-	return errors.New("the layer's worker did not forward the completion")
-}
+func (d *demo) events() []trace.Event { return demokit.Events(d.steps) }
 
 func run() (*demo, error) {
 	rec := new(trace.Recorder)
@@ -192,36 +106,24 @@ func run() (*demo, error) {
 		chain:   ids.Chains[0],
 		counter: c,
 	}
-	base, _ := m.Catalog().View().Entry(catalog.DefaultTCPIPv4)
 
 	// The server makes its sockets on the base entry, so that only the
 	// client's I/O crosses the layer.
-	server, client := m.NewProcess(), m.NewProcess()
-	defer server.Close()
-	defer client.Close()
-	sth, th := server.NewThread(), client.NewThread()
-	l, err := sth.WSASocket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP, &base, 0, spi.WSA_FLAG_OVERLAPPED)
+	peers, err := demokit.Listen(m, addr, 2)
 	if err != nil {
 		return nil, err
 	}
-	if err := sth.Bind(l, addr); err != nil {
-		return nil, err
-	}
-	if err := sth.Listen(l, 2); err != nil {
-		return nil, err
-	}
+	defer peers.Close()
+	client, sth, th := peers.Client, peers.ServerThread, peers.ClientThread
 	// The client's port, and a socket of the base provider for comparison.
 	port, err := client.CreateIoCompletionPort(spi.INVALID_HANDLE_VALUE, 0, 0, 0)
 	if err != nil {
 		return nil, err
 	}
-	if d.direct, err = th.WSASocket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP, &base, 0, spi.WSA_FLAG_OVERLAPPED); err != nil {
+	if d.direct, err = demokit.TCPSocket(th, &peers.Base); err != nil {
 		return nil, err
 	}
-	if err := th.Connect(d.direct, addr); err != nil {
-		return nil, err
-	}
-	directPeer, _, err := sth.Accept(l)
+	directPeer, err := peers.Connect(d.direct)
 	if err != nil {
 		return nil, err
 	}
@@ -229,24 +131,22 @@ func run() (*demo, error) {
 		return nil, err
 	}
 
-	sc := &script{rec: rec, pid: client.ID()}
-	sc.step(fmt.Sprintf(`socket(): the first TCP entry of the catalog is the LSP's chain %d, so ws2_32
+	// The timeline leaves out the worker's waits on its private port.
+	sc := &demokit.Script{Rec: rec, PID: client.ID(), Drop: demokit.WorkerWaits}
+	sc.Step(fmt.Sprintf(`socket(): the first TCP entry of the catalog is the LSP's chain %d, so ws2_32
 loads the LSP (WSPStartup). The kit loads the layer below (LoadNext), makes a
 private completion port and a worker thread, and creates a socket of the base
 provider, which it associates with its private port; the client gets a
 handle of the layer's own, from WPUCreateSocketHandle.`, d.chain))
-	if d.layered, err = th.WSASocket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP, nil, 0, spi.WSA_FLAG_OVERLAPPED); err != nil {
+	if d.layered, err = demokit.TCPSocket(th, nil); err != nil {
 		return nil, err
 	}
-	if err := sc.settle(0); err != nil {
+	if err := demokit.AwaitWorker(rec, 0); err != nil {
 		return nil, err
 	}
-	sc.step(fmt.Sprintf(`connect(); then the client associates its socket, the layer's handle, with its
+	sc.Step(fmt.Sprintf(`connect(); then the client associates its socket, the layer's handle, with its
 own port under key %d. The base socket below knows nothing of that port.`, layeredKey))
-	if err := th.Connect(d.layered, addr); err != nil {
-		return nil, err
-	}
-	peer, _, err := sth.Accept(l)
+	peer, err := peers.Connect(d.layered)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +164,7 @@ own port under key %d. The base socket below knows nothing of that port.`, layer
 		return nil
 	}
 
-	sc.step(`WSASend: ws2_32 calls the layer's WSPSend. The layer sends on its base socket
+	sc.Step(`WSASend: ws2_32 calls the layer's WSPSend. The layer sends on its base socket
 with an overlapped of its own; that send succeeds at once, so the layer
 completes the client's overlapped itself: WPUCompleteOverlappedRequest posts
 the packet to the client's port.`)
@@ -276,7 +176,7 @@ the packet to the client's port.`)
 		return nil, err
 	}
 
-	sc.step(`WriteFile: the IFS layer redirects it up to the layer's WSPSend (4 more
+	sc.Step(`WriteFile: the IFS layer redirects it up to the layer's WSPSend (4 more
 transitions). No thread id comes with it, so the layer opens one.`)
 	if _, err := th.WriteFile(d.layered, []byte("write"), &writeOv); err != nil && !errors.Is(err, spi.ERROR_IO_PENDING) {
 		return nil, err
@@ -285,7 +185,7 @@ transitions). No thread id comes with it, so the layer opens one.`)
 		return nil, err
 	}
 
-	sc.step(`WSARecv before the server sends: it pends. When the data comes, the base socket's
+	sc.Step(`WSARecv before the server sends: it pends. When the data comes, the base socket's
 completion goes to the layer's private port; the layer's worker takes it off
 and forwards it to the client's port.`)
 	buf := make([]byte, 16)
@@ -295,14 +195,17 @@ and forwards it to the client's port.`)
 	if _, err := sth.WSASend(peer, [][]byte{[]byte("world")}, 0, nil, nil); err != nil {
 		return nil, err
 	}
-	if err := sc.settle(1); err != nil {
+	// Let the worker forward the completion, and go back to wait, before
+	// the client's next call. (On Windows the two overlap: the client may
+	// already wait on its port.)
+	if err := demokit.AwaitWorker(rec, 1); err != nil {
 		return nil, err
 	}
 	if err := get(&recvOv, layeredKey); err != nil {
 		return nil, err
 	}
 
-	sc.step(`ReadFile, with data waiting: redirected up to the layer's WSPRecv.`)
+	sc.Step(`ReadFile, with data waiting: redirected up to the layer's WSPRecv.`)
 	if _, err := sth.WSASend(peer, [][]byte{[]byte("file!")}, 0, nil, nil); err != nil {
 		return nil, err
 	}
@@ -313,7 +216,7 @@ and forwards it to the client's port.`)
 		return nil, err
 	}
 
-	sc.step(fmt.Sprintf(`ReadFile on the client's other socket, made on the base provider itself (key %d):
+	sc.Step(fmt.Sprintf(`ReadFile on the client's other socket, made on the base provider itself (key %d):
 no layer, no redirection; the kernel posts the packet.`, directKey))
 	if _, err := sth.WSASend(directPeer, [][]byte{[]byte("file!")}, 0, nil, nil); err != nil {
 		return nil, err
@@ -331,24 +234,20 @@ no layer, no redirection; the kernel posts the packet.`, directKey))
 		return nil, err
 	}
 
-	sc.step(`closesocket: the layer closes its base socket, then its own handle.`)
+	sc.Step(`closesocket: the layer closes its base socket, then its own handle.`)
 	if err := th.Closesocket(d.layered); err != nil {
 		return nil, err
 	}
-	sc.step("")
-	d.steps = sc.steps
+	sc.Step("")
+	d.steps = sc.Steps()
 	return d, nil
 }
 
 // print writes the timeline, step by step, and then what it shows, all of
 // it read from the trace.
 func (d *demo) print(w io.Writer) error {
-	for i, s := range d.steps {
-		fmt.Fprintf(w, "%d. %s\n\n", i+1, s.about)
-		if err := trace.Text(w, s.events); err != nil {
-			return err
-		}
-		fmt.Fprintln(w)
+	if err := demokit.PrintSteps(w, d.steps); err != nil {
+		return err
 	}
 	events := d.events()
 	calls := ioCalls(events, d.layer)

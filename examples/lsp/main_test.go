@@ -2,19 +2,16 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/wsspi/wsspi/examples/internal/demotest"
 	"github.com/wsspi/wsspi/spi"
 	"github.com/wsspi/wsspi/trace"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // call is a WSP call into the layer, and the kind of its caller.
 type call struct {
@@ -139,62 +136,12 @@ func TestTheLayerForwardsEveryCompletionToTheClientsPort(t *testing.T) {
 	}
 }
 
-func TestMermaid(t *testing.T) {
-	var out, errs bytes.Buffer
-	if code := cli([]string{"-mermaid"}, &out, &errs); code != 0 {
-		t.Fatalf("exit %d: %s", code, errs.String())
-	}
-	golden(t, "mermaid.golden", out.Bytes())
-}
+// TestCommandLine checks -mermaid against testdata/mermaid.golden (go
+// test -update rewrites it), the text output, and the usage.
+func TestCommandLine(t *testing.T) { demotest.CommandLine(t, cli, "lsp", "What the trace shows") }
 
-func TestTextRuns(t *testing.T) {
-	var out, errs bytes.Buffer
-	if code := cli(nil, &out, &errs); code != 0 || errs.Len() != 0 {
-		t.Fatalf("exit %d: %s", code, errs.String())
-	}
-	if !strings.Contains(out.String(), "What the trace shows") {
-		t.Errorf("no story after the timeline:\n%s", out.String())
-	}
-}
-
-func TestBadArgumentsPrintUsage(t *testing.T) {
-	for _, args := range [][]string{{"-bogus"}, {"extra"}, {"-mermaid=maybe"}} {
-		var out, errs bytes.Buffer
-		if code := cli(args, &out, &errs); code != 2 {
-			t.Errorf("%q: exit %d, want 2", args, code)
-		}
-		if !strings.Contains(errs.String(), "Usage of lsp") || out.Len() != 0 {
-			t.Errorf("%q: stdout %q, stderr %q; want only the usage, on stderr", args, out.String(), errs.String())
-		}
-	}
-}
-
-func mustRun(t *testing.T) *demo {
-	t.Helper()
-	d, err := run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to write it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
-}
+// mustRun runs the example, for a test of its trace.
+func mustRun(t *testing.T) *demo { return demotest.Must(t, run) }
 
 // The README shows the diagram this program prints; the copy must match.
 func TestTheREADMEHasTheDiagram(t *testing.T) {

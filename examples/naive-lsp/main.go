@@ -12,7 +12,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/examples/internal/demokit"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
 	"github.com/wsspi/wsspi/trace"
@@ -33,29 +33,8 @@ func main() {
 // cli runs the program with its arguments and returns its exit status: 2
 // for bad arguments, after the usage.
 func cli(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("naive-lsp", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	mermaid := fs.Bool("mermaid", false, "print the trace as a Mermaid sequence diagram instead of the text timeline")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return 2
-	}
-	d, err := run()
-	if err == nil {
-		if *mermaid {
-			err = trace.Mermaid(stdout, d.events())
-		} else {
-			err = d.print(stdout)
-		}
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "naive-lsp:", err)
-		return 1
-	}
-	return 0
+	return demokit.CLI("naive-lsp", "print the trace as a Mermaid sequence diagram instead of the text timeline", args, stdout, stderr,
+		demokit.Show(run, (*demo).events, (*demo).print))
 }
 
 // The naive LSP: its GUID, "DLL path" and name.
@@ -177,54 +156,14 @@ var addr = netip.MustParseAddrPort("127.0.0.1:80")
 // demo is what a run leaves: the client process's trace, step by step,
 // and what the story is told from.
 type demo struct {
-	steps []step
+	steps []demokit.Step
 	layer trace.Layer // the naive LSP's lifeline
 	// The client's socket, a handle of the layer, and its port.
 	socket, port spi.Handle
 }
 
-// step is a part of the script: what it shows, and its events.
-type step struct {
-	about  string
-	events []trace.Event
-}
-
-func (d *demo) events() []trace.Event {
-	var all []trace.Event
-	for _, s := range d.steps {
-		all = append(all, s.events...)
-	}
-	return all
-}
-
-// script cuts a traced run into steps, keeping the events of one process,
-// numbered from 1.
-type script struct {
-	rec   *trace.Recorder
-	pid   uint32
-	steps []step
-	mark  int // where the current step starts in rec
-	seq   uint64
-}
-
-// step ends the current step, if any, and starts one about about ("" for
-// none).
-func (sc *script) step(about string) {
-	events := sc.rec.Events()
-	if n := len(sc.steps); n > 0 {
-		for _, e := range events[sc.mark:] {
-			if e.PID == sc.pid {
-				sc.seq++
-				e.Seq = sc.seq
-				sc.steps[n-1].events = append(sc.steps[n-1].events, e)
-			}
-		}
-	}
-	sc.mark = len(events)
-	if about != "" {
-		sc.steps = append(sc.steps, step{about: about})
-	}
-}
+// events returns the whole trace.
+func (d *demo) events() []trace.Event { return demokit.Events(d.steps) }
 
 func run() (*demo, error) {
 	rec := new(trace.Recorder)
@@ -234,36 +173,24 @@ func run() (*demo, error) {
 		return nil, err
 	}
 	d := &demo{layer: trace.Layer{Kind: trace.LayerProvider, ID: layer, Name: naiveName}}
-	base, _ := m.Catalog().View().Entry(catalog.DefaultTCPIPv4)
 
 	// The server makes its sockets on the base entry, so that only the
 	// client's I/O crosses the layer.
-	server, client := m.NewProcess(), m.NewProcess()
-	defer server.Close()
-	defer client.Close()
-	sth, th := server.NewThread(), client.NewThread()
-	l, err := sth.WSASocket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP, &base, 0, spi.WSA_FLAG_OVERLAPPED)
+	peers, err := demokit.Listen(m, addr, 1)
 	if err != nil {
 		return nil, err
 	}
-	if err := sth.Bind(l, addr); err != nil {
-		return nil, err
-	}
-	if err := sth.Listen(l, 1); err != nil {
-		return nil, err
-	}
+	defer peers.Close()
+	client, sth, th := peers.Client, peers.ServerThread, peers.ClientThread
 
-	sc := &script{rec: rec, pid: client.ID()}
-	sc.step(`socket() goes through the naive LSP's chain: the layer creates a socket of the
+	sc := &demokit.Script{Rec: rec, PID: client.ID()}
+	sc.Step(`socket() goes through the naive LSP's chain: the layer creates a socket of the
 base provider and gives the client a handle of its own (WPUCreateSocketHandle).
 connect(); the client associates that handle with its port, key 42.`)
-	if d.socket, err = th.WSASocket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP, nil, 0, spi.WSA_FLAG_OVERLAPPED); err != nil {
+	if d.socket, err = demokit.TCPSocket(th, nil); err != nil {
 		return nil, err
 	}
-	if err := th.Connect(d.socket, addr); err != nil {
-		return nil, err
-	}
-	peer, _, err := sth.Accept(l)
+	peer, err := peers.Connect(d.socket)
 	if err != nil {
 		return nil, err
 	}
@@ -283,19 +210,19 @@ connect(); the client associates that handle with its port, key 42.`)
 	}
 
 	var sendOv, writeOv, recvOv, readOv spi.Overlapped
-	sc.step(`WSASend: the layer passes the client's overlapped down with its lower socket.
+	sc.Step(`WSASend: the layer passes the client's overlapped down with its lower socket.
 The base provider completes the send there, at once, on a handle with no port:
 nothing is delivered. The client waits on its port in vain.`)
 	_, err = th.WSASend(d.socket, [][]byte{[]byte("hello")}, 0, &sendOv, nil)
 	if err := get(err, spi.WSA_IO_PENDING); err != nil {
 		return nil, err
 	}
-	sc.step(`WriteFile: redirected up to the layer's WSPSend, with the same mistake.`)
+	sc.Step(`WriteFile: redirected up to the layer's WSPSend, with the same mistake.`)
 	_, err = th.WriteFile(d.socket, []byte("write"), &writeOv)
 	if err := get(err, spi.ERROR_IO_PENDING); err != nil {
 		return nil, err
 	}
-	sc.step(`WSARecv before the server sends: it pends on the lower socket. When the data
+	sc.Step(`WSARecv before the server sends: it pends on the lower socket. When the data
 comes, the receive completes there, and again nothing reaches the client's port.`)
 	buf := make([]byte, 16)
 	_, err = th.WSARecv(d.socket, [][]byte{buf}, new(uint32), &recvOv, nil)
@@ -308,7 +235,7 @@ comes, the receive completes there, and again nothing reaches the client's port.
 	if err := get(nil, nil); err != nil {
 		return nil, err
 	}
-	sc.step(`ReadFile, with data waiting: redirected up to the layer's WSPRecv; the same.`)
+	sc.Step(`ReadFile, with data waiting: redirected up to the layer's WSPRecv; the same.`)
 	if _, err := sth.WSASend(peer, [][]byte{[]byte("file!")}, 0, nil, nil); err != nil {
 		return nil, err
 	}
@@ -316,20 +243,16 @@ comes, the receive completes there, and again nothing reaches the client's port.
 	if err := get(err, spi.ERROR_IO_PENDING); err != nil {
 		return nil, err
 	}
-	sc.step("")
-	d.steps = sc.steps
+	sc.Step("")
+	d.steps = sc.Steps()
 	return d, nil
 }
 
 // print writes the timeline, step by step, and then what it shows, read
 // from the trace.
 func (d *demo) print(w io.Writer) error {
-	for i, s := range d.steps {
-		fmt.Fprintf(w, "%d. %s\n\n", i+1, s.about)
-		if err := trace.Text(w, s.events); err != nil {
-			return err
-		}
-		fmt.Fprintln(w)
+	if err := demokit.PrintSteps(w, d.steps); err != nil {
+		return err
 	}
 	var waits, timeouts, forwards int
 	var op string     // the client's last I/O call

@@ -20,7 +20,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/examples/internal/demokit"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
 	"github.com/wsspi/wsspi/trace"
@@ -41,34 +41,26 @@ func main() {
 // cli runs the program with its arguments and returns its exit status: 2
 // for bad arguments, after the usage.
 func cli(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("skip-on-success", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	mermaid := fs.Bool("mermaid", false, "print the traces as Markdown, a Mermaid sequence diagram for each machine, instead of the text timelines")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return 2
-	}
-	runs, err := run()
-	for _, r := range runs {
-		if err != nil {
-			break
-		}
-		if *mermaid {
-			fmt.Fprintf(stdout, "### %s\n\n```mermaid\n", r.name)
-			err = trace.Mermaid(stdout, r.events)
-			fmt.Fprint(stdout, "```\n\n")
-		} else {
-			err = r.print(stdout)
-		}
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "skip-on-success:", err)
-		return 1
-	}
-	return 0
+	return demokit.CLI("skip-on-success", "print the traces as Markdown, a Mermaid sequence diagram for each machine, instead of the text timelines", args, stdout, stderr,
+		func(w io.Writer, mermaid bool) error {
+			runs, err := run()
+			if err != nil {
+				return err
+			}
+			for _, r := range runs {
+				if mermaid {
+					fmt.Fprintf(w, "### %s\n\n```mermaid\n", r.name)
+					err = trace.Mermaid(w, r.events)
+					fmt.Fprint(w, "```\n\n")
+				} else {
+					err = r.print(w)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 }
 
 // The client's completion key, how long it waits for a packet, and the
@@ -124,31 +116,19 @@ func try(name string, withLSP bool) (*machineRun, error) {
 		}
 		r.layer = trace.Layer{Kind: trace.LayerProvider, ID: ids.Layered, Name: "Kit LSP"}
 	}
-	base, _ := m.Catalog().View().Entry(catalog.DefaultTCPIPv4)
 
 	// The server makes its sockets on the base entry; the client's go
 	// through the first TCP entry of the catalog.
-	server, client := m.NewProcess(), m.NewProcess()
-	defer server.Close()
-	defer client.Close()
-	sth, th := server.NewThread(), client.NewThread()
-	l, err := sth.WSASocket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP, &base, 0, spi.WSA_FLAG_OVERLAPPED)
+	peers, err := demokit.Listen(m, addr, 1)
 	if err != nil {
 		return nil, err
 	}
-	if err := sth.Bind(l, addr); err != nil {
+	defer peers.Close()
+	client, th := peers.Client, peers.ClientThread
+	if r.socket, err = demokit.TCPSocket(th, nil); err != nil {
 		return nil, err
 	}
-	if err := sth.Listen(l, 1); err != nil {
-		return nil, err
-	}
-	if r.socket, err = th.WSASocket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP, nil, 0, spi.WSA_FLAG_OVERLAPPED); err != nil {
-		return nil, err
-	}
-	if err := th.Connect(r.socket, addr); err != nil {
-		return nil, err
-	}
-	if _, _, err := sth.Accept(l); err != nil {
+	if _, err := peers.Connect(r.socket); err != nil {
 		return nil, err
 	}
 	if r.port, err = client.CreateIoCompletionPort(r.socket, 0, clientKey, 0); err != nil {
@@ -157,7 +137,7 @@ func try(name string, withLSP bool) (*machineRun, error) {
 	if withLSP {
 		// Let the layer's worker reach its wait, which it starts at a
 		// moment only the Go scheduler decides, before the trace starts.
-		if err := workerWaiting(rec); err != nil {
+		if err := demokit.AwaitWorker(rec, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -187,24 +167,8 @@ func try(name string, withLSP bool) (*machineRun, error) {
 	case e.Overlapped != &ov:
 		return nil, fmt.Errorf("the port gave %+v, not the send's packet", e)
 	}
-	r.events = trace.Filter(rec.Events()[mark:], func(e trace.Event) bool { return e.PID == client.ID() })
-	for i := range r.events {
-		r.events[i].Seq = uint64(i + 1)
-	}
+	r.events = demokit.ProcessEvents(rec.Events()[mark:], client.ID())
 	return r, nil
-}
-
-// workerWaiting waits until a layer's worker has called
-// GetQueuedCompletionStatus on its private port.
-func workerWaiting(rec *trace.Recorder) error {
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		for _, e := range rec.Events() {
-			if e.Kind == trace.Upcall && e.Caller.Kind == trace.LayerProvider && e.Func == "GetQueuedCompletionStatus" {
-				return nil
-			}
-		}
-	}
-	return errors.New("the layer's worker never waited on its port")
 }
 
 // print writes the run's check, its timeline and what it shows, read from
