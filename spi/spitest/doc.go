@@ -47,6 +47,19 @@
 //     from WPUCreateSocketHandle is left, and once the process has called
 //     WSACleanup no handle of any kind is (sockets, events, ports, thread
 //     ids from WPUOpenCurrentThread);
+//   - each successful WPUCreateSocketHandle is matched, per handle value
+//     and generation of use (a value closed and made again is a new
+//     generation), by exactly one successful WPUCloseSocketHandle from the
+//     provider that made it before cleanup ends, and no WPUCloseSocketHandle
+//     names a handle that is not open from that provider: a second close,
+//     which ws2_32 answers with WSAENOTSOCK, is a finding, as is a close of
+//     another provider's handle. The kit's machines record a trace of the
+//     providers' upcalls (wsspi.MachineOptions.Trace, package trace) and
+//     read it once the process has cleaned up. Runs over an entry with
+//     XP1_IFS_HANDLES, and over the loopback base provider alone (a nil
+//     Factory), record no trace: their providers make no
+//     WPUCreateSocketHandle handle (one that does breaks the IFS flag rule
+//     below), and tracing slows a run down two- to fivefold;
 //   - the entry's XP1_IFS_HANDLES matches the kind of handle WSASocket
 //     returns (an IFS file object, or a WPUCreateSocketHandle handle), and
 //     a WPUCreateSocketHandle handle is owned by the chain and gives back
@@ -58,6 +71,10 @@
 //
 // The cases add scenarios that reach the rules' corners: pending receives
 // closed under each mechanism, immediate failures, and the faults below.
+// The "Handles" case makes sockets under each mechanism, with traffic, and
+// closes two of its four with a receive pending (the others at the end), so that a layer closes its
+// handles both at once and from the last completion; the checks above then
+// find a handle left open, closed twice, or closed by the wrong provider.
 // The names are listed by [CaseNames]; [Cases] selects some.
 //
 // # The workload
@@ -99,7 +116,8 @@
 // deterministic by running inside a testing/synctest bubble, where the kit
 // waits for those goroutines with synctest.Wait after every step. [Run]
 // always runs in bubbles; [Check] does when given [Bubble]. Outside a
-// bubble the kit waits for notifications in real time, up to [Timeout].
+// bubble the kit waits in real time, up to [Timeout], for notifications
+// and, at the end of a run, for the provider to close its socket handles.
 //
 // # Faults
 //

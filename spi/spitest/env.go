@@ -13,6 +13,7 @@ import (
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/handles"
 	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/trace"
 )
 
 // mech is how a client socket hears of its overlapped operations.
@@ -38,6 +39,7 @@ type env struct {
 	p        *wsspi.Process
 	sched    *Scheduler // nil: inline
 	faults   *Faults
+	rec      *trace.Recorder     // the machine's trace: the upcalls the handle checks read
 	entry    spi.WSAProtocolInfo // the target entry
 	base     spi.WSAProtocolInfo // the base entry below it
 	ifs      bool                // entry has XP1_IFS_HANDLES
@@ -163,6 +165,16 @@ func (e *env) fail(r Rule, format string, args ...any) {
 func newEnv(cfg *config, f Factory, id spi.CatalogEntryId, sched *Scheduler) (*env, []*Finding) {
 	faults := new(Faults)
 	opts := wsspi.MachineOptions{Faults: faults, Handles: handles.Options{FailAlloc: faults.FailAlloc}}
+	var rec *trace.Recorder
+	if f != nil && !cfg.ifs[id] {
+		// The upcalls are traced for the handle checks
+		// (checkHandleTrace), except over an entry with XP1_IFS_HANDLES,
+		// whose providers make no WPUCreateSocketHandle handle (one that
+		// does breaks IFSFlag), and over the loopback base provider alone
+		// (nil f): tracing makes a run two to five times slower.
+		rec = new(trace.Recorder)
+		opts.Trace = rec
+	}
 	if sched != nil {
 		opts.Scheduler = sched
 	}
@@ -170,7 +182,7 @@ func newEnv(cfg *config, f Factory, id spi.CatalogEntryId, sched *Scheduler) (*e
 	if _, fs := runFactory(f, m); fs != nil {
 		return nil, fs
 	}
-	e := &env{cfg: cfg, m: m, sched: sched, faults: faults, ops: map[*spi.Overlapped]*op{}, seen: map[string]bool{}}
+	e := &env{cfg: cfg, m: m, sched: sched, faults: faults, rec: rec, ops: map[*spi.Overlapped]*op{}, seen: map[string]bool{}}
 	e.p = m.NewProcess()
 	view := e.p.Loader().View()
 	entry, ok := view.Entry(id)
@@ -799,8 +811,11 @@ func (e *env) finish() {
 			}
 		}
 	}
+	e.awaitHandles()
+	leaked := map[spi.Handle]bool{}
 	for _, en := range e.p.Handles().Snapshot().Live {
 		if en.Kind == handles.KindSocket {
+			leaked[en.Handle] = true
 			e.fail(ruleHandleClose, "handle %v from WPUCreateSocketHandle (entry %d) is still open after every socket was closed and every operation completed",
 				en.Handle, en.Owner)
 		}
@@ -831,6 +846,28 @@ func (e *env) finish() {
 	e.settle()
 	for _, en := range e.p.Handles().Snapshot().Live {
 		e.fail(ruleCleanup, "after WSACleanup the process still has handle %v: %v (owner %d)", en.Handle, en.Kind, en.Owner)
+	}
+	e.checkHandleTrace(leaked)
+}
+
+// awaitHandles waits, outside a bubble, up to the timeout for the
+// provider's own goroutines to close the handles it made with
+// WPUCreateSocketHandle: a layer closes a handle from the last forwarding
+// of its operations, which may follow the client's notification.
+func (e *env) awaitHandles() {
+	if e.cfg.bubble {
+		return
+	}
+	deadline := time.Now().Add(e.cfg.timeout)
+	for time.Now().Before(deadline) {
+		left := false
+		for _, en := range e.p.Handles().Snapshot().Live {
+			left = left || en.Kind == handles.KindSocket
+		}
+		if !left {
+			return
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -102,6 +102,19 @@ var brokenProviders = []struct {
 			up.WPUCloseSocketHandle = func(spi.Socket) error { return nil }
 		}
 	})},
+	{"ClosesTwice", "HandleClose", "Handles", broken("closetwice", false, func(up *spi.WSPUpcallTable, _ spi.Imports, _ *spi.WSPProcTable) {
+		if up == nil {
+			return
+		}
+		closeHandle := up.WPUCloseSocketHandle
+		up.WPUCloseSocketHandle = func(s spi.Socket) error {
+			err := closeHandle(s)
+			// The mistake: it closes the handle again (ws2_32 answers
+			// WSAENOTSOCK, which it ignores).
+			_ = closeHandle(s)
+			return err
+		}
+	})},
 	{"WrongIFSFlag", "IFSFlag", "IFSFlag", broken("ifsflag", true, nil)},
 	{"InterceptsBaseHandle", "BaseHandle", "BaseHandle", broken("komodia", false, func(_ *spi.WSPUpcallTable, _ spi.Imports, t *spi.WSPProcTable) {
 		if t == nil {

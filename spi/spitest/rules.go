@@ -26,8 +26,8 @@ var (
 		"0 = completed at once. *lpNumberOfBytes… is updated, and the completion routine, if any, has already been queued: a notification still happens. … Any other error = nothing was started and no completion will be reported."}
 	ruleCloseAborts = Rule{"CloseAborts", "D:wspclose",
 		"Pending overlapped operations are cancelled, but their completion action is still performed (event, completion routine or completion port) with status WSA_OPERATION_ABORTED."}
-	ruleHandleClose = Rule{"HandleClose", "D:wpuclose, S:overlap",
-		"It removes the socket from ws2_32's internal table. … the non-IFS LSP defers WPUCloseSocketHandle until all outstanding overlapped operations on the socket have finished … and closes the handle from the last completion."}
+	ruleHandleClose = Rule{"HandleClose", "D:wpuclose, S:overlap CheckForContextCleanup",
+		"Returns 0, or SOCKET_ERROR with WSAENOTSOCK if s was not made by WPUCreateSocketHandle. … It removes the socket from ws2_32's internal table. … the non-IFS LSP defers WPUCloseSocketHandle until all outstanding overlapped operations on the socket have finished … and closes the handle from the last completion."}
 	ruleCleanup = Rule{"Cleanup", "D:wspcleanup, D:wpuopenthr",
 		"Open sockets are reset and freed as if WSPCloseSocket had been called. … WSPCleanup must not return until the DLL can be unloaded. … Every open [of WPUOpenCurrentThread] needs a matching close."}
 	ruleContext = Rule{"Context", "D:wpuquery, W:desc",

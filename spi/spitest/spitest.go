@@ -83,13 +83,14 @@ func (f *Finding) Error() string {
 type Option func(*config)
 
 type config struct {
-	seeds   int           // scheduling seeds per scripted case, besides the inline run
-	steps   int           // workload steps for a seeded (not rapid) workload
-	seed    uint64        // the seeded workload's seed
-	rt      *rapid.T      // the workload draws from it when set
-	bubble  bool          // runs inside a synctest bubble
-	timeout time.Duration // outside a bubble, how long to wait for notifications
-	only    []string      // case names to run; nil: all
+	seeds   int                         // scheduling seeds per scripted case, besides the inline run
+	steps   int                         // workload steps for a seeded (not rapid) workload
+	seed    uint64                      // the seeded workload's seed
+	rt      *rapid.T                    // the workload draws from it when set
+	bubble  bool                        // runs inside a synctest bubble
+	timeout time.Duration               // outside a bubble, how long to wait for notifications
+	only    []string                    // case names to run; nil: all
+	ifs     map[spi.CatalogEntryId]bool // target entries with XP1_IFS_HANDLES: their runs record no trace
 	logTail int
 }
 
@@ -120,7 +121,9 @@ func Draw(t *rapid.T) Option { return func(c *config) { c.rt = t } }
 func Bubble() Option { return func(c *config) { c.bubble = true } }
 
 // Timeout sets how long [Check], outside a bubble, waits for notifications
-// that have not arrived before it reports them lost; the default is 2s.
+// that have not arrived before it reports them lost, and at the end of a
+// run for the provider to close its socket handles before it reports them
+// left open; the default is 2s.
 func Timeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
 
 // Cases restricts the run to the named cases ("Notify/port",
@@ -175,7 +178,7 @@ func Rules() []Rule {
 // real time, up to the [Timeout].
 func Check(f Factory, opts ...Option) error {
 	cfg := newConfig(opts)
-	ids, fs := resolve(f)
+	ids, fs := resolve(cfg, f)
 	if fs != nil {
 		return joinFindings(fs)
 	}
@@ -211,7 +214,7 @@ func Run(t *testing.T, f Factory, opts ...Option) {
 	t.Helper()
 	cfg := newConfig(opts)
 	cfg.bubble = true
-	ids, fs := resolve(f)
+	ids, fs := resolve(cfg, f)
 	for _, x := range fs {
 		t.Error(x)
 	}
@@ -310,8 +313,9 @@ func runOnce(cfg *config, f Factory, id spi.CatalogEntryId, name string, sched *
 }
 
 // resolve calls the factory on a probe machine to learn the target
-// entries, and checks what it installed.
-func resolve(f Factory) ([]spi.CatalogEntryId, []*Finding) {
+// entries, and checks what it installed. It notes in cfg which target
+// entries have XP1_IFS_HANDLES.
+func resolve(cfg *config, f Factory) ([]spi.CatalogEntryId, []*Finding) {
 	m := wsspi.NewMachine()
 	before := map[spi.CatalogEntryId]bool{}
 	if all, err := m.Catalog().WSCEnumProtocols(nil); err == nil {
@@ -362,6 +366,12 @@ func resolve(f Factory) ([]spi.CatalogEntryId, []*Finding) {
 			return nil, bad("Target names entry %d, a layered (ChainLen 0) entry, which never serves a socket; name its chains", id)
 		case e.SocketType == spi.SOCK_STREAM && !slices.Contains(out, id):
 			out = append(out, id)
+			if e.ServiceFlags1&spi.XP1_IFS_HANDLES != 0 {
+				if cfg.ifs == nil {
+					cfg.ifs = map[spi.CatalogEntryId]bool{}
+				}
+				cfg.ifs[id] = true
+			}
 		}
 	}
 	if len(out) == 0 {
