@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -46,6 +47,7 @@ func BenchmarkScale(b *testing.B) {
 			msg := [][]byte{make([]byte, 64)}
 			sink := [][]byte{make([]byte, 64<<10)}
 			i := 0
+			settle()
 			b.ReportAllocs()
 			for b.Loop() {
 				h := i % scaleHot
@@ -69,6 +71,15 @@ func BenchmarkScale(b *testing.B) {
 			runtime.KeepAlive(cs)
 		})
 	}
+}
+
+// settle returns the heap freed by earlier runs (a 100k-pair world is
+// ~180 MB) to the OS before a measurement, so that the runtime's
+// background scavenger does not take CPU from it: in five-count runs the
+// later samples of live=100k and of consumers=2 slowed as it did.
+func settle() {
+	runtime.GC()
+	debug.FreeOSMemory()
 }
 
 // heapInUse returns the bytes of live heap objects after a full GC.
@@ -149,6 +160,7 @@ func BenchmarkPortConsumers(b *testing.B) {
 			left.Store(int64(b.N))
 			var sink atomic.Uint64
 			var wg sync.WaitGroup
+			settle()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for _, th := range threads {
