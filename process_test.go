@@ -73,6 +73,21 @@ func newCaptureMachine(t *testing.T) (*wsspi.Machine, *captureProvider) {
 	return m, c
 }
 
+// captureSocket starts a process on a capture machine and opens a TCP
+// socket of the capture provider in it, which loads the provider.
+func captureSocket(t *testing.T) (*captureProvider, *wsspi.Process, *wsspi.Thread, spi.Socket) {
+	t.Helper()
+	m, c := newCaptureMachine(t)
+	p := m.NewProcess()
+	t.Cleanup(func() { p.Close() })
+	th := p.NewThread()
+	s, err := th.Socket(spi.AF_INET, spi.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, p, th, s
+}
+
 func TestNewProcessHasStartedWinsock(t *testing.T) {
 	p := wsspi.NewMachine().NewProcess()
 	defer p.Close()
@@ -170,14 +185,7 @@ func TestProcessSeesTheCatalogAsOfItsWSAStartup(t *testing.T) {
 }
 
 func TestSocketCallsReachTheOwningProvider(t *testing.T) {
-	m, c := newCaptureMachine(t)
-	p := m.NewProcess()
-	defer p.Close()
-	th := p.NewThread()
-	s, err := th.Socket(spi.AF_INET, spi.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _, th, s := captureSocket(t)
 	ctx, err := c.upcalls.WPUQuerySocketHandleContext(s)
 	if err != nil || ctx != "ctx" {
 		t.Fatalf("context = %v, %v", ctx, err)
@@ -198,14 +206,7 @@ func TestSocketCallsReachTheOwningProvider(t *testing.T) {
 }
 
 func TestWPUCompleteOverlappedRequestPostsToTheClientsPort(t *testing.T) {
-	m, c := newCaptureMachine(t)
-	p := m.NewProcess()
-	defer p.Close()
-	th := p.NewThread()
-	s, err := th.Socket(spi.AF_INET, spi.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, p, th, s := captureSocket(t)
 	port, err := p.CreateIoCompletionPort(s, 0, 42, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -229,11 +230,7 @@ func TestWPUCompleteOverlappedRequestPostsToTheClientsPort(t *testing.T) {
 }
 
 func TestWPUCompleteOverlappedRequestHonoursTheLowBit(t *testing.T) {
-	m, c := newCaptureMachine(t)
-	p := m.NewProcess()
-	defer p.Close()
-	th := p.NewThread()
-	s, _ := th.Socket(spi.AF_INET, spi.SOCK_STREAM, 0)
+	c, p, th, s := captureSocket(t)
 	port, _ := p.CreateIoCompletionPort(s, 0, 1, 0)
 	ev, _ := p.WSACreateEvent()
 	ov := spi.Overlapped{HEvent: ev | 1}
@@ -249,13 +246,7 @@ func TestWPUCompleteOverlappedRequestHonoursTheLowBit(t *testing.T) {
 }
 
 func TestWPUCompleteOverlappedRequestRejectsOtherHandles(t *testing.T) {
-	m, c := newCaptureMachine(t)
-	p := m.NewProcess()
-	defer p.Close()
-	th := p.NewThread()
-	if _, err := th.Socket(spi.AF_INET, spi.SOCK_STREAM, 0); err != nil { // loads the provider
-		t.Fatal(err)
-	}
+	c, _, th, _ := captureSocket(t)
 	ifs, err := th.WSASocket(spi.AF_INET, spi.SOCK_DGRAM, 0, nil, 0, spi.WSA_FLAG_OVERLAPPED)
 	if err != nil {
 		t.Fatal(err)
@@ -270,13 +261,7 @@ func TestWPUCompleteOverlappedRequestRejectsOtherHandles(t *testing.T) {
 }
 
 func TestUpcallTableServesEveryEntry(t *testing.T) {
-	m, c := newCaptureMachine(t)
-	p := m.NewProcess()
-	defer p.Close()
-	th := p.NewThread()
-	if _, err := th.Socket(spi.AF_INET, spi.SOCK_STREAM, 0); err != nil { // loads the provider
-		t.Fatal(err)
-	}
+	c, p, th, _ := captureSocket(t)
 	up := c.upcalls
 	if missing := up.Missing(); len(missing) != 0 {
 		t.Fatalf("upcall table misses %v", missing)
@@ -391,13 +376,7 @@ func TestUpcallTableServesEveryEntry(t *testing.T) {
 }
 
 func TestWSACleanupUnloadsProviders(t *testing.T) {
-	m, _ := newCaptureMachine(t)
-	p := m.NewProcess()
-	defer p.Close()
-	th := p.NewThread()
-	if _, err := th.Socket(spi.AF_INET, spi.SOCK_STREAM, 0); err != nil {
-		t.Fatal(err)
-	}
+	_, p, _, _ := captureSocket(t)
 	if got := len(p.Loader().Snapshot().Providers); got != 1 {
 		t.Fatalf("loaded providers = %d, want 1", got)
 	}
@@ -411,14 +390,7 @@ func TestWSACleanupUnloadsProviders(t *testing.T) {
 }
 
 func TestReadFileOnANonIFSHandleCostsFourMoreTransitions(t *testing.T) {
-	m, c := newCaptureMachine(t)
-	p := m.NewProcess()
-	defer p.Close()
-	th := p.NewThread()
-	nonIFS, err := th.Socket(spi.AF_INET, spi.SOCK_STREAM, 0) // the capture provider
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, p, th, nonIFS := captureSocket(t)
 	ifs, err := th.Socket(spi.AF_INET6, spi.SOCK_STREAM, 0) // loopback
 	if err != nil {
 		t.Fatal(err)
