@@ -234,6 +234,7 @@ func TestWPUCompleteOverlappedRequestHonoursTheLowBit(t *testing.T) {
 	port, _ := p.CreateIoCompletionPort(s, 0, 1, 0)
 	ev, _ := p.WSACreateEvent()
 	ov := spi.Overlapped{HEvent: ev | 1}
+	ov.SetInProgress()
 	if err := c.imports.WPUCompleteOverlappedRequest(s, &ov, 0, 3); err != nil {
 		t.Fatal(err)
 	}
@@ -242,6 +243,28 @@ func TestWPUCompleteOverlappedRequestHonoursTheLowBit(t *testing.T) {
 	}
 	if r, err := th.WSAWaitForMultipleEvents([]spi.Handle{ev}, false, 0, false); err != nil || r != spi.WSA_WAIT_EVENT_0 {
 		t.Errorf("event not signalled: %d, %v", r, err)
+	}
+}
+
+func TestWPUCompleteOverlappedRequestNeverDeliversTwice(t *testing.T) {
+	c, p, th, s := captureSocket(t)
+	port := must(p.CreateIoCompletionPort(s, 0, 42, 0))(t)
+	var ov spi.Overlapped
+	if err := c.imports.WPUCompleteOverlappedRequest(s, &ov, 0, 1); !errors.Is(err, spi.WSAEINVAL) {
+		t.Errorf("completing an overlapped never marked in progress: %v, want WSAEINVAL", err)
+	}
+	ov.SetInProgress()
+	if err := c.imports.WPUCompleteOverlappedRequest(s, &ov, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.imports.WPUCompleteOverlappedRequest(s, &ov, 0, 1); !errors.Is(err, spi.WSAEINVAL) {
+		t.Errorf("second completion: %v, want WSAEINVAL", err)
+	}
+	if _, err := th.GetQueuedCompletionStatus(port, 0); err != nil {
+		t.Fatalf("first packet: %v", err)
+	}
+	if e, err := th.GetQueuedCompletionStatus(port, 0); !errors.Is(err, spi.WAIT_TIMEOUT) {
+		t.Errorf("a second packet came: %+v, %v", e, err)
 	}
 }
 

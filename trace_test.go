@@ -385,6 +385,7 @@ func passStartup(version uint16, info *spi.WSAProtocolInfo, up spi.WSPUpcallTabl
 		if ov == nil || err != nil {
 			return n, err
 		}
+		ov.SetInProgress() // the convention WPUCompleteOverlappedRequest checks
 		if err := im.WPUCompleteOverlappedRequest(s, ov, 0, n); err != nil {
 			return 0, err
 		}

@@ -115,6 +115,14 @@ func (l *Layer) CreateFileObject(driver spi.FileDriver, overlapped bool) (spi.Fi
 // FILE_SKIP_COMPLETION_PORT_ON_SUCCESS rule never applies, because this
 // path cannot know that the client saw an immediate success (KB 2568167).
 //
+// The overlapped must be an operation in progress: the provider sets
+// Internal to WSS_OPERATION_IN_PROGRESS when the operation starts
+// (Overlapped.SetInProgress), the convention of the WSPGetOverlappedResult
+// documentation. A second call for the same operation finds Internal
+// changed, or a call under way, and fails with WSAEINVAL, delivering
+// nothing: a completion is never delivered twice. (Windows does not
+// document what a second call does; this is the simulator's decision.)
+//
 // It fails with WSAEINVAL for any other handle (IFS, closed, foreign, not a
 // socket) and WSAEFAULT for a nil overlapped, delivering nothing; an hEvent
 // that names no event gives WSA_INVALID_HANDLE after the packet is posted.
@@ -128,6 +136,10 @@ func (l *Layer) CompleteOverlappedRequest(h spi.Socket, ov *spi.Overlapped, dwEr
 		return spi.NewOpError(op, h, spi.WSAEFAULT)
 	}
 	s := e.Object.(*Socket)
+	if !s.claim(ov) {
+		return spi.NewOpError(op, h, spi.WSAEINVAL)
+	}
+	defer s.unclaim(ov)
 	l.charge(op, s, 1)
 	return spi.NewOpError(op, h, l.kernel.Complete(iocp.Completion{
 		File: s.file, Handle: h, Request: spi.IORequest{Overlapped: ov}, Status: dwError, Bytes: cbTransferred,

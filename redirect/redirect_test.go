@@ -413,6 +413,7 @@ func TestTransitionCountsFollowTheModel(t *testing.T) {
 				cost = 1
 			case 3:
 				var ov spi.Overlapped
+				ov.SetInProgress()
 				err := layer.CompleteOverlappedRequest(s, &ov, 0, 1)
 				if ifs[s] != (err != nil) {
 					rt.Fatalf("CompleteOverlappedRequest(%v) = %v, IFS %v", s, err, ifs[s])

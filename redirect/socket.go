@@ -1,6 +1,7 @@
 package redirect
 
 import (
+	"sync"
 	"sync/atomic"
 
 	"github.com/wsspi/wsspi/iocp"
@@ -21,6 +22,32 @@ type Socket struct {
 	counts counter
 
 	owner atomic.Pointer[ownerCache] // the proc table of the owning entry, once known
+
+	mu         sync.Mutex                   // guards completing
+	completing map[*spi.Overlapped]struct{} // WPUCompleteOverlappedRequest calls under way
+}
+
+// claim marks ov as being completed by WPUCompleteOverlappedRequest, if it
+// is an operation in progress (Internal == WSS_OPERATION_IN_PROGRESS, as
+// the provider convention sets it) that no other call is completing.
+func (s *Socket) claim(ov *spi.Overlapped) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, busy := s.completing[ov]; busy || !ov.InProgress() {
+		return false
+	}
+	if s.completing == nil {
+		s.completing = map[*spi.Overlapped]struct{}{}
+	}
+	s.completing[ov] = struct{}{}
+	return true
+}
+
+// unclaim ends a claim once Internal has left WSS_OPERATION_IN_PROGRESS.
+func (s *Socket) unclaim(ov *spi.Overlapped) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.completing, ov)
 }
 
 // ownerCache pairs a catalog entry with the proc table serving it; it is

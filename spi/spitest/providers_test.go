@@ -82,15 +82,18 @@ var brokenProviders = []struct {
 }{
 	{"Naive", "CompletesOnce", "Notify/port", naive},
 	{"EarlyClose", "CloseAborts", "CloseAborts", earlyClose},
-	{"CompletesTwice", "CompletesOnce", "Notify/port", broken("twice", false, func(_ *spi.WSPUpcallTable, im spi.Imports, t *spi.WSPProcTable) {
+	{"CompletesTwice", "CompletesOnce", "Immediate", broken("twice", false, func(_ *spi.WSPUpcallTable, im spi.Imports, t *spi.WSPProcTable) {
 		if t == nil {
 			return
 		}
 		send := t.WSPSend
 		t.WSPSend = func(s spi.Socket, bufs [][]byte, flags uint32, ov *spi.Overlapped, cr spi.CompletionRoutine, th *spi.ThreadID) (uint32, error) {
 			n, err := send(s, bufs, flags, ov, cr, th)
-			if ov != nil && (err == nil || errors.Is(err, spi.WSA_IO_PENDING)) {
-				// The mistake: it also completes the request itself.
+			if ov != nil && err == nil {
+				// The mistake: it also completes the request itself,
+				// marking it in progress again so that ws2_32's check
+				// of the convention lets the second completion through.
+				ov.SetInProgress()
 				_ = im.WPUCompleteOverlappedRequest(s, ov, 0, uint32(len(bufs[0])))
 			}
 			return n, err
