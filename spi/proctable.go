@@ -187,5 +187,8 @@ type NextLayer struct {
 // chose (a packet to the port the client associated with s, and/or the
 // event). It never queues an APC; a provider uses WPUQueueApc for completion
 // routines. It fails with WSAEINVAL for a socket not made by
-// WPUCreateSocketHandle.
+// WPUCreateSocketHandle, and for an overlapped that is not an operation in
+// progress (Internal == WSS_OPERATION_IN_PROGRESS, as the provider sets it
+// with [Overlapped.SetInProgress] when the operation starts), so a second
+// completion of one operation is refused rather than delivered twice.
 type WPUCompleteOverlappedRequestFunc func(s Socket, ov *Overlapped, dwError Errno, cbTransferred uint32) error
