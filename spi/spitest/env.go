@@ -382,19 +382,7 @@ func (e *env) issue(s *sock, send, file bool, size int) *op {
 	if file && o.mech == viaRoutine {
 		o.mech = viaEvent // ReadFile and WriteFile take no routine
 	}
-	var cr spi.CompletionRoutine
-	switch o.mech {
-	case viaEvent:
-		ev, err := e.p.WSACreateEvent()
-		if err != nil {
-			panic("spitest: WSACreateEvent: " + err.Error())
-		}
-		e.events = append(e.events, ev)
-		e.evOps = append(e.evOps, o)
-		o.event, o.ov.HEvent = ev, ev
-	case viaRoutine:
-		cr = e.routine(o)
-	}
+	cr := e.arm(o)
 	verb := map[[2]bool]string{{true, false}: "WSASend", {false, false}: "WSARecv", {true, true}: "WriteFile", {false, true}: "ReadFile"}[[2]bool{send, file}]
 	o.name = s.name + "." + verb + "#" + itoa(len(e.allOps))
 	if send {
@@ -425,11 +413,9 @@ func (e *env) issue(s *sock, send, file bool, size int) *op {
 	return o
 }
 
-// ioctl issues an overlapped SIO_BASE_HANDLE on s, which completes at
-// once and must be notified like any overlapped operation.
-func (e *env) ioctl(s *sock) *op {
-	o := &op{s: s, ov: new(spi.Overlapped), mech: s.mech, ioctl: true, buf: make([]byte, 8)}
-	var cr spi.CompletionRoutine
+// arm prepares o's notification mechanism: an event of its own in HEvent,
+// or the completion routine to pass; nil for a port.
+func (e *env) arm(o *op) spi.CompletionRoutine {
 	switch o.mech {
 	case viaEvent:
 		ev, err := e.p.WSACreateEvent()
@@ -440,8 +426,16 @@ func (e *env) ioctl(s *sock) *op {
 		e.evOps = append(e.evOps, o)
 		o.event, o.ov.HEvent = ev, ev
 	case viaRoutine:
-		cr = e.routine(o)
+		return e.routine(o)
 	}
+	return nil
+}
+
+// ioctl issues an overlapped SIO_BASE_HANDLE on s, which completes at
+// once and must be notified like any overlapped operation.
+func (e *env) ioctl(s *sock) *op {
+	o := &op{s: s, ov: new(spi.Overlapped), mech: s.mech, ioctl: true, buf: make([]byte, 8)}
+	cr := e.arm(o)
 	o.name = s.name + ".WSAIoctl(SIO_BASE_HANDLE, overlapped)#" + itoa(len(e.allOps))
 	e.ops[o.ov] = o
 	e.allOps = append(e.allOps, o)
