@@ -3,6 +3,12 @@
 // and allocs/op, its baseline from the same run, the ratio, the target, and
 // whether it was met. It exits 1 if any target is missed or its benchmark
 // is missing. bench/run feeds it.
+//
+// When a benchmark and its baseline have the same number of samples, the
+// k-th of each came from the k-th round of bench/run, and the ratio is the
+// median of the rounds' ratios: a slow minute of a shared machine then
+// slows both sides of the ratios it spans. Otherwise the ratio is that of
+// the medians.
 package main
 
 import (
@@ -22,7 +28,6 @@ type target struct {
 	bench    string  // benchmark name without the -N suffix
 	metric   string  // "ns/op", "allocs/op", "B/handle", ...
 	baseline string  // benchmark compared with; "" for a limit
-	baseMet  string  // metric of the baseline; "" means metric
 	bound    float64 // what the ratio (or the value) is held to
 	kind     kind    // atMost (the zero value) or atLeast
 }
@@ -56,7 +61,7 @@ var targets = []target{
 	// iocp (issue 4)
 	{bench: "BenchmarkPortPostGet/port", metric: "ns/op", baseline: "BenchmarkPortPostGet/chan", bound: 1.0},
 	{bench: "BenchmarkPortPostGet/port", metric: "allocs/op", bound: 0},
-	{bench: "BenchmarkPortGetMany", metric: "ns/packet", baseline: "BenchmarkPortPostGet/port", baseMet: "ns/op", bound: 0.5},
+	{bench: "BenchmarkPortDequeue/many", metric: "ns/packet", baseline: "BenchmarkPortDequeue/one", bound: 0.5},
 	// end to end (issues 5-7)
 	{bench: "BenchmarkOverlappedSend/base", metric: "allocs/op", bound: 2},
 	{bench: "BenchmarkOverlappedSend/ifs-lsp", metric: "ns/op", baseline: "BenchmarkOverlappedSend/base", bound: 1.2},
@@ -119,15 +124,41 @@ func parse(r io.Reader) (results, error) {
 
 // median returns the median of the samples of a benchmark's metric.
 func (r results) median(bench, metric string) (float64, bool) {
-	s := slices.Clone(r[bench][metric])
+	s := r[bench][metric]
 	if len(s) == 0 {
 		return 0, false
 	}
+	return median(s), true
+}
+
+// median returns the median of s, which is not empty, leaving s as it is.
+func median(s []float64) float64 {
+	s = slices.Clone(s)
 	slices.Sort(s)
 	if len(s)%2 == 1 {
-		return s[len(s)/2], true
+		return s[len(s)/2]
 	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2, true
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// ratio returns metric of bench over metric of baseline: the median of
+// the ratios of paired samples when both have as many, else the ratio of
+// the medians. It reports false if the baseline is missing or zero.
+func (r results) ratio(bench, metric, baseline string) (float64, bool) {
+	xs, ys := r[bench][metric], r[baseline][metric]
+	if len(xs) == 0 || len(xs) != len(ys) {
+		x, okx := r.median(bench, metric)
+		y, oky := r.median(baseline, metric)
+		return x / y, okx && oky && y != 0
+	}
+	qs := make([]float64, len(xs))
+	for i := range xs {
+		if ys[i] == 0 {
+			return 0, false
+		}
+		qs[i] = xs[i] / ys[i]
+	}
+	return median(qs), true
 }
 
 // report prints the table and says whether every target was met.
@@ -145,17 +176,13 @@ func report(w io.Writer, r results) bool {
 		}
 		got, ratio := v, "-"
 		if t.baseline != "" {
-			bm := t.baseMet
-			if bm == "" {
-				bm = t.metric
-			}
-			b, ok := r.median(t.baseline, bm)
-			if !ok || b == 0 {
+			q, ok := r.ratio(t.bench, t.metric, t.baseline)
+			if !ok {
 				fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%s\t-\t%s\tMISSING BASELINE\n", t.bench, t.metric, v, allocs, t.baseline, limit(t))
 				all = false
 				continue
 			}
-			got = v / b
+			got = q
 			ratio = fmt.Sprintf("%.2fx", got)
 		}
 		met := t.met(got)

@@ -10,7 +10,8 @@ BenchmarkHandleLookup/table-2   	100	 2.0 ns/op	 0 B/op	 0 allocs/op
 BenchmarkHandleLookup/table-2   	100	 3.0 ns/op	 0 B/op	 0 allocs/op
 BenchmarkHandleLookup/table-2   	100	 2.5 ns/op	 0 B/op	 0 allocs/op
 BenchmarkHandleLookup/syncmap-2 	100	 15 ns/op	 0 B/op	 0 allocs/op
-BenchmarkPortGetMany-2          	100	 1200 ns/op	 18.5 ns/packet	 64 packets/call	 0 B/op	 0 allocs/op
+BenchmarkPortDequeue/many-2     	100	 118.4 ns/op	 1.85 ns/packet	 0 B/op	 0 allocs/op
+BenchmarkPortDequeue/one-2      	100	 40 ns/op	 40 ns/packet	 0 B/op	 0 allocs/op
 BenchmarkPortPostGet/port-2     	100	 40 ns/op	 0 B/op	 0 allocs/op
 `
 
@@ -22,8 +23,8 @@ func TestParseTakesMediansPerMetric(t *testing.T) {
 	if got, _ := r.median("BenchmarkHandleLookup/table", "ns/op"); got != 2.5 {
 		t.Errorf("median ns/op = %v, want 2.5", got)
 	}
-	if got, _ := r.median("BenchmarkPortGetMany", "ns/packet"); got != 18.5 {
-		t.Errorf("ns/packet = %v, want 18.5", got)
+	if got, _ := r.median("BenchmarkPortDequeue/many", "ns/packet"); got != 1.85 {
+		t.Errorf("ns/packet = %v, want 1.85", got)
 	}
 	if _, ok := r.median("BenchmarkNope", "ns/op"); ok {
 		t.Error("median of a missing benchmark")
@@ -36,7 +37,7 @@ func TestReportFailsOnMissingOrMissedTargets(t *testing.T) {
 	if report(&out, r) {
 		t.Error("report passed with most benchmarks missing")
 	}
-	for _, want := range []string{"0.17x", "MISSING", "0.46x", "MISSING BASELINE"} {
+	for _, want := range []string{"0.17x", "MISSING", "0.05x", "MISSING BASELINE"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
@@ -84,5 +85,29 @@ BenchmarkC/two-2 	100	 500 ns/op	 1800000 packets/s
 	out.Reset()
 	if report(&out, r) {
 		t.Errorf("1.5x met >= 1.6x:\n%s", out.String())
+	}
+}
+
+func TestRatioPairsSamplesOfTheSameRound(t *testing.T) {
+	// Three rounds; the machine was twice as slow in the last two, for
+	// both benchmarks. Each round's ratio is 0.5; the ratio of the medians
+	// would be 20/20 = 1.
+	const run = `BenchmarkR/base-2 	100	 10 ns/op
+BenchmarkR/x-2    	100	 5 ns/op
+BenchmarkR/base-2 	100	 40 ns/op
+BenchmarkR/x-2    	100	 20 ns/op
+BenchmarkR/base-2 	100	 20 ns/op
+BenchmarkR/x-2    	100	 10 ns/op
+`
+	r, _ := parse(strings.NewReader(run))
+	if got, ok := r.ratio("BenchmarkR/x", "ns/op", "BenchmarkR/base"); !ok || got != 0.5 {
+		t.Errorf("paired ratio = %v, %v; want 0.5, true", got, ok)
+	}
+	r["BenchmarkR/x"]["ns/op"] = r["BenchmarkR/x"]["ns/op"][:2] // unpaired: 12.5 / 20
+	if got, ok := r.ratio("BenchmarkR/x", "ns/op", "BenchmarkR/base"); !ok || got != 0.625 {
+		t.Errorf("ratio of medians = %v, %v; want 0.625, true", got, ok)
+	}
+	if _, ok := r.ratio("BenchmarkR/x", "ns/op", "BenchmarkR/none"); ok {
+		t.Error("ratio to a missing baseline")
 	}
 }
