@@ -1,6 +1,7 @@
 package redirect
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -23,8 +24,12 @@ type Socket struct {
 
 	owner atomic.Pointer[ownerCache] // the proc table of the owning entry, once known
 
-	mu         sync.Mutex                   // guards completing
-	completing map[*spi.Overlapped]struct{} // WPUCompleteOverlappedRequest calls under way
+	// completing holds the overlapped of the WPUCompleteOverlappedRequest
+	// calls under way: rarely more than one, so a slice, which a claim
+	// scans, costs less than a map, which every claim would hash into and
+	// delete from.
+	mu         sync.Mutex // guards completing
+	completing []*spi.Overlapped
 }
 
 // claim marks ov as being completed by WPUCompleteOverlappedRequest, if it
@@ -33,13 +38,10 @@ type Socket struct {
 func (s *Socket) claim(ov *spi.Overlapped) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, busy := s.completing[ov]; busy || !ov.InProgress() {
+	if slices.Contains(s.completing, ov) || !ov.InProgress() {
 		return false
 	}
-	if s.completing == nil {
-		s.completing = map[*spi.Overlapped]struct{}{}
-	}
-	s.completing[ov] = struct{}{}
+	s.completing = append(s.completing, ov)
 	return true
 }
 
@@ -47,7 +49,11 @@ func (s *Socket) claim(ov *spi.Overlapped) bool {
 func (s *Socket) unclaim(ov *spi.Overlapped) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.completing, ov)
+	i := slices.Index(s.completing, ov)
+	last := len(s.completing) - 1
+	s.completing[i] = s.completing[last]
+	s.completing[last] = nil // keep no Overlapped alive
+	s.completing = s.completing[:last]
 }
 
 // ownerCache pairs a catalog entry with the proc table serving it; it is
