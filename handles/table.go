@@ -335,10 +335,11 @@ func (t *Table) allocLocked() (uint32, bool) {
 // KindSocket handle. It fails with code when there is nothing to close.
 func (t *Table) remove(op string, h spi.Handle, socketOnly bool, code spi.Errno) error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	p, j, e := t.slot(h)
 	if e == nil || socketOnly && e.Kind != KindSocket {
-		return t.errorLocked(op, h, code)
+		err := t.errorLocked(op, h, code)
+		t.mu.Unlock()
+		return err
 	}
 	p.slots[j].Store(nil)
 	t.live--
@@ -346,17 +347,18 @@ func (t *Table) remove(op string, h spi.Handle, socketOnly bool, code spi.Errno)
 		t.traceLocked(trace.HandleClosed, e)
 	}
 	p.info[j].lastKind, p.info[j].lastOwner = e.Kind, e.Owner
-	i, _ := t.index(h)
+	i := uint32(slotIndex(h)) // h is live, so its index is in range
 	if atomic.LoadInt32(&p.refs[j]) == 0 {
 		t.free = append(t.free, i)
-		return nil
+	} else {
+		// A Ref holds the handle: the value is freed by the Release that
+		// brings the count to 0 (see Ref.Release).
+		if t.closing == nil {
+			t.closing = make(map[uint32]struct{})
+		}
+		t.closing[i] = struct{}{}
 	}
-	// A Ref holds the handle: the value is freed by the Release that
-	// brings the count to 0 (see Ref.Release).
-	if t.closing == nil {
-		t.closing = make(map[uint32]struct{})
-	}
-	t.closing[i] = struct{}{}
+	t.mu.Unlock()
 	return nil
 }
 
