@@ -594,3 +594,29 @@ func TestCreateAndCloseAllocateAtMostOnce(t *testing.T) {
 		t.Errorf("%v allocations per create and close; want at most 1", allocs)
 	}
 }
+
+func TestAppendLiveListsWhatSnapshotListsWithoutAllocating(t *testing.T) {
+	table := handles.New(handles.Options{})
+	var made []spi.Handle
+	for i := range 10 {
+		h, err := table.CreateSocketHandle(1001, i, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, h)
+	}
+	if err := table.CloseSocketHandle(made[3]); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]handles.Entry, 1, 16) // appended to, not overwritten
+	got := table.AppendLive(buf)
+	if diff := cmp.Diff(table.Snapshot().Live, got[1:]); diff != "" {
+		t.Errorf("AppendLive differs from Snapshot().Live (-snapshot +append):\n%s", diff)
+	}
+	if allocs := testing.AllocsPerRun(10, func() { buf = table.AppendLive(buf[:0]) }); allocs != 0 {
+		t.Errorf("AppendLive into a slice with room allocated %v times", allocs)
+	}
+	if got := handles.New(handles.Options{}).AppendLive(nil); got != nil {
+		t.Errorf("AppendLive(nil) of an empty table = %v, want nil", got)
+	}
+}

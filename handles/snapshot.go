@@ -25,22 +25,37 @@ type Snapshot struct {
 func (t *Table) Snapshot() Snapshot {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	// Sized up front: growing Live entry by entry was most of the cost
-	// for callers that snapshot around every call (spi/spitest).
 	s := Snapshot{Capacity: int(t.capacity)}
 	if t.live > 0 {
-		s.Live = make([]Entry, 0, t.live)
-	}
-	// Only the slots below next were ever handed out (a page holds 4096;
-	// scanning them all made small tables cost as much as full ones).
-	for i := uint32(0); i < t.next; i++ {
-		if e := t.pages[i>>pageBits].Load().slots[i&pageMask].Load(); e != nil {
-			s.Live = append(s.Live, *e)
-		}
+		s.Live = t.appendLiveLocked(make([]Entry, 0, t.live))
 	}
 	for i := range t.closing {
 		s.Closing = append(s.Closing, handleOf(i))
 	}
 	slices.Sort(s.Closing)
 	return s
+}
+
+// AppendLive appends the entries of the live handles, sorted by value, to
+// dst and returns the extended slice: the Live list of [Table.Snapshot],
+// taken under the table's lock, without allocating when dst has room. It
+// is for callers that look at the whole table around every call, as
+// spi/spitest does, and can reuse one slice.
+func (t *Table) AppendLive(dst []Entry) []Entry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.appendLiveLocked(slices.Grow(dst, t.live))
+}
+
+// appendLiveLocked appends the live entries to dst, which has room for
+// them (growing dst entry by entry was most of the cost of a snapshot).
+func (t *Table) appendLiveLocked(dst []Entry) []Entry {
+	// Only the slots below next were ever handed out (a page holds 4096;
+	// scanning them all made small tables cost as much as full ones).
+	for i := uint32(0); i < t.next; i++ {
+		if e := t.pages[i>>pageBits].Load().slots[i&pageMask].Load(); e != nil {
+			dst = append(dst, *e)
+		}
+	}
+	return dst
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"slices"
 	"testing/synctest"
 	"time"
 
@@ -34,29 +35,32 @@ func (m mech) String() string { return mechNames[m] }
 // peers made on the base entry, and everything the client has seen. Its
 // methods run on one goroutine.
 type env struct {
-	cfg      *config
-	m        *wsspi.Machine
-	p        *wsspi.Process
-	sched    *Scheduler // nil: inline
-	faults   *Faults
-	rec      *trace.Recorder     // the machine's trace: the upcalls the handle checks read
-	entry    spi.WSAProtocolInfo // the target entry
-	base     spi.WSAProtocolInfo // the base entry below it
-	ifs      bool                // entry has XP1_IFS_HANDLES
-	threads  []*wsspi.Thread     // client threads
-	poller   *wsspi.Thread       // dequeues the port
-	peerTh   *wsspi.Thread       // the peer side's thread
-	port     spi.Handle          // the port of port-mode sockets, made on first use
-	listener spi.Socket
-	addr     netip.AddrPort
-	socks    []*sock
-	ops      map[*spi.Overlapped]*op
-	allOps   []*op
-	evOps    []*op // the operations notified by events
-	events   []spi.Handle
-	nextKey  uintptr
-	pattern  byte // next payload byte
-	clientOp int  // client API calls made, for the benchmark
+	cfg   *config
+	m     *wsspi.Machine
+	p     *wsspi.Process
+	sched *Scheduler // nil: inline
+	// before and after are the socket action's handle lists, kept to be
+	// reused (see snapshotInto).
+	before, after []handles.Entry
+	faults        *Faults
+	rec           *trace.Recorder     // the machine's trace: the upcalls the handle checks read
+	entry         spi.WSAProtocolInfo // the target entry
+	base          spi.WSAProtocolInfo // the base entry below it
+	ifs           bool                // entry has XP1_IFS_HANDLES
+	threads       []*wsspi.Thread     // client threads
+	poller        *wsspi.Thread       // dequeues the port
+	peerTh        *wsspi.Thread       // the peer side's thread
+	port          spi.Handle          // the port of port-mode sockets, made on first use
+	listener      spi.Socket
+	addr          netip.AddrPort
+	socks         []*sock
+	ops           map[*spi.Overlapped]*op
+	allOps        []*op
+	evOps         []*op // the operations notified by events
+	events        []spi.Handle
+	nextKey       uintptr
+	pattern       byte // next payload byte
+	clientOp      int  // client API calls made, for the benchmark
 
 	alertable *wsspi.Thread // the thread in an alertable wait, while collect runs one
 	findings  []*Finding
@@ -243,6 +247,14 @@ func (e *env) listen() error {
 // snapshot returns the live handles of the process, sorted by value.
 func (e *env) snapshot() []handles.Entry { return e.p.Handles().Snapshot().Live }
 
+// snapshotInto is snapshot into *buf, reusing its storage: the socket
+// action looks at the table before and after every WSASocket, and
+// allocating two lists each time cost a tenth of the workload.
+func (e *env) snapshotInto(buf *[]handles.Entry) []handles.Entry {
+	*buf = e.p.Handles().AppendLive((*buf)[:0])
+	return *buf
+}
+
 // added returns the entries of after that are not in before (both sorted
 // by value): the handles made in between.
 func added(before, after []handles.Entry) []handles.Entry {
@@ -265,7 +277,7 @@ func added(before, after []handles.Entry) []handles.Entry {
 // notifications. It returns nil when the socket could not be made (a
 // finding says why, unless fails is set: a fault was armed).
 func (e *env) socket(th *wsspi.Thread, m mech) *sock {
-	before := e.snapshot()
+	before := e.snapshotInto(&e.before)
 	e.clientOp++
 	h, err := th.WSASocket(e.entry.AddressFamily, e.entry.SocketType, e.entry.Protocol, &e.entry, 0, spi.WSA_FLAG_OVERLAPPED)
 	if err != nil {
@@ -274,7 +286,7 @@ func (e *env) socket(th *wsspi.Thread, m mech) *sock {
 	}
 	s := &sock{name: "s" + itoa(len(e.socks)), h: h, th: th, mech: m}
 	e.socks = append(e.socks, s)
-	after := e.snapshot()
+	after := e.snapshotInto(&e.after)
 	e.logf("%s = WSASocket(entry %d) = %v, notified by %v", s.name, e.entry.CatalogEntryId, h, m)
 	e.checkNewSocket(s, before, after)
 	e.clientOp++
@@ -742,13 +754,32 @@ func (e *env) settle() {
 }
 
 // quiesce waits for the provider's goroutines: synctest.Wait inside a
-// bubble, a yield outside one.
+// bubble. Outside one it yields the processor, when that can help: while
+// an operation awaits its notification (with none awaited, the provider's
+// goroutines have nothing to deliver that the client could see now), and
+// with one processor only (with more, a goroutine the client's call woke
+// runs on another). Each yield wakes an idle processor to look for work,
+// and yielding at every settle cost the workload a tenth of its speed.
+// Nothing depends on the yield: awaitAll waits for late notifications.
 func (e *env) quiesce() {
 	if e.cfg.bubble {
 		synctest.Wait()
 		return
 	}
-	runtime.Gosched()
+	if runtime.GOMAXPROCS(0) == 1 && e.awaiting() {
+		runtime.Gosched()
+	}
+}
+
+// awaiting reports whether an operation expects a notification and has
+// none yet.
+func (e *env) awaiting() bool {
+	for _, o := range slices.Backward(e.allOps) { // the latest are likeliest
+		if !o.done() {
+			return true
+		}
+	}
+	return false
 }
 
 // awaitAll settles and collects until every operation that expects a
