@@ -98,7 +98,8 @@ func (k *Kernel) NewPort(concurrency uint32) (*Port, error) {
 // manual-reset, non-signalled events. It fails with WSAENOBUFS when the
 // handle table is full.
 func (k *Kernel) NewEvent(manualReset, initialState bool) (*Event, error) {
-	e := &Event{k: k, manual: manualReset, signaled: initialState}
+	e := &Event{k: k, manual: manualReset}
+	e.signaled.Store(initialState)
 	h, err := k.table.Insert(handles.KindEvent, e)
 	if err != nil {
 		return nil, spi.NewOpError("CreateEvent", 0, spi.ErrnoOf(err))
