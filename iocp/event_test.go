@@ -1,6 +1,7 @@
 package iocp_test
 
 import (
+	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -89,6 +90,39 @@ func TestWaitAllAcquiresEveryEventAtOnce(t *testing.T) {
 		}
 		if a.Snapshot().Signaled || b.Snapshot().Signaled {
 			t.Error("wait-all left an auto-reset event signalled")
+		}
+	})
+}
+
+func TestSettingASignalledEventAgainReleasesNothingNew(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newProc(t, iocp.Options{})
+		a, b := p.event(false, true), p.event(false, false) // a signalled already
+		done := startWait(p.thread(), []*iocp.Event{a, b}, true, iocp.Infinite)
+		a.Set() // changes nothing: the wait-all still needs b
+		synctest.Wait()
+		select {
+		case r := <-done:
+			t.Fatalf("setting a signalled event again released a wait-all still missing an event: %+v", r)
+		default:
+		}
+		want := iocp.EventSnapshot{Handle: a.Handle(), Signaled: true, Waiting: 1}
+		if diff := cmp.Diff(want, a.Snapshot()); diff != "" {
+			t.Errorf("a after the second set (-want +got):\n%s", diff)
+		}
+		b.Set()
+		if diff := cmp.Diff(waitResult{R: spi.WSA_WAIT_EVENT_0}, <-done, equateErrors); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+		if a.Snapshot().Signaled || b.Snapshot().Signaled {
+			t.Error("wait-all left an auto-reset event signalled")
+		}
+		a.Set()
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Set(); !errors.Is(err, spi.ERROR_INVALID_HANDLE) {
+			t.Errorf("Set of a closed, signalled event = %v, want ERROR_INVALID_HANDLE", err)
 		}
 	})
 }
