@@ -10,10 +10,12 @@ import (
 	"github.com/wsspi/wsspi/spi"
 )
 
-// The layered variants of BenchmarkOverlappedSend and BenchmarkReadFile.
-// Targets (issues 6, 7 and 9), each a ratio within one run: nonifs-lsp at
-// most 2.5× base and 4 allocs/op, ifs-lsp at most 1.2× base, kit-lsp at
-// most 1.2× nonifs-lsp, chain3 at most 5× base.
+// The layered variants of BenchmarkOverlappedSend, BenchmarkSendRatios and
+// BenchmarkReadFile. Targets (issues 6, 7 and 9), each a ratio within one
+// run, read from BenchmarkSendRatios: nonifs-lsp at most 2.5× base,
+// ifs-lsp at most 1.2× base, kit-lsp at most 1.2× nonifs-lsp, chain3 at
+// most 5× base; and nonifs-lsp at most 4 allocs/op in
+// BenchmarkOverlappedSend.
 func init() {
 	sendSetups = append(sendSetups,
 		benchSetup{"nonifs-lsp", kitPair()},
@@ -24,6 +26,12 @@ func init() {
 		benchSetup{"chain3", kitPair(layered.Config{}, layered.Config{})},
 	)
 	readFileSetups = append(readFileSetups, benchSetup{"nonifs", kitPair()})
+	sendRatios = append(sendRatios,
+		struct{ setup, baseline string }{"ifs-lsp", "base"},
+		struct{ setup, baseline string }{"nonifs-lsp", "base"},
+		struct{ setup, baseline string }{"kit-lsp", "nonifs-lsp"},
+		struct{ setup, baseline string }{"chain3", "base"},
+	)
 }
 
 // kitPair returns a setup whose client goes through one kit layer per

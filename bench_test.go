@@ -42,30 +42,81 @@ var (
 // BenchmarkOverlappedSend measures an overlapped 64-byte WSASend on a
 // connected socket plus dequeuing its packet from a completion port. The
 // peer drains what arrives now and then, so sends never pend for space.
+// BenchmarkSendRatios times the same setups interleaved, for the ratio
+// targets.
 func BenchmarkOverlappedSend(b *testing.B) {
 	for _, bs := range sendSetups {
 		b.Run(bs.name, func(b *testing.B) {
-			k := bs.setup(b)
-			port := must(k.cth.Process().CreateIoCompletionPort(k.c, 0, 1, 0))(b)
-			msg := [][]byte{make([]byte, 64)}
-			sink := [][]byte{make([]byte, 64<<10)}
-			var ov spi.Overlapped
-			i := 0
+			s := newSender(b, bs.setup(b))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := k.cth.WSASend(k.c, msg, 0, &ov, nil); err != nil && !errors.Is(err, spi.WSA_IO_PENDING) {
-					b.Fatal(err)
-				}
-				if _, err := k.cth.GetQueuedCompletionStatus(port, long); err != nil {
-					b.Fatal(err)
-				}
-				if i++; i%512 == 0 {
-					drain(b, k.sth, k.s, sink)
-				}
+				s.send()
 			}
 		})
 	}
 }
+
+// sender sends on a connected setup, for the send benchmarks.
+type sender struct {
+	tb   testing.TB
+	k    benchPair
+	port spi.Handle
+	msg  [][]byte
+	sink [][]byte
+	ov   spi.Overlapped
+	sent int
+}
+
+// newSender associates k's client socket with a new completion port.
+func newSender(tb testing.TB, k benchPair) *sender {
+	return &sender{
+		tb:   tb,
+		k:    k,
+		port: must(k.cth.Process().CreateIoCompletionPort(k.c, 0, 1, 0))(tb),
+		msg:  [][]byte{make([]byte, 64)},
+		sink: [][]byte{make([]byte, 64<<10)},
+	}
+}
+
+// send makes one overlapped 64-byte WSASend and dequeues its packet; every
+// 512 sends, the peer drains what arrived.
+func (s *sender) send() {
+	k := s.k
+	if _, err := k.cth.WSASend(k.c, s.msg, 0, &s.ov, nil); err != nil && !errors.Is(err, spi.WSA_IO_PENDING) {
+		s.tb.Fatal(err)
+	}
+	if _, err := k.cth.GetQueuedCompletionStatus(s.port, long); err != nil {
+		s.tb.Fatal(err)
+	}
+	if s.sent++; s.sent%512 == 0 {
+		drain(s.tb, k.sth, k.s, s.sink)
+	}
+}
+
+// BenchmarkSendRatios runs the sends of BenchmarkOverlappedSend on every
+// setup interleaved (see interleave) and reports each setup's ns/send and
+// the ratios in sendRatios, which carry the targets of issues 6, 7 and 9.
+func BenchmarkSendRatios(b *testing.B) {
+	bodies := make([]func(), len(sendSetups))
+	for i, bs := range sendSetups {
+		bodies[i] = newSender(b, bs.setup(b)).send
+	}
+	settle()
+	b.ReportAllocs()
+	per := interleave(b, bodies...)
+	ns := map[string]float64{}
+	for i, bs := range sendSetups {
+		ns[bs.name] = float64(per[i].Nanoseconds())
+		b.ReportMetric(ns[bs.name], bs.name+"-ns/send")
+	}
+	for _, r := range sendRatios {
+		b.ReportMetric(ns[r.setup]/ns[r.baseline], r.setup+"/"+r.baseline)
+	}
+}
+
+// sendRatios are the ratios BenchmarkSendRatios reports: ns/send of setup
+// over that of baseline.
+var sendRatios []struct{ setup, baseline string }
 
 // drain reads what has arrived on s without blocking.
 func drain(tb testing.TB, th *wsspi.Thread, s spi.Socket, sink [][]byte) {

@@ -111,3 +111,23 @@ BenchmarkR/x-2    	100	 10 ns/op
 		t.Error("ratio to a missing baseline")
 	}
 }
+
+func TestReportShowsARatioMeasuredInterleavedAsARatio(t *testing.T) {
+	saved := targets
+	t.Cleanup(func() { targets = saved })
+	targets = []target{{bench: "BenchmarkSendRatios", metric: "chain3/base", measured: "base", bound: 5}}
+	const run = `BenchmarkSendRatios-2 	100	 6484231 ns/op	 314.0 base-ns/send	 1266 chain3-ns/send	 4.032 chain3/base
+BenchmarkSendRatios-2 	100	 6484231 ns/op	 314.0 base-ns/send	 1266 chain3-ns/send	 5.5 chain3/base
+BenchmarkSendRatios-2 	100	 6484231 ns/op	 314.0 base-ns/send	 1266 chain3-ns/send	 3.9 chain3/base
+`
+	r, _ := parse(strings.NewReader(run))
+	var out strings.Builder
+	if !report(&out, r) {
+		t.Errorf("a median of 4.03 did not meet <= 5x:\n%s", out.String())
+	}
+	for _, want := range []string{"base (interleaved)", "4.03x", "<= 5x", "yes"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
