@@ -48,10 +48,10 @@ func BenchmarkScale(b *testing.B) {
 	per := interleave(b, bodies...)
 	for i, live := range sizes {
 		name := fmt.Sprintf("live=%dk-", live/1000)
-		b.ReportMetric(float64(per[i].Nanoseconds()), name+"ns/send")
+		b.ReportMetric(per[i], name+"ns/send")
 		b.ReportMetric(perSocket[i], name+"B/socket")
 	}
-	b.ReportMetric(float64(per[1])/float64(per[0]), "100k/1k-ns")
+	b.ReportMetric(per[1]/per[0], "100k/1k-ns")
 	b.ReportMetric(perSocket[1]/perSocket[0], "100k/1k-B")
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wsspi/wsspi/handles"
+	"github.com/wsspi/wsspi/internal/benchkit"
 	"github.com/wsspi/wsspi/spi"
 )
 
@@ -142,6 +143,42 @@ func BenchmarkHandleCreateClose(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkHandleCreateCloseRatio is BenchmarkHandleCreateClose with the
+// table and the mutex-guarded map interleaved (see [benchkit.Interleave]),
+// 1<<20 create+close cycles of each in turn: about a tenth of a second,
+// far longer than a garbage collection cycle, so the collection of the
+// table's entries spills into the map's time by well under one percent
+// (at most one cycle of the dozens a table chunk runs). It reports each
+// side's ns/cycle and their ratio, table/mutexmap, which carries the
+// target (at most 1.0).
+func BenchmarkHandleCreateCloseRatio(b *testing.B) {
+	const live = 4096
+	ctx := &providerContext{}
+	table := handles.New(handles.Options{})
+	fill(b, table, live)
+	mm := &mutexMap{m: map[spi.Handle]any{}}
+	for i := range live {
+		mm.create(&providerContext{i})
+	}
+	b.ReportAllocs()
+	per := benchkit.Interleave(b, 1<<20, func() {
+		s, err := table.CreateSocketHandle(1001, ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := table.CloseSocketHandle(s); err != nil {
+			b.Fatal(err)
+		}
+	}, func() {
+		if !mm.close(mm.create(ctx)) {
+			b.Fatal("close failed")
+		}
+	})
+	b.ReportMetric(per[0], "table-ns/cycle")
+	b.ReportMetric(per[1], "mutexmap-ns/cycle")
+	b.ReportMetric(per[0]/per[1], "table/mutexmap")
 }
 
 // BenchmarkHandleLookupScale looks up the same hot set of 1k handles, in a
