@@ -40,8 +40,9 @@ type env struct {
 	p     *wsspi.Process
 	sched *Scheduler // nil: inline
 	// before and after are the socket action's handle lists, kept to be
-	// reused (see snapshotInto).
+	// reused (see snapshotInto); peerBuf is the peers' receive buffer.
 	before, after []handles.Entry
+	peerBuf       [][]byte
 	faults        *Faults
 	rec           *trace.Recorder     // the machine's trace: the upcalls the handle checks read
 	entry         spi.WSAProtocolInfo // the target entry
@@ -695,13 +696,15 @@ func (e *env) peerRecv(s *sock) {
 	if s.peer == 0 || s.gone {
 		return
 	}
-	buf := make([]byte, 4096)
+	if e.peerBuf == nil {
+		e.peerBuf = [][]byte{make([]byte, 4096)}
+	}
 	for {
-		k, err := e.peerTh.WSARecv(s.peer, [][]byte{buf}, nil, nil, nil)
+		k, err := e.peerTh.WSARecv(s.peer, e.peerBuf, nil, nil, nil)
 		if err != nil || k == 0 {
 			break
 		}
-		s.peerGot = append(s.peerGot, buf[:k]...)
+		s.peerGot = append(s.peerGot, e.peerBuf[0][:k]...)
 	}
 	e.checkPeerGot(s)
 }
