@@ -181,8 +181,13 @@ func New(opts Options) *Table {
 		trace:       opts.Trace,
 		pages:       make([]atomic.Pointer[page], (c+pageSize-1)/pageSize),
 	}
-	for k := range t.pages {
-		t.pages[k].Store(&noPage)
+	// The directory is not shared yet, so it is filled by copying, not by
+	// one atomic store per page: 4096 of those, for the default capacity,
+	// were a twentieth of the spitest workload, which makes processes by
+	// the thousand.
+	empty := emptyDirectory()
+	for off := 0; off < len(t.pages); {
+		off += copy(t.pages[off:], empty)
 	}
 	return t
 }
@@ -191,6 +196,16 @@ func New(opts Options) *Table {
 // that readers need not test for nil. Its slots stay nil; it has no refs
 // or info, and no writer touches it.
 var noPage page
+
+// emptyDirectory is a directory of DefaultCapacity's size whose every
+// entry is noPage, which New copies. Nothing stores into it once built.
+var emptyDirectory = sync.OnceValue(func() []atomic.Pointer[page] {
+	dir := make([]atomic.Pointer[page], DefaultCapacity/pageSize)
+	for k := range dir {
+		dir[k].Store(&noPage)
+	}
+	return dir
+})
 
 // handleOf returns the value of slot i.
 func handleOf(i uint32) spi.Handle { return spi.Handle(i+1) << 2 }
