@@ -190,13 +190,15 @@ func report(w io.Writer, r results) bool {
 			got = q
 			ratio = fmt.Sprintf("%.2fx", got)
 		}
-		base := orDash(t.baseline)
+		base, allocsCol := orDash(t.baseline), fmt.Sprintf("%.4g", allocs)
 		if t.measured != "" {
-			base, ratio = t.measured+" (interleaved)", fmt.Sprintf("%.2fx", got)
+			// An interleaved benchmark's op is a round of thousands of
+			// calls of each side: its allocs/op say nothing per call.
+			base, ratio, allocsCol = t.measured+" (interleaved)", fmt.Sprintf("%.2fx", got), "-"
 		}
 		met := t.met(got)
 		all = all && met
-		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%s\t%s\t%s\t%s\n", t.bench, t.metric, v, allocs, base, ratio, limit(t), yesNo(met))
+		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%s\t%s\t%s\t%s\t%s\n", t.bench, t.metric, v, allocsCol, base, ratio, limit(t), yesNo(met))
 	}
 	tw.Flush()
 	return all
