@@ -77,11 +77,16 @@ func (e *Event) Set() error {
 
 // set signals e and reports false if it is closed.
 func (e *Event) set() bool {
-	// Setting an event that is signalled already changes nothing: every
-	// waiter its being signalled can release was tried when it became so.
-	// Most sets are of a file object's own event, which nothing resets, so
-	// this spares nearly every completion the kernel-wide dispatcher lock.
-	if e.signaled.Load() && !e.closed.Load() {
+	// Setting a manual-reset event that is signalled already changes
+	// nothing: every waiter its being signalled can release was tried
+	// when it became so, and only Reset, under the lock, clears it. Most
+	// sets are of a file object's own event, manual-reset and reset by
+	// nothing, so this spares nearly every completion the kernel-wide
+	// dispatcher lock. Not so for an auto-reset event: the locked path
+	// below signals it and a waiter takes it back within one critical
+	// section, and a set that saw it signalled in between, without the
+	// lock, would be lost.
+	if e.manual && e.signaled.Load() && !e.closed.Load() {
 		return true
 	}
 	e.k.dispatch.Lock()
