@@ -350,11 +350,10 @@ func (t *Table) allocLocked() (uint32, bool) {
 // KindSocket handle. It fails with code when there is nothing to close.
 func (t *Table) remove(op string, h spi.Handle, socketOnly bool, code spi.Errno) error {
 	t.mu.Lock()
+	defer t.mu.Unlock() // the trace sink runs under the lock, and may panic
 	p, j, e := t.slot(h)
 	if e == nil || socketOnly && e.Kind != KindSocket {
-		err := t.errorLocked(op, h, code)
-		t.mu.Unlock()
-		return err
+		return t.errorLocked(op, h, code)
 	}
 	p.slots[j].Store(nil)
 	t.live--
@@ -373,7 +372,6 @@ func (t *Table) remove(op string, h spi.Handle, socketOnly bool, code spi.Errno)
 		}
 		t.closing[i] = struct{}{}
 	}
-	t.mu.Unlock()
 	return nil
 }
 

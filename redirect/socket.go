@@ -46,6 +46,7 @@ func (s *Socket) claim(ov *spi.Overlapped) bool {
 }
 
 // unclaim ends a claim once Internal has left WSS_OPERATION_IN_PROGRESS.
+// It follows a successful claim of ov on s, which put ov in completing.
 func (s *Socket) unclaim(ov *spi.Overlapped) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
