@@ -115,7 +115,7 @@ BenchmarkR/x-2    	100	 10 ns/op
 func TestReportShowsARatioMeasuredInterleavedAsARatio(t *testing.T) {
 	saved := targets
 	t.Cleanup(func() { targets = saved })
-	targets = []target{{bench: "BenchmarkSendRatios", metric: "chain3/base", measured: "base", bound: 5}}
+	targets = []target{{bench: "BenchmarkSendRatios", metric: "chain3/base", measured: "base (interleaved)", bound: 5}}
 	const run = `BenchmarkSendRatios-2 	100	 6484231 ns/op	 314.0 base-ns/send	 1266 chain3-ns/send	 4.032 chain3/base
 BenchmarkSendRatios-2 	100	 6484231 ns/op	 314.0 base-ns/send	 1266 chain3-ns/send	 5.5 chain3/base
 BenchmarkSendRatios-2 	100	 6484231 ns/op	 314.0 base-ns/send	 1266 chain3-ns/send	 3.9 chain3/base

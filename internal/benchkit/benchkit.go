@@ -7,9 +7,10 @@ import (
 )
 
 // Interleave times several bodies side by side: each iteration of b.Loop
-// runs every body chunk times, one body after the other, timing each
-// chunk, and Interleave returns the mean time of one call of each body,
-// in nanoseconds.
+// runs every body chunk times, one body after the other (in reverse order
+// every other iteration, so that no body always follows the same one),
+// timing each chunk, and Interleave returns the mean time of one call of
+// each body, in nanoseconds.
 //
 // The ratio targets of bench/run are measured this way. Measured one
 // after the other, as sub-benchmarks, a setup and its baseline ran seconds
@@ -25,14 +26,21 @@ import (
 // garbage collector cycle under way when a chunk ends finishes during the
 // next. Bodies that allocate need chunks long against a cycle (a few
 // hundred microseconds), so that the spill is a small share of a chunk.
+// Likewise each chunk starts with caches that the chunk before filled
+// with its own data, so a chunk should be long against refilling them:
+// milliseconds.
 func Interleave(b *testing.B, chunk int, bodies ...func()) []float64 {
 	total := make([]time.Duration, len(bodies))
 	calls := 0
 	for b.Loop() {
-		for i, body := range bodies {
+		for k := range bodies {
+			i := k
+			if calls/chunk%2 == 1 {
+				i = len(bodies) - 1 - k
+			}
 			start := time.Now()
 			for range chunk {
-				body()
+				bodies[i]()
 			}
 			total[i] += time.Since(start)
 		}
