@@ -20,8 +20,8 @@ type Event struct {
 	manual bool
 
 	// The fields below are written under k.dispatch. signaled and closed
-	// are atomic so that set can skip the lock for an event already
-	// signalled (see set).
+	// are atomic so that set can skip the lock for a manual-reset event
+	// already signalled (see set).
 	signaled atomic.Bool
 	closed   atomic.Bool
 	waiters  []*eventWaiter // threads parked on the event, oldest first
