@@ -1,7 +1,6 @@
 package wsspi_test
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"runtime"
@@ -60,51 +59,17 @@ func BenchmarkScale(b *testing.B) {
 	b.ReportMetric(perSocket[1]/perSocket[0], "100k/1k-B")
 }
 
-// scaleSender sends on the hot set of one BenchmarkScale world.
-type scaleSender struct {
-	tb    testing.TB
-	w     *world
-	hot   []spi.Socket // the clients of the hot set
-	peers []spi.Socket // their servers
-	port  spi.Handle
-	ovs   []spi.Overlapped
-	msg   [][]byte
-	sink  [][]byte
-	sent  int
-}
-
-// newScaleSender picks the hot set, spread over the live sockets so that
-// its handles are not neighbours in the tables.
-func newScaleSender(tb testing.TB, w *world, cs, ss []spi.Socket, port spi.Handle) *scaleSender {
-	s := &scaleSender{
-		tb: tb, w: w, port: port,
-		ovs:  make([]spi.Overlapped, scaleHot),
-		msg:  [][]byte{make([]byte, 64)},
-		sink: [][]byte{make([]byte, 64<<10)},
-	}
+// newScaleSender sends on a hot set of scaleHot clients, spread over the
+// live sockets so that their handles are not neighbours in the tables.
+// Each hot socket has 64 × 64 B = 4 KiB queued at its peer when the set is
+// drained: far below any buffer.
+func newScaleSender(tb testing.TB, w *world, cs, ss []spi.Socket, port spi.Handle) *sender {
+	var hot, peers []spi.Socket
 	for i := range scaleHot {
 		j := i * (len(cs) / scaleHot)
-		s.hot, s.peers = append(s.hot, cs[j]), append(s.peers, ss[j])
+		hot, peers = append(hot, cs[j]), append(peers, ss[j])
 	}
-	return s
-}
-
-// send makes one send on the next socket of the hot set and dequeues its
-// packet. Each hot socket has 64 × 64 B = 4 KiB queued at its peer when
-// the set is drained: far below any buffer.
-func (s *scaleSender) send() {
-	h := s.sent % scaleHot
-	if _, err := s.w.cth.WSASend(s.hot[h], s.msg, 0, &s.ovs[h], nil); err != nil && !errors.Is(err, spi.WSA_IO_PENDING) {
-		s.tb.Fatal(err)
-	}
-	if _, err := s.w.cth.GetQueuedCompletionStatus(s.port, long); err != nil {
-		s.tb.Fatal(err)
-	}
-	if s.sent++; s.sent%(scaleHot*64) == 0 {
-		for _, p := range s.peers {
-			drain(s.tb, s.w.sth, p, s.sink)
-		}
-	}
+	return newSetSender(tb, w.cth, w.sth, hot, peers, port, scaleHot*64)
 }
 
 // settle returns the heap freed by earlier runs (a 100k-pair world is

@@ -56,40 +56,53 @@ func BenchmarkOverlappedSend(b *testing.B) {
 	}
 }
 
-// sender sends on a connected setup, for the send benchmarks.
+// sender makes the overlapped sends of the send benchmarks: 64 bytes on
+// each socket of a set in turn, each followed by dequeuing its packet from
+// the port the set is associated with; every drainEvery sends, the peers
+// drain what arrived, so sends never pend for space.
 type sender struct {
-	tb   testing.TB
-	k    benchPair
-	port spi.Handle
-	msg  [][]byte
-	sink [][]byte
-	ov   spi.Overlapped
-	sent int
+	tb         testing.TB
+	cth, sth   *wsspi.Thread // the client's and the peers' threads
+	hot        []spi.Socket  // the client sockets sent on, in turn
+	peers      []spi.Socket  // their peers
+	ovs        []spi.Overlapped
+	port       spi.Handle
+	msg, sink  [][]byte
+	sent       int
+	drainEvery int
 }
 
-// newSender associates k's client socket with a new completion port.
+// newSender sends on k's client socket, associated with a new completion
+// port, and drains its peer every 512 sends.
 func newSender(tb testing.TB, k benchPair) *sender {
+	port := must(k.cth.Process().CreateIoCompletionPort(k.c, 0, 1, 0))(tb)
+	return newSetSender(tb, k.cth, k.sth, []spi.Socket{k.c}, []spi.Socket{k.s}, port, 512)
+}
+
+// newSetSender sends on the clients in hot, already associated with port.
+func newSetSender(tb testing.TB, cth, sth *wsspi.Thread, hot, peers []spi.Socket, port spi.Handle, drainEvery int) *sender {
 	return &sender{
-		tb:   tb,
-		k:    k,
-		port: must(k.cth.Process().CreateIoCompletionPort(k.c, 0, 1, 0))(tb),
+		tb: tb, cth: cth, sth: sth, hot: hot, peers: peers, port: port, drainEvery: drainEvery,
+		ovs:  make([]spi.Overlapped, len(hot)),
 		msg:  [][]byte{make([]byte, 64)},
 		sink: [][]byte{make([]byte, 64<<10)},
 	}
 }
 
-// send makes one overlapped 64-byte WSASend and dequeues its packet; every
-// 512 sends, the peer drains what arrived.
+// send makes one send on the next socket of the set and dequeues its
+// packet.
 func (s *sender) send() {
-	k := s.k
-	if _, err := k.cth.WSASend(k.c, s.msg, 0, &s.ov, nil); err != nil && !errors.Is(err, spi.WSA_IO_PENDING) {
+	h := s.sent % len(s.hot)
+	if _, err := s.cth.WSASend(s.hot[h], s.msg, 0, &s.ovs[h], nil); err != nil && !errors.Is(err, spi.WSA_IO_PENDING) {
 		s.tb.Fatal(err)
 	}
-	if _, err := k.cth.GetQueuedCompletionStatus(s.port, long); err != nil {
+	if _, err := s.cth.GetQueuedCompletionStatus(s.port, long); err != nil {
 		s.tb.Fatal(err)
 	}
-	if s.sent++; s.sent%512 == 0 {
-		drain(s.tb, k.sth, k.s, s.sink)
+	if s.sent++; s.sent%s.drainEvery == 0 {
+		for _, p := range s.peers {
+			drain(s.tb, s.sth, p, s.sink)
+		}
 	}
 }
 
