@@ -1,8 +1,8 @@
 // Command ratios reads `go test -bench -benchmem` output on standard input
 // and prints, for every benchmark that carries a target, its median ns/op
-// and allocs/op, its baseline from the same run, the ratio, the target, and
-// whether it was met. It exits 1 if any target is missed or its benchmark
-// is missing. bench/run feeds it.
+// and allocs/op, its baseline from the same run, the ratio, its range over
+// the rounds, the target, and whether it was met. It exits 1 if any target
+// is missed or its benchmark is missing. bench/run feeds it.
 //
 // When a benchmark and its baseline have the same number of samples, the
 // k-th of each came from the k-th round of bench/run, and the ratio is the
@@ -151,32 +151,71 @@ func median(s []float64) float64 {
 // the ratios of paired samples when both have as many, else the ratio of
 // the medians. It reports false if the baseline is missing or zero.
 func (r results) ratio(bench, metric, baseline string) (float64, bool) {
+	if qs, ok := r.roundRatios(bench, metric, baseline); ok {
+		return median(qs), true
+	}
+	x, okx := r.median(bench, metric)
+	y, oky := r.median(baseline, metric)
+	return x / y, okx && oky && y != 0
+}
+
+// roundRatios returns the ratio of metric of bench to metric of baseline
+// in each round, and false unless both have the same number of samples,
+// none of the baseline's zero.
+func (r results) roundRatios(bench, metric, baseline string) ([]float64, bool) {
 	xs, ys := r[bench][metric], r[baseline][metric]
 	if len(xs) == 0 || len(xs) != len(ys) {
-		x, okx := r.median(bench, metric)
-		y, oky := r.median(baseline, metric)
-		return x / y, okx && oky && y != 0
+		return nil, false
 	}
 	qs := make([]float64, len(xs))
 	for i := range xs {
 		if ys[i] == 0 {
-			return 0, false
+			return nil, false
 		}
 		qs[i] = xs[i] / ys[i]
 	}
-	return median(qs), true
+	return qs, true
+}
+
+// spread is the range over rounds of what a target holds, as the table's
+// "rounds" column shows it ("0.87-1.10x"): the rounds' ratios, or the
+// rounds' values of a limit or of a ratio the benchmark measured itself;
+// one figure if every round gave the same; "-" for a single round, or
+// when the samples of a ratio do not pair.
+// A median that meets its target while its range crosses the bound is
+// met only just: another run may miss it.
+func (r results) spread(t target) string {
+	s, x := r[t.bench][t.metric], ""
+	if t.baseline != "" {
+		s, _ = r.roundRatios(t.bench, t.metric, t.baseline)
+	}
+	if t.baseline != "" || t.measured != "" {
+		x = "x"
+	}
+	if len(s) < 2 {
+		return "-"
+	}
+	f := "%.4g"
+	if x != "" {
+		f = "%.2f"
+	}
+	lo, hi := fmt.Sprintf(f, slices.Min(s)), fmt.Sprintf(f, slices.Max(s))
+	if lo == hi {
+		return lo + x
+	}
+	return lo + "-" + hi + x
 }
 
 // report prints the table and says whether every target was met.
 func report(w io.Writer, r results) bool {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "benchmark\tmetric\tvalue\tallocs/op\tbaseline\tratio\ttarget\tmet")
+	fmt.Fprintln(tw, "benchmark\tmetric\tvalue\tallocs/op\tbaseline\tratio\trounds\ttarget\tmet")
 	all := true
 	for _, t := range targets {
 		v, ok := r.median(t.bench, t.metric)
 		allocs, _ := r.median(t.bench, "allocs/op")
 		if !ok {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t%s\t-\t%s\tMISSING\n", t.bench, t.metric, orDash(t.baseline), limit(t))
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t%s\t-\t-\t%s\tMISSING\n", t.bench, t.metric, orDash(t.baseline), limit(t))
 			all = false
 			continue
 		}
@@ -184,7 +223,7 @@ func report(w io.Writer, r results) bool {
 		if t.baseline != "" {
 			q, ok := r.ratio(t.bench, t.metric, t.baseline)
 			if !ok {
-				fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%s\t-\t%s\tMISSING BASELINE\n", t.bench, t.metric, v, allocs, t.baseline, limit(t))
+				fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%s\t-\t-\t%s\tMISSING BASELINE\n", t.bench, t.metric, v, allocs, t.baseline, limit(t))
 				all = false
 				continue
 			}
@@ -199,7 +238,7 @@ func report(w io.Writer, r results) bool {
 		}
 		met := t.met(got)
 		all = all && met
-		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%s\t%s\t%s\t%s\t%s\n", t.bench, t.metric, v, allocsCol, base, ratio, limit(t), yesNo(met))
+		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%s\t%s\t%s\t%s\t%s\t%s\n", t.bench, t.metric, v, allocsCol, base, ratio, r.spread(t), limit(t), yesNo(met))
 	}
 	tw.Flush()
 	return all

@@ -125,9 +125,52 @@ BenchmarkSendRatios-2 	100	 6484231 ns/op	 314.0 base-ns/send	 1266 chain3-ns/se
 	if !report(&out, r) {
 		t.Errorf("a median of 4.03 did not meet <= 5x:\n%s", out.String())
 	}
-	for _, want := range []string{"base (interleaved)", "4.03x", "<= 5x", "yes"} {
+	for _, want := range []string{"base (interleaved)", "4.03x", "3.90-5.50x", "<= 5x", "yes"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func TestReportShowsTheRangeOverRounds(t *testing.T) {
+	saved := targets
+	t.Cleanup(func() { targets = saved })
+	targets = []target{
+		{bench: "BenchmarkR/x", metric: "ns/op", baseline: "BenchmarkR/base", bound: 1},
+		{bench: "BenchmarkW", metric: "ops/s", bound: 200000, kind: atLeast},
+		{bench: "BenchmarkOnce", metric: "ops/s", bound: 1, kind: atLeast},
+		{bench: "BenchmarkW", metric: "allocs/op", bound: 0},
+	}
+	// Round ratios 0.9, 1.1 and 0.8: the median meets <= 1x, the range
+	// shows that a round did not.
+	const run = `BenchmarkR/base-2 	100	 10 ns/op
+BenchmarkR/x-2    	100	 9 ns/op
+BenchmarkW-2      	1	 5 ns/op	 250000 ops/s	 0 allocs/op
+BenchmarkOnce-2   	1	 5 ns/op	 7 ops/s
+BenchmarkR/base-2 	100	 20 ns/op
+BenchmarkR/x-2    	100	 22 ns/op
+BenchmarkW-2      	1	 5 ns/op	 210000 ops/s	 0 allocs/op
+BenchmarkR/base-2 	100	 10 ns/op
+BenchmarkR/x-2    	100	 8 ns/op
+BenchmarkW-2      	1	 5 ns/op	 290000 ops/s	 0 allocs/op
+`
+	r, _ := parse(strings.NewReader(run))
+	var out strings.Builder
+	if !report(&out, r) {
+		t.Errorf("every median meets its target, yet report failed:\n%s", out.String())
+	}
+	lines := strings.Split(out.String(), "\n")
+	for i, c := range []struct{ prefix, want string }{
+		{"BenchmarkR/x", " 0.80-1.10x "},
+		{"BenchmarkW", " 2.1e+05-2.9e+05 "},
+		{"BenchmarkOnce", " - "},
+		{"BenchmarkW", " 0 "}, // the same in every round
+	} {
+		if line := lines[i+1]; !strings.HasPrefix(line, c.prefix) || !strings.Contains(line, c.want) {
+			t.Errorf("row %d = %q, want it to start with %q and show %q", i+1, line, c.prefix, c.want)
+		}
+	}
+	if !strings.HasPrefix(lines[0], "benchmark") || !strings.Contains(lines[0], " rounds ") {
+		t.Errorf("header %q lacks the rounds column", lines[0])
 	}
 }
