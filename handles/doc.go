@@ -64,12 +64,12 @@
 // entries. Writers serialize on one mutex. A live handle costs about 90
 // bytes beyond the objects the caller stores in it.
 //
-// Every create allocates its entry, and no entry is ever reused, since a
-// lookup may still be copying it: that is the price of lookups without a
-// lock. A create and close cost about what an insert and a delete in a
-// mutex-guarded map do, and about half of that is allocating the entry and
-// collecting it, so the comparison moves with the process's heap and GOGC
-// (see BenchmarkHandleCreateCloseRatio).
+// Every create takes a fresh entry, and no entry is ever reused, since a
+// lookup may still be copying it and a [Ref] holds on to it: that is the
+// price of lookups without a lock. A create and close cost about what an
+// insert and a delete in a mutex-guarded map do, and about half of that
+// is allocating the entry and collecting it, so the comparison moves with
+// the process's heap and GOGC (see BenchmarkHandleCreateCloseRatio).
 //
 // Entries are allocated in blocks of 8, and a block stays in memory while
 // any of its entries is live or referenced: a closed handle's context and

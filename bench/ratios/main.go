@@ -15,6 +15,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -95,16 +96,29 @@ func main() {
 	}
 }
 
-// results maps benchmark name → metric → samples.
-type results map[string]map[string][]float64
+// results holds the samples of a run.
+type results struct {
+	// samples maps benchmark name → metric → samples.
+	samples map[string]map[string][]float64
+	// pkgs maps benchmark name → the packages ("pkg:" lines) it ran in. A
+	// name found in two packages has its samples of both mixed in samples,
+	// so no target may use it.
+	pkgs map[string][]string
+}
 
-// parse reads benchmark lines: name-N iterations value unit value unit ...
+// parse reads `go test -bench` output: "pkg:" lines, and benchmark lines
+// (name-N iterations value unit value unit ...).
 func parse(r io.Reader) (results, error) {
-	res := results{}
+	res := results{samples: map[string]map[string][]float64{}, pkgs: map[string][]string{}}
+	pkg := ""
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
+		if len(f) == 2 && f[0] == "pkg:" {
+			pkg = f[1]
+			continue
+		}
 		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
 			continue
 		}
@@ -114,23 +128,37 @@ func parse(r io.Reader) (results, error) {
 				name = name[:i]
 			}
 		}
+		if !slices.Contains(res.pkgs[name], pkg) {
+			res.pkgs[name] = append(res.pkgs[name], pkg)
+		}
 		for i := 2; i+1 < len(f); i += 2 {
 			v, err := strconv.ParseFloat(f[i], 64)
 			if err != nil {
 				break
 			}
-			if res[name] == nil {
-				res[name] = map[string][]float64{}
+			if res.samples[name] == nil {
+				res.samples[name] = map[string][]float64{}
 			}
-			res[name][f[i+1]] = append(res[name][f[i+1]], v)
+			res.samples[name][f[i+1]] = append(res.samples[name][f[i+1]], v)
 		}
 	}
 	return res, sc.Err()
 }
 
+// clash describes the benchmark of t, or its baseline, that ran in more
+// than one package ("BenchmarkX in a, b"), and is empty if neither did.
+func (r results) clash(t target) string {
+	for _, name := range []string{t.bench, t.baseline} {
+		if pkgs := r.pkgs[name]; len(pkgs) > 1 {
+			return name + " in " + strings.Join(pkgs, ", ")
+		}
+	}
+	return ""
+}
+
 // median returns the median of the samples of a benchmark's metric.
 func (r results) median(bench, metric string) (float64, bool) {
-	s := r[bench][metric]
+	s := r.samples[bench][metric]
 	if len(s) == 0 {
 		return 0, false
 	}
@@ -151,7 +179,11 @@ func median(s []float64) float64 {
 // the ratios of paired samples when both have as many, else the ratio of
 // the medians. It reports false if the baseline is missing or zero.
 func (r results) ratio(bench, metric, baseline string) (float64, bool) {
-	if qs, ok := r.roundRatios(bench, metric, baseline); ok {
+	if r.paired(bench, metric, baseline) {
+		qs, ok := r.roundRatios(bench, metric, baseline)
+		if !ok {
+			return 0, false
+		}
 		return median(qs), true
 	}
 	x, okx := r.median(bench, metric)
@@ -159,14 +191,21 @@ func (r results) ratio(bench, metric, baseline string) (float64, bool) {
 	return x / y, okx && oky && y != 0
 }
 
+// paired reports whether metric of bench and of baseline have as many
+// samples, at least one: the k-th of each came from round k.
+func (r results) paired(bench, metric, baseline string) bool {
+	n := len(r.samples[bench][metric])
+	return n > 0 && n == len(r.samples[baseline][metric])
+}
+
 // roundRatios returns the ratio of metric of bench to metric of baseline
-// in each round, and false unless both have the same number of samples,
-// none of the baseline's zero.
+// in each round, and false unless the samples are paired and none of the
+// baseline's is zero.
 func (r results) roundRatios(bench, metric, baseline string) ([]float64, bool) {
-	xs, ys := r[bench][metric], r[baseline][metric]
-	if len(xs) == 0 || len(xs) != len(ys) {
+	if !r.paired(bench, metric, baseline) {
 		return nil, false
 	}
+	xs, ys := r.samples[bench][metric], r.samples[baseline][metric]
 	qs := make([]float64, len(xs))
 	for i := range xs {
 		if ys[i] == 0 {
@@ -178,14 +217,14 @@ func (r results) roundRatios(bench, metric, baseline string) ([]float64, bool) {
 }
 
 // spread is the range over rounds of what a target holds, as the table's
-// "rounds" column shows it ("0.87-1.10x"): the rounds' ratios, or the
-// rounds' values of a limit or of a ratio the benchmark measured itself;
-// one figure if every round gave the same; "-" for a single round, or
-// when the samples of a ratio do not pair.
-// A median that meets its target while its range crosses the bound is
-// met only just: another run may miss it.
+// "rounds" column shows it: the rounds' ratios, or the rounds' values of
+// a limit or of a ratio the benchmark measured itself. It is one figure
+// when every round gave the same, "-" for a single round or when the
+// samples of a ratio do not pair, and it ends with how many rounds missed
+// the target, if any did: "0.91-1.10x, 1 of 5 missed". A median can meet
+// its target while a round misses it; another run may then miss it too.
 func (r results) spread(t target) string {
-	s, x := r[t.bench][t.metric], ""
+	s, x := r.samples[t.bench][t.metric], ""
 	if t.baseline != "" {
 		s, _ = r.roundRatios(t.bench, t.metric, t.baseline)
 	}
@@ -195,15 +234,38 @@ func (r results) spread(t target) string {
 	if len(s) < 2 {
 		return "-"
 	}
-	f := "%.4g"
-	if x != "" {
-		f = "%.2f"
+	lo, hi := slices.Min(s), slices.Max(s)
+	text := figure(lo, x) + x
+	if lo != hi {
+		a, b := figure(lo, x), figure(hi, x)
+		if a == b { // rounded to the same figure: show the difference
+			a, b = fmt.Sprintf("%.4g", lo), fmt.Sprintf("%.4g", hi)
+		}
+		text = a + "-" + b + x
 	}
-	lo, hi := fmt.Sprintf(f, slices.Min(s)), fmt.Sprintf(f, slices.Max(s))
-	if lo == hi {
-		return lo + x
+	missed := 0
+	for _, v := range s {
+		if !t.met(v) {
+			missed++
+		}
 	}
-	return lo + "-" + hi + x
+	if missed > 0 {
+		text += fmt.Sprintf(", %d of %d missed", missed, len(s))
+	}
+	return text
+}
+
+// figure formats one value of the rounds column: a ratio (x is "x") to two
+// decimals, a large value in full, any other to four digits.
+func figure(v float64, x string) string {
+	switch {
+	case x != "":
+		return fmt.Sprintf("%.2f", v)
+	case math.Abs(v) >= 1e4:
+		return fmt.Sprintf("%.0f", v)
+	default:
+		return fmt.Sprintf("%.4g", v)
+	}
 }
 
 // report prints the table and says whether every target was met.
@@ -212,6 +274,11 @@ func report(w io.Writer, r results) bool {
 	fmt.Fprintln(tw, "benchmark\tmetric\tvalue\tallocs/op\tbaseline\tratio\trounds\ttarget\tmet")
 	all := true
 	for _, t := range targets {
+		if clash := r.clash(t); clash != "" {
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t%s\t-\t-\t%s\tAMBIGUOUS: %s\n", t.bench, t.metric, orDash(t.baseline), limit(t), clash)
+			all = false
+			continue
+		}
 		v, ok := r.median(t.bench, t.metric)
 		allocs, _ := r.median(t.bench, "allocs/op")
 		if !ok {

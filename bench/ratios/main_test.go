@@ -103,7 +103,7 @@ BenchmarkR/x-2    	100	 10 ns/op
 	if got, ok := r.ratio("BenchmarkR/x", "ns/op", "BenchmarkR/base"); !ok || got != 0.5 {
 		t.Errorf("paired ratio = %v, %v; want 0.5, true", got, ok)
 	}
-	r["BenchmarkR/x"]["ns/op"] = r["BenchmarkR/x"]["ns/op"][:2] // unpaired: 12.5 / 20
+	r.samples["BenchmarkR/x"]["ns/op"] = r.samples["BenchmarkR/x"]["ns/op"][:2] // unpaired: 12.5 / 20
 	if got, ok := r.ratio("BenchmarkR/x", "ns/op", "BenchmarkR/base"); !ok || got != 0.625 {
 		t.Errorf("ratio of medians = %v, %v; want 0.625, true", got, ok)
 	}
@@ -125,11 +125,34 @@ BenchmarkSendRatios-2 	100	 6484231 ns/op	 314.0 base-ns/send	 1266 chain3-ns/se
 	if !report(&out, r) {
 		t.Errorf("a median of 4.03 did not meet <= 5x:\n%s", out.String())
 	}
-	for _, want := range []string{"base (interleaved)", "4.03x", "3.90-5.50x", "<= 5x", "yes"} {
+	for _, want := range []string{"base (interleaved)", "4.03x", "3.90-5.50x, 1 of 3 missed", "<= 5x", "yes"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
 	}
+}
+
+// cell returns what the row of bench and metric shows under header in a
+// table that report printed: tabwriter aligns every column under its
+// header.
+func cell(t *testing.T, table, header, bench, metric string) string {
+	t.Helper()
+	lines := strings.Split(table, "\n")
+	start := strings.Index(lines[0], " "+header+" ") + 1
+	if start == 0 {
+		t.Fatalf("no %q column in %q", header, lines[0])
+	}
+	end := start + len(header)
+	for end < len(lines[0]) && lines[0][end] == ' ' {
+		end++
+	}
+	for _, line := range lines[1:] {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == bench && f[1] == metric {
+			return strings.TrimSpace(line[start:min(end, len(line))])
+		}
+	}
+	t.Fatalf("no row for %s %s in\n%s", bench, metric, table)
+	return ""
 }
 
 func TestReportShowsTheRangeOverRounds(t *testing.T) {
@@ -138,18 +161,34 @@ func TestReportShowsTheRangeOverRounds(t *testing.T) {
 	targets = []target{
 		{bench: "BenchmarkR/x", metric: "ns/op", baseline: "BenchmarkR/base", bound: 1},
 		{bench: "BenchmarkW", metric: "ops/s", bound: 200000, kind: atLeast},
-		{bench: "BenchmarkOnce", metric: "ops/s", bound: 1, kind: atLeast},
 		{bench: "BenchmarkW", metric: "allocs/op", bound: 0},
+		{bench: "BenchmarkOnce", metric: "ops/s", bound: 1, kind: atLeast},
+		{bench: "BenchmarkS/x", metric: "ns/op", baseline: "BenchmarkS/base", bound: 1},
+		{bench: "BenchmarkU/x", metric: "ns/op", baseline: "BenchmarkU/base", bound: 1},
+		{bench: "BenchmarkN/x", metric: "ns/op", baseline: "BenchmarkN/base", bound: 1.002},
 	}
-	// Round ratios 0.9, 1.1 and 0.8: the median meets <= 1x, the range
-	// shows that a round did not.
+	// BenchmarkR: round ratios 0.9, 1.1 and 0.8, so the median meets
+	// <= 1x and one round does not. BenchmarkS: 0.5 in every round.
+	// BenchmarkU: unpaired. BenchmarkN: 0.999 and 1.003, which round to
+	// the same two decimals.
 	const run = `BenchmarkR/base-2 	100	 10 ns/op
 BenchmarkR/x-2    	100	 9 ns/op
 BenchmarkW-2      	1	 5 ns/op	 250000 ops/s	 0 allocs/op
 BenchmarkOnce-2   	1	 5 ns/op	 7 ops/s
+BenchmarkS/base-2 	100	 10 ns/op
+BenchmarkS/x-2    	100	 5 ns/op
+BenchmarkU/base-2 	100	 10 ns/op
+BenchmarkU/x-2    	100	 5 ns/op
+BenchmarkN/base-2 	100	 1000 ns/op
+BenchmarkN/x-2    	100	 999 ns/op
 BenchmarkR/base-2 	100	 20 ns/op
 BenchmarkR/x-2    	100	 22 ns/op
 BenchmarkW-2      	1	 5 ns/op	 210000 ops/s	 0 allocs/op
+BenchmarkS/base-2 	100	 20 ns/op
+BenchmarkS/x-2    	100	 10 ns/op
+BenchmarkU/base-2 	100	 10 ns/op
+BenchmarkN/base-2 	100	 1000 ns/op
+BenchmarkN/x-2    	100	 1003 ns/op
 BenchmarkR/base-2 	100	 10 ns/op
 BenchmarkR/x-2    	100	 8 ns/op
 BenchmarkW-2      	1	 5 ns/op	 290000 ops/s	 0 allocs/op
@@ -159,18 +198,57 @@ BenchmarkW-2      	1	 5 ns/op	 290000 ops/s	 0 allocs/op
 	if !report(&out, r) {
 		t.Errorf("every median meets its target, yet report failed:\n%s", out.String())
 	}
-	lines := strings.Split(out.String(), "\n")
-	for i, c := range []struct{ prefix, want string }{
-		{"BenchmarkR/x", " 0.80-1.10x "},
-		{"BenchmarkW", " 2.1e+05-2.9e+05 "},
-		{"BenchmarkOnce", " - "},
-		{"BenchmarkW", " 0 "}, // the same in every round
+	for _, c := range []struct{ bench, metric, want string }{
+		{"BenchmarkR/x", "ns/op", "0.80-1.10x, 1 of 3 missed"},
+		{"BenchmarkW", "ops/s", "210000-290000"},
+		{"BenchmarkW", "allocs/op", "0"}, // the same in every round
+		{"BenchmarkOnce", "ops/s", "-"},
+		{"BenchmarkS/x", "ns/op", "0.50x"},
+		{"BenchmarkU/x", "ns/op", "-"},
+		{"BenchmarkN/x", "ns/op", "0.999-1.003x, 1 of 2 missed"},
 	} {
-		if line := lines[i+1]; !strings.HasPrefix(line, c.prefix) || !strings.Contains(line, c.want) {
-			t.Errorf("row %d = %q, want it to start with %q and show %q", i+1, line, c.prefix, c.want)
+		if got := cell(t, out.String(), "rounds", c.bench, c.metric); got != c.want {
+			t.Errorf("rounds of %s %s = %q, want %q\n%s", c.bench, c.metric, got, c.want, out.String())
 		}
 	}
-	if !strings.HasPrefix(lines[0], "benchmark") || !strings.Contains(lines[0], " rounds ") {
-		t.Errorf("header %q lacks the rounds column", lines[0])
+}
+
+func TestRatioWithAZeroBaselineRoundIsMissing(t *testing.T) {
+	saved := targets
+	t.Cleanup(func() { targets = saved })
+	targets = []target{{bench: "BenchmarkZ/x", metric: "ns/op", baseline: "BenchmarkZ/base", bound: 1}}
+	const run = `BenchmarkZ/base-2 	100	 10 ns/op
+BenchmarkZ/x-2    	100	 5 ns/op
+BenchmarkZ/base-2 	100	 0 ns/op
+BenchmarkZ/x-2    	100	 5 ns/op
+BenchmarkZ/base-2 	100	 10 ns/op
+BenchmarkZ/x-2    	100	 5 ns/op
+`
+	r, _ := parse(strings.NewReader(run))
+	if q, ok := r.ratio("BenchmarkZ/x", "ns/op", "BenchmarkZ/base"); ok {
+		t.Errorf("ratio with a zero baseline round = %v, true; want false", q)
+	}
+	var out strings.Builder
+	if report(&out, r) || !strings.Contains(out.String(), "MISSING BASELINE") {
+		t.Errorf("report of a zero baseline round passed or lacks MISSING BASELINE:\n%s", out.String())
+	}
+}
+
+func TestReportRefusesABenchmarkNameFoundInTwoPackages(t *testing.T) {
+	saved := targets
+	t.Cleanup(func() { targets = saved })
+	targets = []target{{bench: "BenchmarkReadFile/ifs", metric: "ns/op", bound: 1000}}
+	const run = `pkg: example.com/a
+BenchmarkReadFile/ifs-2 	100	 200 ns/op
+pkg: example.com/b
+BenchmarkReadFile/ifs-2 	100	 100 ns/op
+`
+	r, _ := parse(strings.NewReader(run))
+	var out strings.Builder
+	if report(&out, r) {
+		t.Errorf("report passed on a benchmark found in two packages:\n%s", out.String())
+	}
+	if want := "AMBIGUOUS: BenchmarkReadFile/ifs in example.com/a, example.com/b"; !strings.Contains(out.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, out.String())
 	}
 }
