@@ -65,9 +65,7 @@ func TestAtLeastTargets(t *testing.T) {
 }
 
 func TestReportAtLeastRatio(t *testing.T) {
-	saved := targets
-	t.Cleanup(func() { targets = saved })
-	targets = []target{{bench: "BenchmarkC/two", metric: "packets/s", baseline: "BenchmarkC/one", bound: 1.6, kind: atLeast}}
+	useTargets(t, []target{{bench: "BenchmarkC/two", metric: "packets/s", baseline: "BenchmarkC/one", bound: 1.6, kind: atLeast}})
 	const run = `BenchmarkC/one-2 	100	 1000 ns/op	 1000000 packets/s
 BenchmarkC/two-2 	100	 500 ns/op	 1800000 packets/s
 `
@@ -113,9 +111,7 @@ BenchmarkR/x-2    	100	 10 ns/op
 }
 
 func TestReportShowsARatioMeasuredInterleavedAsARatio(t *testing.T) {
-	saved := targets
-	t.Cleanup(func() { targets = saved })
-	targets = []target{{bench: "BenchmarkSendRatios", metric: "chain3/base", measured: "base (interleaved)", bound: 5}}
+	useTargets(t, []target{{bench: "BenchmarkSendRatios", metric: "chain3/base", measured: "base (interleaved)", bound: 5}})
 	const run = `BenchmarkSendRatios-2 	100	 6484231 ns/op	 314.0 base-ns/send	 1266 chain3-ns/send	 4.032 chain3/base
 BenchmarkSendRatios-2 	100	 6484231 ns/op	 314.0 base-ns/send	 1266 chain3-ns/send	 5.5 chain3/base
 BenchmarkSendRatios-2 	100	 6484231 ns/op	 314.0 base-ns/send	 1266 chain3-ns/send	 3.9 chain3/base
@@ -130,6 +126,14 @@ BenchmarkSendRatios-2 	100	 6484231 ns/op	 314.0 base-ns/send	 1266 chain3-ns/se
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
 	}
+}
+
+// useTargets makes ts the targets that report checks, for the rest of the
+// test.
+func useTargets(t *testing.T, ts []target) {
+	saved := targets
+	t.Cleanup(func() { targets = saved })
+	targets = ts
 }
 
 // cell returns what the row of bench and metric shows under header in a
@@ -156,9 +160,7 @@ func cell(t *testing.T, table, header, bench, metric string) string {
 }
 
 func TestReportShowsTheRangeOverRounds(t *testing.T) {
-	saved := targets
-	t.Cleanup(func() { targets = saved })
-	targets = []target{
+	useTargets(t, []target{
 		{bench: "BenchmarkR/x", metric: "ns/op", baseline: "BenchmarkR/base", bound: 1},
 		{bench: "BenchmarkW", metric: "ops/s", bound: 200000, kind: atLeast},
 		{bench: "BenchmarkW", metric: "allocs/op", bound: 0},
@@ -166,7 +168,7 @@ func TestReportShowsTheRangeOverRounds(t *testing.T) {
 		{bench: "BenchmarkS/x", metric: "ns/op", baseline: "BenchmarkS/base", bound: 1},
 		{bench: "BenchmarkU/x", metric: "ns/op", baseline: "BenchmarkU/base", bound: 1},
 		{bench: "BenchmarkN/x", metric: "ns/op", baseline: "BenchmarkN/base", bound: 1.002},
-	}
+	})
 	// BenchmarkR: round ratios 0.9, 1.1 and 0.8, so the median meets
 	// <= 1x and one round does not. BenchmarkS: 0.5 in every round.
 	// BenchmarkU: unpaired. BenchmarkN: 0.999 and 1.003, which round to
@@ -214,9 +216,7 @@ BenchmarkW-2      	1	 5 ns/op	 290000 ops/s	 0 allocs/op
 }
 
 func TestRatioWithAZeroBaselineRoundIsMissing(t *testing.T) {
-	saved := targets
-	t.Cleanup(func() { targets = saved })
-	targets = []target{{bench: "BenchmarkZ/x", metric: "ns/op", baseline: "BenchmarkZ/base", bound: 1}}
+	useTargets(t, []target{{bench: "BenchmarkZ/x", metric: "ns/op", baseline: "BenchmarkZ/base", bound: 1}})
 	const run = `BenchmarkZ/base-2 	100	 10 ns/op
 BenchmarkZ/x-2    	100	 5 ns/op
 BenchmarkZ/base-2 	100	 0 ns/op
@@ -235,9 +235,7 @@ BenchmarkZ/x-2    	100	 5 ns/op
 }
 
 func TestReportRefusesABenchmarkNameFoundInTwoPackages(t *testing.T) {
-	saved := targets
-	t.Cleanup(func() { targets = saved })
-	targets = []target{{bench: "BenchmarkReadFile/ifs", metric: "ns/op", bound: 1000}}
+	useTargets(t, []target{{bench: "BenchmarkReadFile/ifs", metric: "ns/op", bound: 1000}})
 	const run = `pkg: example.com/a
 BenchmarkReadFile/ifs-2 	100	 200 ns/op
 pkg: example.com/b
