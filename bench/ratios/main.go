@@ -275,14 +275,14 @@ func report(w io.Writer, r results) bool {
 	all := true
 	for _, t := range targets {
 		if clash := r.clash(t); clash != "" {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t%s\t-\t-\t%s\tAMBIGUOUS: %s\n", t.bench, t.metric, orDash(t.baseline), limit(t), clash)
+			failRow(tw, t, "-", "-", "AMBIGUOUS: "+clash)
 			all = false
 			continue
 		}
 		v, ok := r.median(t.bench, t.metric)
 		allocs, _ := r.median(t.bench, "allocs/op")
 		if !ok {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t%s\t-\t-\t%s\tMISSING\n", t.bench, t.metric, orDash(t.baseline), limit(t))
+			failRow(tw, t, "-", "-", "MISSING")
 			all = false
 			continue
 		}
@@ -290,7 +290,7 @@ func report(w io.Writer, r results) bool {
 		if t.baseline != "" {
 			q, ok := r.ratio(t.bench, t.metric, t.baseline)
 			if !ok {
-				fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%s\t-\t-\t%s\tMISSING BASELINE\n", t.bench, t.metric, v, allocs, t.baseline, limit(t))
+				failRow(tw, t, fmt.Sprintf("%.4g", v), fmt.Sprintf("%.4g", allocs), "MISSING BASELINE")
 				all = false
 				continue
 			}
@@ -309,6 +309,12 @@ func report(w io.Writer, r results) bool {
 	}
 	tw.Flush()
 	return all
+}
+
+// failRow prints the row of a target that could not be judged, with the
+// value and allocs/op columns as given and why in the last.
+func failRow(w io.Writer, t target, value, allocs, why string) {
+	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t-\t-\t%s\t%s\n", t.bench, t.metric, value, allocs, orDash(t.baseline), limit(t), why)
 }
 
 // limit is the target as the table shows it: "<= 1.5x", ">= 200000".
