@@ -47,18 +47,25 @@ func (p *Process) ExtensionFunction(cookie uintptr) (any, bool) {
 }
 
 // extensionFunction fetches the extension function named by id through
-// WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) on s, as a client does.
-func (t *Thread) extensionFunction(op string, s spi.Socket, id spi.GUID) (any, error) {
+// WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) on s, as a client does, and
+// fails for op with WSAEFAULT if the pointer names no function and with
+// WSAEINVAL if the function is not an F.
+func extensionFunction[F any](t *Thread, op string, s spi.Socket, id spi.GUID) (F, error) {
+	var none F
 	in := id.Bytes()
 	var out [spi.ExtensionPointerSize]byte
 	if _, err := t.WSAIoctl(s, spi.SIO_GET_EXTENSION_FUNCTION_POINTER, in[:], out[:], nil, nil); err != nil {
-		return nil, err
+		return none, err
 	}
 	fn, ok := t.p.ExtensionFunction(uintptr(binary.LittleEndian.Uint64(out[:])))
 	if !ok {
-		return nil, spi.NewOpError(op, s, spi.WSAEFAULT)
+		return none, spi.NewOpError(op, s, spi.WSAEFAULT)
 	}
-	return fn, nil
+	f, ok := fn.(F)
+	if !ok {
+		return none, spi.NewOpError(op, s, spi.WSAEINVAL)
+	}
+	return f, nil
 }
 
 // AcceptEx fetches AcceptEx with WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER,
@@ -70,13 +77,9 @@ func (t *Thread) extensionFunction(op string, s spi.Socket, id spi.GUID) (any, e
 // rules of [Thread.WSASend] apply. After it completes, the client may call
 // setsockopt(SO_UPDATE_ACCEPT_CONTEXT) on accept.
 func (t *Thread) AcceptEx(listen, accept spi.Socket, buf []byte, ov *spi.Overlapped) (uint32, error) {
-	fn, err := t.extensionFunction("AcceptEx", listen, spi.WSAID_ACCEPTEX)
+	acceptEx, err := extensionFunction[spi.AcceptExFunc](t, "AcceptEx", listen, spi.WSAID_ACCEPTEX)
 	if err != nil {
 		return 0, err
-	}
-	acceptEx, ok := fn.(spi.AcceptExFunc)
-	if !ok {
-		return 0, spi.NewOpError("AcceptEx", listen, spi.WSAEINVAL)
 	}
 	c := t.traceCall(trace.LayerWinsock, "AcceptEx", listen, buf)
 	n, err := acceptEx(listen, accept, buf, ov, &t.id)
@@ -90,13 +93,9 @@ func (t *Thread) AcceptEx(listen, accept spi.Socket, buf []byte, ov *spi.Overlap
 // required, and the overlapped rules of [Thread.WSASend] apply. After it
 // completes, the client may call setsockopt(SO_UPDATE_CONNECT_CONTEXT) on s.
 func (t *Thread) ConnectEx(s spi.Socket, name netip.AddrPort, sendBuf []byte, ov *spi.Overlapped) (uint32, error) {
-	fn, err := t.extensionFunction("ConnectEx", s, spi.WSAID_CONNECTEX)
+	connectEx, err := extensionFunction[spi.ConnectExFunc](t, "ConnectEx", s, spi.WSAID_CONNECTEX)
 	if err != nil {
 		return 0, err
-	}
-	connectEx, ok := fn.(spi.ConnectExFunc)
-	if !ok {
-		return 0, spi.NewOpError("ConnectEx", s, spi.WSAEINVAL)
 	}
 	c := t.traceCall(trace.LayerWinsock, "ConnectEx", s, sendBuf)
 	n, err := connectEx(s, name, sendBuf, ov, &t.id)
