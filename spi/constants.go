@@ -233,15 +233,6 @@ const (
 	MAXIMUM_WAIT_OBJECTS    = 64
 )
 
-// NT status values that share the Overlapped.Internal field (winnt.h).
-const (
-	STATUS_SUCCESS   = 0x00000000
-	STATUS_TIMEOUT   = 0x00000102
-	STATUS_PENDING   = 0x00000103
-	STATUS_USER_APC  = 0x000000C0
-	STATUS_CANCELLED = 0xC0000120
-)
-
 // WSS_OPERATION_IN_PROGRESS is the value a non-IFS provider stores in
 // Overlapped.Internal while an operation is pending (ws2spi.h). It equals
 // STATUS_PENDING.
