@@ -32,6 +32,11 @@
 // Errors are [*spi.OpError] values named after the Windows function and
 // wrapping an [spi.Errno]: errors.Is(err, spi.WSAENOTSOCK).
 //
+// Citation keys in the documentation and comments, such as D:wspsend, are
+// defined in docs/facts.md, which states each fact the simulator relies on
+// with its public source; docs/design.md records the simulator's own
+// decisions.
+//
 // # Decisions where Windows is not observable
 //
 //   - A new process has called WSAStartup(2.2) once, as nearly every

@@ -7,7 +7,7 @@ import (
 )
 
 // Choose models how WSASocket picks the catalog entry that serves a new
-// socket (spec §3.6) and returns a copy of that entry.
+// socket (docs/facts.md §3.6) and returns a copy of that entry.
 //
 // With info, the entry is the one whose CatalogEntryId info names (D:wsasocket);
 // af, typ and protocol, including FROM_PROTOCOL_INFO, are left for the
@@ -19,7 +19,7 @@ import (
 // AddressFamily equals af or af is AF_UNSPEC, its SocketType equals typ or
 // typ is 0, and protocol lies in [Protocol, Protocol+ProtocolMaxOffset]; a
 // protocol of 0 matches only entries with PFL_MATCHES_PROTOCOL_ZERO
-// (DESIGN.md decisions; ReactOS's WsTcGetEntryFromTriplet lets 0 match
+// (docs/design.md decisions; ReactOS's WsTcGetEntryFromTriplet lets 0 match
 // everything). PFL_HIDDEN entries are not skipped. When nothing matches, the
 // error is the mismatch of the last entry scanned, as in ReactOS:
 // WSAEAFNOSUPPORT, WSAESOCKTNOSUPPORT or WSAEPROTONOSUPPORT; with no entry

@@ -54,13 +54,13 @@
 //
 //   - ChainLen is 0 to MAX_PROTOCOL_CHAIN (WSAPROTOCOLCHAIN, D:wscinstall).
 //   - A base entry's ChainEntries[0] is its own id after assignment; 0 is
-//     replaced by the id (spec §3.4; filling in 0 is a simulator decision,
+//     replaced by the id (docs/facts.md §3.4; filling in 0 is a simulator decision,
 //     since an installer cannot know the id in advance).
 //   - A chain names only entries installed before the call, never itself,
 //     and no entry twice (simulator decision: Windows stores what it is
 //     given, but such a chain could never load).
 //   - A chain's top element is a layered entry, its last a base entry, and
-//     each middle one a layered entry or a chain (spec §3.4; a middle chain
+//     each middle one a layered entry or a chain (docs/facts.md §3.4; a middle chain
 //     is how Microsoft's installer layers over another LSP's chain).
 //     Checking kinds at install is a simulator decision.
 //   - ProtocolName fits in WSAPROTOCOL_LEN UTF-16 units, the path in
@@ -79,7 +79,7 @@
 //
 // # Choosing a provider
 //
-// [View.Choose] follows DESIGN.md: by CatalogEntryId when protocol info is
+// [View.Choose] follows docs/design.md: by CatalogEntryId when protocol info is
 // given (af, type and protocol, FROM_PROTOCOL_INFO included, are then the
 // provider's to check); otherwise the first entry in catalog order matching
 // (af, type, protocol), skipping ChainLen 0 entries, where protocol 0

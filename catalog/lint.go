@@ -19,12 +19,12 @@ const (
 	// one of its layers (or its base) does not. Clients will treat the
 	// non-IFS layer's handles as IFS handles (ReadFile, WriteFile, skip
 	// completion port on success) and lose I/O. Microsoft's installer
-	// clears the bit on every chain of a non-IFS LSP (real-systems §2).
+	// clears the bit on every chain of a non-IFS LSP (docs/facts.md §8.2).
 	RuleIFSChainNonIFSElement Rule = "ifs-chain-with-non-ifs-element"
 	// RuleIFSAboveNonIFS: an IFS layer sits above a non-IFS layer or base
 	// in a chain. An IFS layer passes the lower handle up, which here is
 	// not an IFS handle; Microsoft's installer always places an IFS LSP
-	// below every non-IFS layer (real-systems §2).
+	// below every non-IFS layer (docs/facts.md §8.2).
 	RuleIFSAboveNonIFS Rule = "ifs-layer-above-non-ifs"
 	// RuleMissingEntry: a chain names an entry that is no longer in the
 	// catalog, typically after WSCDeinstallProvider of a lower layer.

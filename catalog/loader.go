@@ -158,7 +158,7 @@ func (l *Loader) Load(id spi.CatalogEntryId) (*Provider, error) {
 
 // LoadNext is what a layered provider does to reach the layer below it, in
 // WSPStartup or lazily in WSPSocket, done the way a real LSP does it
-// (D:wspstartup "Layering", real-systems §2): find its own id self in the
+// (D:wspstartup "Layering", docs/facts.md §8.2): find its own id self in the
 // chain's ProtocolChain, take the next element, find that entry in the
 // process's catalog (WSCEnumProtocols), get its provider's path
 // (WSCGetProviderPath), load it and start it up. It returns the next

@@ -47,7 +47,7 @@
 //     returns WSA_IO_PENDING and forwards from the packet, which costs a
 //     thread hand-off per operation per layer). Each operation is
 //     completed exactly once: see "Decisions" for how.
-//   - WSPGetOverlappedResult reads the client's overlapped (§2.4); a
+//   - WSPGetOverlappedResult reads the client's overlapped (docs/facts.md §2.4); a
 //     waiting call blocks until the kit has forwarded the operation.
 //   - WSPCloseSocket makes later calls fail with WSAENOTSOCK, closes the
 //     lower socket (its pending operations complete with

@@ -329,7 +329,7 @@ func (in *Instance) serve(start *env, id spi.ThreadID) {
 }
 
 // getOverlappedResult serves WSPGetOverlappedResult from the client's
-// overlapped, as the sample does (§2.4): while Internal is
+// overlapped, as the sample does (docs/facts.md §2.4): while Internal is
 // WSS_OPERATION_IN_PROGRESS the operation is pending (WSA_IO_INCOMPLETE
 // without wait; with wait it blocks until the operation is forwarded, or
 // fails with WSAEINVAL if the socket has no such operation); then

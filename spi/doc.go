@@ -6,6 +6,9 @@
 //
 // The package holds no state. Every other package of the module speaks it.
 //
+// Citation keys in comments, such as D:wspsend, are defined in docs/facts.md,
+// the project's fact sheet, which gives the public source of each fact.
+//
 // # Names
 //
 // Constants keep their Windows names and values verbatim (WSAENOBUFS,

@@ -84,7 +84,7 @@ func TestEveryNamedStatusHasItsValueNameAndBothMappings(t *testing.T) {
 }
 
 // TestWindowsCompletionPairs checks the Internal/GetLastError pairs Wine's
-// ws2_32 tests see on Windows (more-facts §1.3, §1.4), and the Winsock face of
+// ws2_32 tests see on Windows (docs/facts.md §9.3, §9.4), and the Winsock face of
 // the same packets.
 func TestWindowsCompletionPairs(t *testing.T) {
 	tests := []struct {

@@ -182,7 +182,7 @@ func TestProtocolInfoMarshalsToTheWindowsLayout(t *testing.T) {
 	if len(b) != 628 {
 		t.Fatalf("len = %d, want 628", len(b))
 	}
-	// Spot-check offsets from the spec sheet: dwCatalogEntryId at 36,
+	// Spot-check offsets from docs/facts.md §3.1: dwCatalogEntryId at 36,
 	// ChainLen at 40, iAddressFamily at 76, szProtocol at 116.
 	if b[36] != 0xE9 || b[37] != 0x03 || b[40] != 3 || b[76] != spi.AF_INET || b[116] != 'M' {
 		t.Errorf("offsets wrong: % x", b[:120])

@@ -1,7 +1,7 @@
 package spitest
 
 // Rule is a Winsock rule the kit checks: a short name, the key of its
-// source in the project's fact sheet (spec/winsock-spi.md), and the rule
+// source in the project's fact sheet (docs/facts.md), and the rule
 // as the sheet states it. Every [Finding] names the rule it breaks.
 type Rule struct {
 	// Name names the rule, as in "CompletesOnce".
