@@ -135,32 +135,48 @@ func (p *Process) WSACleanup() error {
 	return joinOpError("WSACleanup", errs)
 }
 
-// Close ends the process: it undoes every outstanding WSAStartup, stops the
-// worker thread, and forgets the process on its machine. A closed process
-// cannot start Winsock again. Close is idempotent.
+// Close ends the process, as process exit does: WSAStartup fails from the
+// moment it begins; it undoes every outstanding WSAStartup (the last
+// WSACleanup cleans up every provider the process loaded, which closes
+// their sockets and ends their pending operations without notification);
+// it stops the worker thread; then it terminates the process's kernel
+// ([iocp.Kernel.Terminate]): every port, event and remaining handle
+// closes, threads waiting on a port wake with ERROR_ABANDONED_WAIT_0,
+// those in WSAWaitForMultipleEvents or SleepEx with ERROR_PROCESS_ABORTED,
+// and later waits fail with ERROR_PROCESS_ABORTED. Finally the machine
+// forgets the process. A closed process cannot start Winsock again. Close
+// is idempotent; the errors of the providers' WSPCleanup are returned.
 func (p *Process) Close() error {
-	var err error
-	for {
-		p.mu.Lock()
-		n := p.startups
+	p.mu.Lock()
+	if p.closed {
 		p.mu.Unlock()
-		if n == 0 {
-			break
-		}
-		if e := p.WSACleanup(); e != nil && err == nil {
-			err = e
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	var errs []error
+	for p.started() { // no WSAStartup succeeds any more, so this ends
+		if err := p.WSACleanup(); err != nil && !errors.Is(err, spi.WSANOTINITIALISED) {
+			errs = append(errs, err)
 		}
 	}
 	p.mu.Lock()
-	p.closed = true
 	w := p.worker
 	p.worker = nil
 	p.mu.Unlock()
 	if w != nil {
 		w.stop()
 	}
+	p.kernel.Terminate()
 	p.m.forget(p)
-	return err
+	return errors.Join(errs...)
+}
+
+// started reports whether a WSAStartup is not yet undone.
+func (p *Process) started() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.startups > 0
 }
 
 // activeLoader returns the process's loader, or WSANOTINITIALISED.
@@ -212,7 +228,7 @@ func (p *Process) socketOwner(op string, s spi.Socket) (*spi.WSPProcTable, error
 	}
 	e, ok := p.table.Lookup(s)
 	if !ok || (e.Kind != handles.KindSocket && e.Kind != handles.KindIFSSocket) || e.Owner == 0 {
-		return nil, spi.NewOpError(op, s, spi.WSAENOTSOCK)
+		return nil, p.table.Error(op, s, spi.WSAENOTSOCK)
 	}
 	o, _ := e.Object.(*redirect.Socket)
 	if o != nil {

@@ -46,15 +46,21 @@ func (t *Thread) Socket(af, typ, protocol int32) (spi.Socket, error) {
 	return t.WSASocket(af, typ, protocol, nil, 0, spi.WSA_FLAG_OVERLAPPED)
 }
 
-// call finds the provider of s for operation op.
 // callIO is call for an overlapped-capable I/O call. A completion routine
 // on an IFS socket associated with a completion port is refused with
 // WSAEINVAL, as the I/O manager refuses an APC routine on a file object
 // that has a completion port (STATUS_INVALID_PARAMETER). A non-IFS layer's
 // handle is not refused: the routine goes to the layer in user mode, which
-// queues it with WPUQueueApc.
+// queues it with WPUQueueApc. A completion routine issued by a thread after
+// its Exit is refused with WSAEINVAL too, whatever the socket: it could
+// never run, since only the issuing thread's alertable waits run it (on
+// Windows an exited thread issues nothing; this is the simulator's code
+// for the Go caller that tries).
 func (t *Thread) callIO(op string, s spi.Socket, cr spi.CompletionRoutine) (*spi.WSPProcTable, error) {
 	if cr != nil {
+		if t.th.Snapshot().Exited {
+			return nil, spi.NewOpError(op, s, spi.WSAEINVAL)
+		}
 		if o, err := t.p.ifs.Socket(op, s); err == nil && o.IFS() {
 			if port, _ := o.CompletionFile().Port(); port != nil {
 				return nil, spi.NewOpError(op, s, spi.WSAEINVAL)
@@ -64,6 +70,7 @@ func (t *Thread) callIO(op string, s spi.Socket, cr spi.CompletionRoutine) (*spi
 	return t.call(op, s)
 }
 
+// call finds the provider of s for operation op.
 func (t *Thread) call(op string, s spi.Socket) (*spi.WSPProcTable, error) {
 	if t.p.tr != nil {
 		return t.p.tracedOwner(winsockLayer, op, s)

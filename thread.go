@@ -144,13 +144,13 @@ func (p *Process) CreateEvent(manualReset, initialState bool) (spi.Handle, error
 // WSASetEvent signals an event.
 func (p *Process) WSASetEvent(h spi.Handle) error {
 	c := p.traceCall(trace.LayerKernel, "WSASetEvent", h)
-	return c.end(p.kernel.SetEvent(h))
+	return c.end(spi.RenameOpError("WSASetEvent", h, p.kernel.SetEvent(h)))
 }
 
 // WSAResetEvent resets an event.
 func (p *Process) WSAResetEvent(h spi.Handle) error {
 	c := p.traceCall(trace.LayerKernel, "WSAResetEvent", h)
-	return c.end(p.kernel.ResetEvent(h))
+	return c.end(spi.RenameOpError("WSAResetEvent", h, p.kernel.ResetEvent(h)))
 }
 
 // WSACloseEvent closes an event; WSA_INVALID_HANDLE if h is not one.

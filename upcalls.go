@@ -15,7 +15,7 @@ func (p *Process) services(*spi.WSAProtocolInfo) (spi.WSPUpcallTable, spi.Import
 			WPUCloseEvent:               p.wpuCloseEvent,
 			WPUCloseSocketHandle:        p.wpuCloseSocketHandle,
 			WPUCreateEvent:              p.kernel.WSACreateEvent,
-			WPUCreateSocketHandle:       p.ifs.CreateSocketHandle,
+			WPUCreateSocketHandle:       p.wpuCreateSocketHandle,
 			WPUFDIsSet:                  func(s spi.Socket, set *spi.FDSet) bool { return set.IsSet(s) },
 			WPUGetProviderPath:          p.wpuGetProviderPath,
 			WPUModifyIFSHandle:          p.wpuModifyIFSHandle,
@@ -101,11 +101,38 @@ func (p *Process) WPUCompleteOverlappedRequest(s spi.Socket, ov *spi.Overlapped,
 // wpuCloseSocketHandle is WPUCloseSocketHandle.
 func (p *Process) wpuCloseSocketHandle(s spi.Socket) error { return p.table.CloseSocketHandle(s) }
 
+// wpuCreateSocketHandle is WPUCreateSocketHandle: a non-IFS socket handle
+// owned by catalog entry id. An id that names no entry of the process's
+// catalog fails with WSAEINVAL: ws2_32 could never route a call on such a
+// handle, so not even closesocket would reach the provider again.
+func (p *Process) wpuCreateSocketHandle(id spi.CatalogEntryId, context any) (spi.Socket, error) {
+	if !p.knowsEntry(id) {
+		return spi.INVALID_SOCKET, spi.NewOpError("WPUCreateSocketHandle", 0, spi.WSAEINVAL)
+	}
+	return p.ifs.CreateSocketHandle(id, context)
+}
+
 // wpuModifyIFSHandle is WPUModifyIFSHandle: the proposed handle, which must
 // be a live IFS file object, is now owned by catalog entry id, and calls on
-// it go to that entry's provider. The value is returned unchanged.
+// it go to that entry's provider. The value is returned unchanged. An id
+// that names no entry of the process's catalog fails with WSAEINVAL and
+// leaves the handle's owner as it was.
 func (p *Process) wpuModifyIFSHandle(id spi.CatalogEntryId, proposed spi.Socket) (spi.Socket, error) {
+	if !p.knowsEntry(id) {
+		return spi.INVALID_SOCKET, spi.NewOpError("WPUModifyIFSHandle", proposed, spi.WSAEINVAL)
+	}
 	return p.table.ModifyIFSHandle(id, proposed)
+}
+
+// knowsEntry reports whether id names an entry of the process's view of
+// the catalog, a provider the process could have loaded.
+func (p *Process) knowsEntry(id spi.CatalogEntryId) bool {
+	l := p.loader.Load()
+	if l == nil {
+		return false
+	}
+	_, ok := l.View().Entry(id)
+	return ok
 }
 
 // wpuGetProviderPath is WPUGetProviderPath, served from the process's view.

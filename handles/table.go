@@ -387,6 +387,14 @@ func (t *Table) remove(op string, h spi.Handle, socketOnly bool, code spi.Errno)
 	return nil
 }
 
+// Error returns the error of operation op failing on h with code, as the
+// table's own calls return it: code wrapped in an [*spi.OpError] naming op
+// and h, with a [*StaleError] carrying code in between when the table has
+// [Options.DetectStale] and h names a closed handle. Callers that resolve
+// handles with [Table.Lookup] report their failures with it, so that every
+// call on a stale value says so. It takes the lock only with DetectStale.
+func (t *Table) Error(op string, h spi.Handle, code spi.Errno) error { return t.fail(op, h, code) }
+
 // fail returns the error of op failing on h with code, taking the lock
 // only when the table looks for stale uses.
 func (t *Table) fail(op string, h spi.Handle, code spi.Errno) error {

@@ -177,6 +177,9 @@ func (th *Thread) WaitForEvents(events []*Event, waitAll bool, timeout time.Dura
 	th.enter()
 	r, bad := th.waitEvents(events, waitAll, timeout, alertable)
 	th.leave()
+	if r == waitKilled {
+		return spi.WSA_WAIT_FAILED, errTerminated(op, 0)
+	}
 	if r == spi.WSA_WAIT_IO_COMPLETION {
 		th.runAPCs()
 	}
@@ -189,6 +192,9 @@ func (th *Thread) WaitForEvents(events []*Event, waitAll bool, timeout time.Dura
 // waitEvents is WaitForEvents on a thread inside a call; a closed event
 // comes back as bad.
 func (th *Thread) waitEvents(events []*Event, all bool, timeout time.Duration, alertable bool) (r uint32, bad *Event) {
+	if th.isKilled() {
+		return waitKilled, nil
+	}
 	pending := false
 	if alertable {
 		if pending = th.armAlert(); !pending {
@@ -233,6 +239,9 @@ func (th *Thread) waitEvents(events []*Event, all bool, timeout time.Duration, a
 		case !woke:
 			w.leaveLocked()
 			r = uint32(spi.WSA_WAIT_TIMEOUT)
+		case th.isKilled():
+			w.leaveLocked()
+			r = waitKilled
 		case alertable && th.apcPending():
 			w.leaveLocked()
 			r = spi.WSA_WAIT_IO_COMPLETION

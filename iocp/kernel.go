@@ -54,6 +54,8 @@ type Kernel struct {
 	// state and waiter lists of every Event of this kernel, so that a wait
 	// on several events can acquire them all at once.
 	dispatch sync.Mutex
+
+	dead atomic.Bool // Terminate has run
 }
 
 // NewKernel returns the kernel of a process whose handle table is table. It
@@ -80,6 +82,9 @@ func (k *Kernel) Processors() int { return k.processors }
 // [Kernel.Processors]). It fails with WSAENOBUFS when the handle table is
 // full.
 func (k *Kernel) NewPort(concurrency uint32) (*Port, error) {
+	if k.dead.Load() {
+		return nil, errTerminated("CreateIoCompletionPort", 0)
+	}
 	c := int(min(uint64(concurrency), math.MaxInt32))
 	if c == 0 {
 		c = k.processors
@@ -90,6 +95,10 @@ func (k *Kernel) NewPort(concurrency uint32) (*Port, error) {
 		return nil, spi.NewOpError("CreateIoCompletionPort", 0, spi.ErrnoOf(err))
 	}
 	p.handle = h
+	if k.dead.Load() { // Terminate ran meanwhile and may not have seen it
+		_ = p.Close()
+		return nil, errTerminated("CreateIoCompletionPort", 0)
+	}
 	return p, nil
 }
 
@@ -98,6 +107,9 @@ func (k *Kernel) NewPort(concurrency uint32) (*Port, error) {
 // manual-reset, non-signalled events. It fails with WSAENOBUFS when the
 // handle table is full.
 func (k *Kernel) NewEvent(manualReset, initialState bool) (*Event, error) {
+	if k.dead.Load() {
+		return nil, errTerminated("CreateEvent", 0)
+	}
 	e := &Event{k: k, manual: manualReset}
 	e.signaled.Store(initialState)
 	h, err := k.table.Insert(handles.KindEvent, e)
@@ -105,6 +117,10 @@ func (k *Kernel) NewEvent(manualReset, initialState bool) (*Event, error) {
 		return nil, spi.NewOpError("CreateEvent", 0, spi.ErrnoOf(err))
 	}
 	e.handle = h
+	if k.dead.Load() {
+		_ = e.Close()
+		return nil, errTerminated("CreateEvent", 0)
+	}
 	return e, nil
 }
 
@@ -112,6 +128,9 @@ func (k *Kernel) NewEvent(manualReset, initialState bool) (*Event, error) {
 // APC queue and no port. It fails with WSAENOBUFS when the handle table is
 // full.
 func (k *Kernel) NewThread() (*Thread, error) {
+	if k.dead.Load() {
+		return nil, errTerminated("CreateThread", 0)
+	}
 	th := &Thread{k: k, id: threadIDs.Add(1), wake: make(chan struct{}, 1)}
 	th.pw.th, th.ew.th = th, th
 	h, err := k.table.Insert(handles.KindThread, th)
@@ -119,6 +138,10 @@ func (k *Kernel) NewThread() (*Thread, error) {
 		return nil, spi.NewOpError("CreateThread", 0, spi.ErrnoOf(err))
 	}
 	th.handle = h
+	if k.dead.Load() {
+		th.kill(h)
+		return nil, errTerminated("CreateThread", 0)
+	}
 	return th, nil
 }
 

@@ -196,6 +196,9 @@ func (p *Port) remove(th *Thread, dst []spi.OverlappedEntry, timeout time.Durati
 	if th.k != p.k {
 		panic("iocp: a Thread waits on a port of another Kernel")
 	}
+	if th.isKilled() {
+		return 0, spi.ERROR_PROCESS_ABORTED
+	}
 	if th.port != p {
 		if p.isClosed() {
 			return 0, spi.ERROR_INVALID_HANDLE
@@ -256,6 +259,9 @@ func (p *Port) remove(th *Thread, dst []spi.OverlappedEntry, timeout time.Durati
 		case !woke:
 			p.unparkLocked(w)
 			e = spi.WAIT_TIMEOUT
+		case th.isKilled():
+			p.unparkLocked(w)
+			e = spi.ERROR_PROCESS_ABORTED
 		case alertable && th.apcPending():
 			p.unparkLocked(w)
 			e = errIOCompletion

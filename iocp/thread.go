@@ -33,6 +33,7 @@ type Thread struct {
 
 	inCall atomic.Bool // a goroutine is inside one of the thread's calls
 	exited atomic.Bool // set by Exit while holding mu
+	killed atomic.Bool // set by Kernel.Terminate while holding mu: every wait ends
 
 	// The fields below belong to the goroutine playing the thread; no lock.
 	port    *Port                               // the port the thread is associated with, or nil
@@ -42,11 +43,12 @@ type Thread struct {
 	one     [1]spi.OverlappedEntry              // GetQueuedCompletionStatus's destination
 	evs     [spi.WSA_MAXIMUM_WAIT_EVENTS]*Event // WSAWaitForMultipleEvents's resolved handles
 
-	mu        sync.Mutex              // guards the fields below
-	apcs      []apc                   // queued APCs; apcs[apcHead:] are still to run
-	apcHead   int                     // index of the next APC to run
-	alertable bool                    // parked in an alertable wait: QueueAPC wakes it
-	opened    map[spi.Handle]struct{} // WPUOpenCurrentThread handles not yet closed
+	mu           sync.Mutex              // guards the fields below
+	apcs         []apc                   // queued APCs; apcs[apcHead:] are still to run
+	apcHead      int                     // index of the next APC to run
+	alertable    bool                    // parked in an alertable wait: QueueAPC wakes it
+	opened       map[spi.Handle]struct{} // WPUOpenCurrentThread handles not yet closed
+	handleClosed bool                    // the thread's own handle is closed (by Exit or Terminate)
 }
 
 // apc is one queued asynchronous procedure call.
@@ -134,13 +136,23 @@ func (th *Thread) SleepEx(d time.Duration, alertable bool) (uint32, error) {
 	th.enter()
 	r := th.sleep(d, alertable)
 	th.leave()
+	if r == waitKilled {
+		return 0, errTerminated("SleepEx", 0)
+	}
 	if r == spi.WAIT_IO_COMPLETION {
 		th.runAPCs()
 	}
 	return r, nil
 }
 
+// waitKilled is what a wait of a killed thread returns inside the package
+// (not a value Windows returns).
+const waitKilled = ^uint32(0)
+
 func (th *Thread) sleep(d time.Duration, alertable bool) uint32 {
+	if th.isKilled() {
+		return waitKilled
+	}
 	if alertable {
 		if th.armAlert() {
 			return spi.WAIT_IO_COMPLETION
@@ -154,6 +166,10 @@ func (th *Thread) sleep(d time.Duration, alertable bool) uint32 {
 	c, t := startTimer(d)
 	r := uint32(0)
 	for th.park(c) {
+		if th.isKilled() {
+			r = waitKilled
+			break
+		}
 		if alertable && th.apcPending() {
 			r = spi.WAIT_IO_COMPLETION
 			break
@@ -184,8 +200,12 @@ func (th *Thread) Exit() {
 	th.exited.Store(true)
 	clear(th.apcs)
 	th.apcs, th.apcHead = nil, 0
+	closeHandle := !th.handleClosed
+	th.handleClosed = true
 	th.mu.Unlock()
-	th.k.table.Close(th.handle) // the handle is live until now: only Exit closes it
+	if closeHandle { // the handle is live until now: only Exit and Terminate close it
+		th.k.table.Close(th.handle)
+	}
 	th.leave()
 }
 

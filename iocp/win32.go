@@ -74,6 +74,9 @@ func (k *Kernel) PostQueuedCompletionStatus(port spi.Handle, bytes uint32, key u
 // see [Port.Get] for the outcomes. A handle that is not a live port fails
 // with ERROR_INVALID_HANDLE.
 func (k *Kernel) GetQueuedCompletionStatus(th *Thread, port spi.Handle, timeout time.Duration) (spi.OverlappedEntry, error) {
+	if k.dead.Load() {
+		return spi.OverlappedEntry{}, errTerminated("GetQueuedCompletionStatus", port)
+	}
 	p, ok := k.lookupPort(port)
 	if !ok {
 		return spi.OverlappedEntry{}, spi.NewOpError("GetQueuedCompletionStatus", port, spi.ERROR_INVALID_HANDLE)
@@ -89,6 +92,9 @@ func (k *Kernel) GetQueuedCompletionStatusEx(th *Thread, port spi.Handle, entrie
 	const op = "GetQueuedCompletionStatusEx"
 	if len(entries) == 0 {
 		return 0, spi.NewOpError(op, port, spi.ERROR_INVALID_PARAMETER)
+	}
+	if k.dead.Load() {
+		return 0, errTerminated(op, port)
 	}
 	p, ok := k.lookupPort(port)
 	if !ok {
@@ -164,6 +170,9 @@ func (k *Kernel) WSAWaitForMultipleEvents(th *Thread, events []spi.Handle, waitA
 	const op = "WSAWaitForMultipleEvents"
 	if len(events) == 0 || len(events) > spi.WSA_MAXIMUM_WAIT_EVENTS {
 		return spi.WSA_WAIT_FAILED, spi.NewOpError(op, 0, spi.WSA_INVALID_PARAMETER)
+	}
+	if k.dead.Load() {
+		return spi.WSA_WAIT_FAILED, errTerminated(op, 0)
 	}
 	evs := th.evs[:len(events)] // the calling thread's scratch space
 	defer clear(evs)

@@ -3,7 +3,6 @@ package layered
 import (
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/wsspi/wsspi/spi"
 )
@@ -23,8 +22,13 @@ import (
 // a third reference until its trampoline has run. The last release returns
 // the op to the pool. An op that WSPCleanup abandons is never recycled,
 // since the layer below may still write its Overlapped.
+//
+// While a packet may still come for it, the op is registered with its
+// instance under its Overlapped's address (see [Instance.awaiting]): a
+// worker finds the op of a packet there, and a packet whose Overlapped is
+// not registered is foreign, never read as an op.
 type op struct {
-	ov spi.Overlapped // must stay first: opOf recovers the op from it (CONTAINING_RECORD)
+	ov spi.Overlapped // goes down in place of the client's; the private port's packets carry it
 
 	sock    *Socket
 	client  *spi.Overlapped       // the client's, completed by forward
@@ -53,10 +57,31 @@ const (
 
 var opPool = sync.Pool{New: func() any { return new(op) }}
 
-// opOf returns the op whose Overlapped ov is, as CONTAINING_RECORD does
-// (and as Go's own internal/poll does with its operation records): every
-// Overlapped that reaches the private port is the first field of an op.
-func opOf(ov *spi.Overlapped) *op { return (*op)(unsafe.Pointer(ov)) }
+// expect registers o as awaiting a packet on the private port.
+func (in *Instance) expect(o *op) {
+	in.amu.Lock()
+	in.awaiting[&o.ov] = o
+	in.amu.Unlock()
+}
+
+// take returns the op a packet's Overlapped belongs to and unregisters it,
+// since an op gets at most one packet; nil means the packet is foreign: a
+// client posted it, or it completes I/O the client issued on a lower
+// socket's handle value (a stale handle of its own).
+func (in *Instance) take(ov *spi.Overlapped) *op {
+	in.amu.Lock()
+	o := in.awaiting[ov]
+	delete(in.awaiting, ov)
+	in.amu.Unlock()
+	return o
+}
+
+// noPacket drops the reference of an op's completion source when no packet
+// will come for it after all, and unregisters it.
+func (in *Instance) noPacket(o *op) {
+	in.take(&o.ov)
+	o.release()
+}
 
 // release drops a reference; the last one recycles the op.
 func (o *op) release() {
@@ -112,6 +137,7 @@ func (in *Instance) begin(e *env, s *Socket, ov *spi.Overlapped, cr spi.Completi
 		in.unbegin(e, o, spi.WSAENOTSOCK)
 		return nil, spi.WSAENOTSOCK
 	}
+	in.expect(o)
 	s.ops.push(o)
 	s.pending.Add(1)
 	s.mu.Unlock()
@@ -179,7 +205,7 @@ func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
 		case alone:
 			won := in.forward(e, o, 0, n, flags, true)
 			if o.sock.skip {
-				o.release() // no packet will come
+				in.noPacket(o)
 			}
 			o.release()
 			if !won {
@@ -198,7 +224,7 @@ func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
 		o.ov.StoreOffset(flags) // for the worker
 		if e.imports.PostQueuedCompletionStatus(e.port, n, 0, &o.ov) != nil {
 			in.forward(e, o, 0, n, flags, true) // the port is gone: cleanup is under way
-			o.release()
+			in.noPacket(o)
 		}
 		o.release()
 		return 0, spi.WSA_IO_PENDING
@@ -211,7 +237,7 @@ func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
 	if o.state.CompareAndSwap(opLive, opDone) {
 		o.endSilently(e, code)
 		in.finish(e, o)
-		o.release()
+		in.noPacket(o)
 	}
 	o.release()
 	return n, err
@@ -250,7 +276,7 @@ func (in *Instance) forward(e *env, o *op, status spi.Errno, bytes, flags uint32
 		} else {
 			p.apcs.Add(1)
 		}
-	} else if err = e.imports.WPUCompleteOverlappedRequest(s.handle, c, status, bytes); err == nil {
+	} else if err = s.complete(e, c, status, bytes); err == nil {
 		p.completed.Add(1)
 	}
 	switch {
@@ -300,8 +326,13 @@ func (in *Instance) finish(e *env, o *op) {
 
 // serve is a worker: a simulated thread of the process that takes the
 // completions of the layer's lower sockets off the private port and
-// forwards them, as the sample's OverlappedManagerThread does. It ends
-// when the port is closed.
+// forwards them, as the sample's OverlappedManagerThread does. It ends on
+// the stop packet the last WSPCleanup posts (whose Overlapped is the
+// instance's own, which nobody else can name), or when the port is closed
+// under it. It looks each packet's op up by its Overlapped: a packet of no
+// op of the instance is foreign, counted and dropped. During the last
+// WSPCleanup it forwards nothing: the cleanup ends the operations without
+// notification.
 func (in *Instance) serve(start *env, id spi.ThreadID) {
 	defer func() {
 		_ = start.imports.ExitThread(id)
@@ -310,21 +341,24 @@ func (in *Instance) serve(start *env, id spi.ThreadID) {
 	}()
 	for {
 		pkt, err := start.imports.GetQueuedCompletionStatus(id, start.port, infinite)
-		if pkt.Overlapped == nil {
-			if err != nil {
-				return // the port is closed
-			}
-			continue // posted by someone else, with no overlapped: not ours
+		switch {
+		case pkt.Overlapped == &in.stop:
+			return
+		case pkt.Overlapped == nil && err != nil:
+			in.portGone.Store(true) // closed by someone else: nothing more will come
+			return
+		}
+		o := in.take(pkt.Overlapped)
+		if o == nil {
+			in.p.foreign.Add(1)
+			continue
 		}
 		e := in.env.Load()
 		if e == nil {
-			e = start
+			continue // the last WSPCleanup abandons the op
 		}
-		o := opOf(pkt.Overlapped)
 		in.forward(e, o, spi.Errno(pkt.Internal), pkt.NumberOfBytesTransferred, o.ov.LoadOffset(), false)
-		if o.state.Load() != opAbandoned {
-			o.release() // the packet's reference
-		}
+		o.release() // the packet's reference
 	}
 }
 

@@ -90,6 +90,7 @@ type Provider struct {
 	inline      atomic.Uint64
 	failed      atomic.Uint64
 	abandoned   atomic.Uint64
+	foreign     atomic.Uint64
 }
 
 // New returns a provider whose hidden layered (ChainLen 0) catalog entry
@@ -122,7 +123,7 @@ func (p *Provider) WSPStartup(version uint16, info *spi.WSAProtocolInfo, upcalls
 // NewInstance returns the provider as loaded into one process, not yet
 // started up.
 func (p *Provider) NewInstance() *Instance {
-	in := &Instance{p: p, socks: map[*Socket]struct{}{}}
+	in := &Instance{p: p, socks: map[*Socket]struct{}{}, awaiting: map[*spi.Overlapped]*op{}}
 	in.table = in.procTable()
 	return in
 }
@@ -156,6 +157,12 @@ type Stats struct {
 	// Abandoned counts operations the last WSPCleanup ended without
 	// notification.
 	Abandoned uint64
+	// Foreign counts packets dequeued from a private port that completed
+	// no operation of the layer: posted to the port by someone else, or
+	// completing I/O a client issued on a lower socket's handle value
+	// itself (typically a stale handle whose value a lower socket took).
+	// They are dropped; their overlapped is never written.
+	Foreign uint64
 }
 
 // Stats returns the provider's counters.
@@ -170,6 +177,7 @@ func (p *Provider) Stats() Stats {
 		Inline:      p.inline.Load(),
 		Failed:      p.failed.Load(),
 		Abandoned:   p.abandoned.Load(),
+		Foreign:     p.foreign.Load(),
 	}
 }
 
@@ -193,6 +201,12 @@ type Instance struct {
 
 	extMu   sync.Mutex           // guards cookies
 	cookies map[spi.GUID]uintptr // the layer's extension functions registered, by GUID
+
+	amu      sync.Mutex              // guards awaiting
+	awaiting map[*spi.Overlapped]*op // ops a packet may still come for, by their Overlapped
+	stop     spi.Overlapped          // the stop packet's Overlapped, which only the instance can name
+	live     int                     // workers of the current load not yet stopped, guarded by mu
+	portGone atomic.Bool             // a worker found the private port closed under it
 }
 
 // env is what an instance works with between its first WSPStartup and its
@@ -279,6 +293,8 @@ func (in *Instance) WSPStartup(version uint16, info *spi.WSAProtocolInfo, upcall
 	}
 	in.env.Store(e)
 	in.starts = 1
+	in.live = workers
+	in.portGone.Store(false)
 	in.p.instances.Add(1)
 	for _, id := range threads {
 		in.workers.Add(1)
@@ -289,8 +305,11 @@ func (in *Instance) WSPStartup(version uint16, info *spi.WSAProtocolInfo, upcall
 }
 
 // wspCleanup undoes one WSPStartup. The last one ends everything without
-// notifying anyone: it stops the workers (closing the private port drops
-// what is queued on it), closes the layer's lower sockets abortively,
+// notifying anyone: it stops the workers (a stop packet each, as the
+// sample's StopOverlappedManager posts, so that no worker ever waits on
+// the port's handle value once the port is closed and the value may name
+// another port), closes the private port (dropping what is left on it),
+// closes the layer's lower sockets abortively,
 // ends the outstanding operations silently (their client overlapped gets
 // WSA_OPERATION_ABORTED in Internal and OffsetHigh, and nobody is told, as
 // WSPCleanup documents), closes the layer's handles, and cleans the next
@@ -311,8 +330,19 @@ func (in *Instance) wspCleanup() error {
 	in.socks = map[*Socket]struct{}{}
 	in.smu.Unlock()
 
-	_ = e.imports.CloseHandle(e.port)
+	for range in.live {
+		if in.portGone.Load() || e.imports.PostQueuedCompletionStatus(e.port, 0, 0, &in.stop) != nil {
+			break // the port was closed under the layer: its workers have ended
+		}
+	}
 	in.workers.Wait()
+	in.live = 0
+	if !in.portGone.Load() {
+		_ = e.imports.CloseHandle(e.port)
+	}
+	in.amu.Lock()
+	clear(in.awaiting) // abandoned below, or already ended
+	in.amu.Unlock()
 	linger, _ := spi.Linger{OnOff: 1}.MarshalBinary()
 	for s := range socks {
 		first := s.closing.CompareAndSwap(false, true)

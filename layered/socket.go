@@ -22,6 +22,8 @@ type Socket struct {
 	closing atomic.Bool  // closesocket or WSPCleanup began; new calls get WSAENOTSOCK
 	pending atomic.Int32 // overlapped operations not yet completed to the client
 
+	completeMu sync.Mutex // serializes the socket's WPUCompleteOverlappedRequest calls
+
 	mu           sync.Mutex    // guards ops, handleClosed, waitCh and value
 	ops          opList        // the outstanding operations, in issue order
 	handleClosed bool          // WPUCloseSocketHandle was called (or is being called)
@@ -78,13 +80,32 @@ func (in *Instance) lookup(e *env, h spi.Socket) (*Socket, error) {
 // it so immediate successes can be forwarded inline. On failure it closes
 // what it made, the lower socket included.
 func (in *Instance) newSocket(e *env, lower spi.Socket, info *spi.WSAProtocolInfo, overlapped bool) (spi.Socket, error) {
-	s := &Socket{in: in, lower: lower, info: info, overlapped: overlapped}
-	h, err := e.upcalls.WPUCreateSocketHandle(e.owner, s)
+	s, err := in.reserve(e, info, overlapped)
 	if err != nil {
 		_ = e.next.ProcTable.WSPCloseSocket(lower)
 		return spi.INVALID_SOCKET, err
 	}
+	return in.attach(e, s, lower)
+}
+
+// reserve makes the handle of a socket whose lower socket is still to come:
+// an accept takes the handle before the connection, as msafd's WSPAccept
+// creates the accepting socket before it takes the connection off the
+// backlog, so that a full handle table leaves the connection queued.
+func (in *Instance) reserve(e *env, info *spi.WSAProtocolInfo, overlapped bool) (*Socket, error) {
+	s := &Socket{in: in, info: info, overlapped: overlapped}
+	h, err := e.upcalls.WPUCreateSocketHandle(e.owner, s)
+	if err != nil {
+		return nil, err
+	}
 	s.handle = h
+	return s, nil
+}
+
+// attach completes a reserved socket with its lower socket (see newSocket).
+func (in *Instance) attach(e *env, s *Socket, lower spi.Socket) (spi.Socket, error) {
+	s.lower = lower
+	h := s.handle
 	fail := func(err error) (spi.Socket, error) {
 		_ = e.next.ProcTable.WSPCloseSocket(lower)
 		_ = e.upcalls.WPUCloseSocketHandle(h)
@@ -182,6 +203,20 @@ func (s *Socket) abandon(e *env) {
 		_ = e.upcalls.WPUCloseSocketHandle(s.handle)
 		p.sockets.Add(-1)
 	}
+}
+
+// complete tells the client of the end of an operation on s with
+// WPUCompleteOverlappedRequest. It marks c in progress again first: a
+// client that gave one OVERLAPPED to two operations at once (undefined on
+// Windows, where each completion simply overwrites it) must still get both
+// packets, and WPUCompleteOverlappedRequest completes only an overlapped
+// in progress. completeMu keeps two such completions of one socket from
+// meeting in the call.
+func (s *Socket) complete(e *env, c *spi.Overlapped, status spi.Errno, bytes uint32) error {
+	s.completeMu.Lock()
+	defer s.completeMu.Unlock()
+	c.SetInProgress()
+	return e.imports.WPUCompleteOverlappedRequest(s.handle, c, status, bytes)
 }
 
 // errnoOf returns the code of a provider's error without allocating for a

@@ -179,17 +179,24 @@ func (in *Instance) socket(af, typ, protocol int32, info *spi.WSAProtocolInfo, g
 
 // accept serves WSPAccept: the connection the layer below accepts is
 // wrapped in a new handle of the layer's own, with the listener's entry
-// and overlapped mode.
+// and overlapped mode. The handle is made first, so that when the handle
+// table is full the accept fails with WSAENOBUFS before the layer below
+// takes the connection, which stays queued for a later accept.
 func (in *Instance) accept(h spi.Socket, condition spi.ConditionFunc, data any) (spi.Socket, netip.AddrPort, error) {
 	e, s, err := in.resolve(h)
 	if err != nil {
 		return spi.INVALID_SOCKET, netip.AddrPort{}, err
 	}
-	lower, addr, err := e.next.ProcTable.WSPAccept(s.lower, condition, data)
+	ns, err := in.reserve(e, s.info, s.overlapped)
 	if err != nil {
 		return spi.INVALID_SOCKET, netip.AddrPort{}, err
 	}
-	nh, err := in.newSocket(e, lower, s.info, s.overlapped)
+	lower, addr, err := e.next.ProcTable.WSPAccept(s.lower, condition, data)
+	if err != nil {
+		_ = e.upcalls.WPUCloseSocketHandle(ns.handle)
+		return spi.INVALID_SOCKET, netip.AddrPort{}, err
+	}
+	nh, err := in.attach(e, ns, lower)
 	if err != nil {
 		return spi.INVALID_SOCKET, netip.AddrPort{}, err
 	}

@@ -449,19 +449,7 @@ func (p *Provider) accept(l *socket, condition spi.ConditionFunc, callbackData a
 		switch condition(c.remote, nil, nil, nil, c.local, &calleeData, &g, callbackData) {
 		case spi.CF_ACCEPT:
 		case spi.CF_DEFER:
-			n.mu.Lock()
-			if l.closed {
-				c.closed = true
-				var fl flushList
-				n.resetConnLocked(c, &fl)
-				n.mu.Unlock()
-				fl.flush()
-			} else {
-				c.listener = l
-				l.acceptq = append([]*socket{c}, l.acceptq...)
-				n.cond.Broadcast()
-				n.mu.Unlock()
-			}
+			n.requeue(l, c)
 			return spi.INVALID_SOCKET, netip.AddrPort{}, spi.WSATRY_AGAIN
 		case spi.CF_REJECT:
 			n.drop(c)
@@ -473,10 +461,30 @@ func (p *Provider) accept(l *socket, condition spi.ConditionFunc, callbackData a
 	}
 	h, err := p.newHandle(c)
 	if err != nil {
-		n.drop(c)
+		n.requeue(l, c)
 		return spi.INVALID_SOCKET, netip.AddrPort{}, err
 	}
 	return h, c.remote, nil
+}
+
+// requeue puts a connection taken from l's backlog back at its head, for a
+// connection that could not get a handle (a full handle table): as msafd's
+// WSPAccept creates the accepting socket before it accepts the connection
+// from AFD's backlog (ReactOS dll/win32/msafd), a failure to make the
+// socket leaves the connection queued, and a later accept takes it with
+// the data that arrived meanwhile. A condition function's CF_DEFER does
+// the same. A listener closed meanwhile resets it.
+func (n *Network) requeue(l, c *socket) {
+	n.mu.Lock()
+	if l.closed {
+		n.mu.Unlock()
+		n.drop(c)
+		return
+	}
+	c.listener = l
+	l.acceptq = append([]*socket{c}, l.acceptq...)
+	n.cond.Broadcast()
+	n.mu.Unlock()
 }
 
 // drop discards a server end taken from a backlog without giving it a

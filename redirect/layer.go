@@ -71,7 +71,7 @@ func (l *Layer) Socket(op string, h spi.Handle) (*Socket, error) {
 			return s, nil
 		}
 	}
-	return nil, spi.NewOpError(op, h, spi.ERROR_INVALID_HANDLE)
+	return nil, l.table.Error(op, h, spi.ERROR_INVALID_HANDLE)
 }
 
 // CreateSocketHandle models WPUCreateSocketHandle: a non-IFS socket handle
@@ -135,8 +135,8 @@ func (l *Layer) CompleteOverlappedRequest(h spi.Socket, ov *spi.Overlapped, dwEr
 	if ov == nil {
 		return spi.NewOpError(op, h, spi.WSAEFAULT)
 	}
-	s := e.Object.(*Socket)
-	if !s.claim(ov) {
+	s, ok := e.Object.(*Socket)
+	if !ok || !s.claim(ov) {
 		return spi.NewOpError(op, h, spi.WSAEINVAL)
 	}
 	defer s.unclaim(ov)

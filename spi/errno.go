@@ -334,12 +334,32 @@ func (e *OpError) Temporary() bool {
 }
 
 // NewOpError wraps err with op and s. A nil err gives a nil error, so a call
-// can end with return spi.NewOpError("WSASend", s, err).
+// can end with return spi.NewOpError("WSASend", s, err). An err that is
+// already an [*OpError] of op is returned as it is, so that an error is
+// wrapped once with its operation, never "WSASocket: WSASocket: ...".
 func NewOpError(op string, s Handle, err error) error {
 	if err == nil {
 		return nil
 	}
+	if oe, ok := err.(*OpError); ok && oe.Op == op {
+		return err
+	}
 	return &OpError{Op: op, Socket: s, Err: err}
+}
+
+// RenameOpError returns err as operation op reports it: an [*OpError] of
+// another operation (the kernel's SetEvent behind WSASetEvent, say) is
+// copied with Op set to op; anything else is wrapped as [NewOpError] does.
+func RenameOpError(op string, s Handle, err error) error {
+	if oe, ok := err.(*OpError); ok {
+		if oe.Op == op {
+			return err
+		}
+		c := *oe
+		c.Op = op
+		return &c
+	}
+	return NewOpError(op, s, err)
 }
 
 // ErrnoOf returns the Windows code an error carries: the [Errno] inside it,
