@@ -10,9 +10,14 @@ import (
 
 // extensionBase is the first cookie [Process.registerExtension] hands out;
 // cookies step by extensionStep, so they look like code addresses and are
-// never 0.
+// never 0. On a 64-bit host the base is 0x7ff8_0000_1000, where 64-bit
+// Windows maps system DLLs; on a 32-bit host, where a cookie must fit a
+// 32-bit uintptr, it is 0x7400_1000, where 32-bit Windows maps them.
+// (ptr64 is 1 on a 64-bit host and 0 on a 32-bit one; the shift keeps the
+// constant representable on both.)
 const (
-	extensionBase = 0x7ff8_0000_1000
+	ptr64         = ^uintptr(0) >> 63
+	extensionBase = (ptr64*0x7ff8)<<32 | (1-ptr64)*0x7400_0000 | 0x1000
 	extensionStep = 0x10
 )
 
@@ -57,8 +62,12 @@ func extensionFunction[F any](t *Thread, op string, s spi.Socket, id spi.GUID) (
 	if _, err := t.WSAIoctl(s, spi.SIO_GET_EXTENSION_FUNCTION_POINTER, in[:], out[:], nil, nil); err != nil {
 		return none, err
 	}
-	fn, ok := t.p.ExtensionFunction(uintptr(binary.LittleEndian.Uint64(out[:])))
-	if !ok {
+	// The pointer is 8 bytes on every host ([spi.ExtensionPointerSize]); on
+	// a 32-bit host a value with high bits set is no cookie, not a
+	// truncated one.
+	v := binary.LittleEndian.Uint64(out[:])
+	fn, ok := t.p.ExtensionFunction(uintptr(v))
+	if !ok || uint64(uintptr(v)) != v {
 		return none, spi.NewOpError(op, s, spi.WSAEFAULT)
 	}
 	f, ok := fn.(F)

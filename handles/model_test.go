@@ -397,5 +397,5 @@ func (h *harness) sortedValues(liveOnly bool) []spi.Handle {
 // edges of a table of the given capacity.
 func specialValues(capacity int) []spi.Handle {
 	return []spi.Handle{0, spi.INVALID_SOCKET, spi.INVALID_SOCKET - 3, 1, 2, 3, 5, 6, 7,
-		spi.Handle(capacity * 4), spi.Handle(capacity*4 + 4), 1 << 40}
+		spi.Handle(capacity * 4), spi.Handle(capacity*4 + 4), ^spi.Handle(0) >> 1 &^ 3} // the last: the largest positive multiple of 4, on any word size
 }

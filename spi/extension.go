@@ -20,7 +20,10 @@ const GUIDSize = 16
 
 // ExtensionPointerSize is the size of the "function pointer" that
 // SIO_GET_EXTENSION_FUNCTION_POINTER writes into its out buffer: the cookie
-// returned by [Imports.RegisterExtension], little-endian.
+// returned by [Imports.RegisterExtension], little-endian. It is 8 on every
+// host, the pointer of 64-bit Windows, as the simulator's other pointer-sized
+// ioctl outputs (the SOCKET of SIO_BASE_HANDLE) are; on a 32-bit host the
+// upper four bytes are 0.
 const ExtensionPointerSize = 8
 
 // Bytes returns g laid out as in memory on Windows: Data1, Data2 and Data3

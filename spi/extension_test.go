@@ -38,11 +38,11 @@ func TestGUIDBytesUseTheWindowsLayoutAndRoundTrip(t *testing.T) {
 }
 
 func TestPutExtensionPointerWritesTheCookieOrFails(t *testing.T) {
-	pointer := func(g spi.GUID) (uintptr, bool) { return 0x1122334455667788, g == spi.WSAID_CONNECTEX }
+	pointer := func(g spi.GUID) (uintptr, bool) { return 0x55667788, g == spi.WSAID_CONNECTEX } // fits a 32-bit uintptr
 	in := spi.WSAID_CONNECTEX.Bytes()
-	out := make([]byte, 8)
+	out := bytes.Repeat([]byte{0xEE}, 8)
 	n, err := spi.PutExtensionPointer(in[:], out, pointer)
-	if n != 8 || err != nil || !bytes.Equal(out, []byte{0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11}) {
+	if n != 8 || err != nil || !bytes.Equal(out, []byte{0x88, 0x77, 0x66, 0x55, 0, 0, 0, 0}) {
 		t.Errorf("PutExtensionPointer = %d, %v, out % X", n, err, out)
 	}
 	other := spi.WSAID_ACCEPTEX.Bytes()
