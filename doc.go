@@ -47,6 +47,31 @@
 //     thread, started on first use and stopped by [Process.Close], that
 //     waits alertably forever, so routines queued to it run promptly (the
 //     role ws2ifsl's APC thread plays on Windows).
-//   - Overlapped.Internal holds the result as a Windows error code (0 for
-//     success) rather than an NTSTATUS.
+//   - A process that closes ([Process.Close]) ends its threads' waits:
+//     those on a port with ERROR_ABANDONED_WAIT_0, the others with
+//     ERROR_PROCESS_ABORTED, the code of every later wait too.
+//   - A provider that reports a Winsock code where Windows would store an
+//     NTSTATUS (WPUCompleteOverlappedRequest's dwError, a failed WSPRecv)
+//     gets the status of [spi.WinsockErrorToNtStatus] stored for it, so a
+//     client hears the same codes through a layered provider as without
+//     one.
+//
+// # Status codes
+//
+// Overlapped.Internal holds an NTSTATUS ([spi.NTStatus]), as on Windows,
+// and each API reports it the way its family does, from the one table in
+// package spi ([spi.RtlNtStatusToDosError] for kernel32,
+// [spi.NtStatusToWinsockError] for Winsock):
+//
+//	what happened                       Internal                   GQCS, GetOverlappedResult, ReadFile   WSAGetOverlappedResult, routine
+//	success                             STATUS_SUCCESS             (no error)                            (no error)
+//	peer reset the connection           STATUS_CONNECTION_RESET    ERROR_NETNAME_DELETED (64)            WSAECONNRESET
+//	closesocket of a connected socket   STATUS_CONNECTION_ABORTED  ERROR_CONNECTION_ABORTED (1236)       WSAECONNABORTED
+//	CancelIo(Ex), AcceptEx's listener   STATUS_CANCELLED           ERROR_OPERATION_ABORTED (995)         WSA_OPERATION_ABORTED (995)
+//	closed, thread exit, WSACleanup
+//	datagram cut to the buffer          STATUS_BUFFER_OVERFLOW     ERROR_MORE_DATA (234)                 WSAEMSGSIZE
+//	still in progress                   STATUS_PENDING (0x103)     ERROR_IO_INCOMPLETE                   WSA_IO_INCOMPLETE
+//
+// A Winsock code with no status of its own travels as 0xC007xxxx (facility
+// NTWIN32) and comes back unchanged from both mappings.
 package wsspi

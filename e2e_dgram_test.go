@@ -105,7 +105,7 @@ func TestPendingDatagramReceiveIsTruncatedWithWSAEMSGSIZE(t *testing.T) {
 	must(w.cth.WSASendTo(c, [][]byte{[]byte("0123456789")}, 0, saddr, nil, nil))(t)
 
 	e, err := w.sth.GetQueuedCompletionStatus(port, long)
-	wantErr(t, "packet", opErr("GetQueuedCompletionStatus", port, spi.WSAEMSGSIZE), err)
+	wantErr(t, "packet", opErr("GetQueuedCompletionStatus", port, spi.ERROR_MORE_DATA), err)
 	if e.Overlapped != &ov || e.NumberOfBytesTransferred != 4 || string(buf) != "0123" {
 		t.Errorf("packet %+v, buffer %q", e, buf)
 	}

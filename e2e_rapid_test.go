@@ -197,13 +197,8 @@ func callErr(op string, e *rend, file bool, code spi.Errno) error {
 	if code == 0 {
 		return nil
 	}
-	if file {
-		switch code {
-		case spi.WSAECONNRESET, spi.WSAECONNABORTED:
-			code = spi.ERROR_NETNAME_DELETED
-		case spi.WSAENOTSOCK:
-			code = spi.ERROR_INVALID_HANDLE
-		}
+	if file { // kernel32 reports the Win32 code of the request's status
+		code = spi.RtlNtStatusToDosError(spi.WinsockErrorToNtStatus(code))
 	}
 	return opErr(op, e.h, code)
 }
@@ -236,12 +231,12 @@ func (m *streamModel) drain(t *rapid.T) {
 				t.Fatalf("%s port: a packet for an unknown overlapped", e.name)
 			case o.end != x || p.CompletionKey != uintptr(x+1):
 				t.Fatalf("op %d of %s: packet %+v on the port of %s", o.id, m.ends[o.end].name, p, e.name)
-			case p.Internal != uintptr(spi.ErrnoOf(err)):
-				t.Fatalf("op %d: packet Internal %d, error %v", o.id, p.Internal, err)
+			case spi.RtlNtStatusToDosError(spi.NTStatus(p.Internal)) != spi.ErrnoOf(err):
+				t.Fatalf("op %d: packet Internal %#x, error %v", o.id, p.Internal, err)
 			}
 			o.packets++
 			c := m.class(o)
-			got[c] = append(got[c], rpacket{o.id, spi.ErrnoOf(err), p.NumberOfBytesTransferred})
+			got[c] = append(got[c], rpacket{o.id, spi.NtStatusToWinsockError(spi.NTStatus(p.Internal)), p.NumberOfBytesTransferred})
 			if !o.send && string(o.buf[:p.NumberOfBytesTransferred]) != string(o.want) {
 				t.Fatalf("op %d received %q; model says %q", o.id, o.buf[:p.NumberOfBytesTransferred], o.want)
 			}
@@ -366,11 +361,14 @@ func (m *streamModel) close(t *rapid.T, x int, abortive bool) {
 	}
 	err := th.Closesocket(e.h)
 	e.closed = true
+	// closesocket aborts a connected stream socket's pending I/O
+	// (STATUS_CONNECTION_ABORTED); a reset does not disconnect the socket
+	// in this sense.
 	for _, o := range e.sendq {
-		m.finish(o, spi.WSA_OPERATION_ABORTED, 0, false)
+		m.finish(o, spi.WSAECONNABORTED, 0, false)
 	}
 	for _, o := range e.recvq {
-		m.finish(o, spi.WSA_OPERATION_ABORTED, o.n, false)
+		m.finish(o, spi.WSAECONNABORTED, o.n, false)
 	}
 	e.sendq, e.recvq = nil, nil
 	if abortive || len(e.rx) > 0 {

@@ -334,7 +334,7 @@ func TestStreamAbortiveCloseResetsThePeer(t *testing.T) {
 	check(t, k.cth.Closesocket(k.c))
 
 	e, err := k.sth.GetQueuedCompletionStatus(port, long)
-	wantErr(t, "pending recv", opErr("GetQueuedCompletionStatus", port, spi.WSAECONNRESET), err)
+	wantErr(t, "pending recv", opErr("GetQueuedCompletionStatus", port, spi.ERROR_NETNAME_DELETED), err)
 	if e.Overlapped != &ov {
 		t.Errorf("packet %+v is not the pending recv's", e)
 	}
@@ -380,8 +380,8 @@ func TestStreamCallsOnAnUnconnectedSocketFailWithWSAENOTCONN(t *testing.T) {
 		"WSASend":            opErr("WSASend", c, spi.WSAENOTCONN),
 		"WSARecv":            opErr("WSARecv", c, spi.WSAENOTCONN),
 		"WSARecv overlapped": opErr("WSARecv", c, spi.WSAENOTCONN),
-		"ReadFile":           opErr("ReadFile", c, spi.WSAENOTCONN),
-		"WriteFile":          opErr("WriteFile", c, spi.WSAENOTCONN),
+		"ReadFile":           opErr("ReadFile", c, spi.ERROR_UNEXP_NET_ERR), // STATUS_INVALID_CONNECTION, as kernel32 maps it
+		"WriteFile":          opErr("WriteFile", c, spi.ERROR_UNEXP_NET_ERR),
 		"shutdown":           opErr("shutdown", c, spi.WSAENOTCONN),
 		"getpeername":        opErr("getpeername", c, spi.WSAENOTCONN),
 	}

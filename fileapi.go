@@ -38,3 +38,39 @@ func (t *Thread) CancelIo(h spi.Handle) error {
 func (t *Thread) CancelIoEx(h spi.Handle, ov *spi.Overlapped) error {
 	return t.traceCall(trace.LayerIFS, "CancelIoEx", h).end(t.p.ifs.CancelIoEx(t.id, h, ov))
 }
+
+// GetOverlappedResult returns the result of an overlapped operation on h,
+// as kernel32's GetOverlappedResult does: the bytes transferred, and the
+// Win32 code of the NTSTATUS in ov.Internal ([spi.RtlNtStatusToDosError]),
+// so a peer's reset is ERROR_NETNAME_DELETED where WSAGetOverlappedResult
+// says WSAECONNRESET, and a truncated datagram ERROR_MORE_DATA (with its
+// bytes) where it says WSAEMSGSIZE. A completed operation is read from ov
+// alone, whatever h now is. A pending one gives ERROR_IO_INCOMPLETE, or
+// with wait set blocks until it completes (through the socket's provider,
+// as WSAGetOverlappedResult waits; ERROR_INVALID_HANDLE if h is no longer
+// a socket). A nil ov is ERROR_INVALID_PARAMETER.
+func (t *Thread) GetOverlappedResult(h spi.Handle, ov *spi.Overlapped, wait bool) (uint32, error) {
+	const op = "GetOverlappedResult"
+	c := t.traceCall(trace.LayerKernel, op, h)
+	if ov == nil {
+		return c.endN(0, spi.NewOpError(op, h, spi.ERROR_INVALID_PARAMETER))
+	}
+	if ov.InProgress() {
+		if !wait {
+			return c.endN(0, spi.NewOpError(op, h, spi.ERROR_IO_INCOMPLETE))
+		}
+		pt, err := t.call(op, h)
+		if err != nil {
+			return c.endN(0, spi.NewOpError(op, h, spi.ERROR_INVALID_HANDLE))
+		}
+		_, _, _ = pt.WSPGetOverlappedResult(h, ov, true) // only to wait; the result is read below
+		if ov.InProgress() {
+			return c.endN(0, spi.NewOpError(op, h, spi.ERROR_IO_INCOMPLETE))
+		}
+	}
+	bytes := uint32(ov.LoadInternalHigh())
+	if code := spi.RtlNtStatusToDosError(spi.NTStatus(ov.LoadInternal())); code != 0 {
+		return c.endN(bytes, spi.NewOpError(op, h, code))
+	}
+	return c.endN(bytes, nil)
+}

@@ -306,14 +306,19 @@ func (n *portNotifier) next(tb TB) result {
 	if e.Overlapped == nil {
 		tb.Fatalf("no packet: %v", err)
 	}
-	code := spi.ErrnoOf(err)
-	if err != nil {
-		wantErr(tb, "GetQueuedCompletionStatus", opErr("GetQueuedCompletionStatus", n.port, code), err)
+	// The packet carries the NTSTATUS the OVERLAPPED holds;
+	// GetQueuedCompletionStatus reports its Win32 code, and the result is
+	// its Winsock code, what the other notifiers report.
+	status := spi.NTStatus(e.Internal)
+	if win32 := spi.RtlNtStatusToDosError(status); win32 != 0 {
+		wantErr(tb, "GetQueuedCompletionStatus", opErr("GetQueuedCompletionStatus", n.port, win32), err)
+	} else if err != nil {
+		tb.Errorf("a packet of status %v failed: %v", status, err)
 	}
-	if e.CompletionKey != portKey || e.Internal != uintptr(code) {
-		tb.Errorf("packet %+v: want key %d and Internal %d", e, portKey, code)
+	if e.CompletionKey != portKey || e.Internal != e.Overlapped.LoadInternal() {
+		tb.Errorf("packet %+v: want key %d and the OVERLAPPED's Internal %#x", e, portKey, e.Overlapped.LoadInternal())
 	}
-	return result{e.Overlapped, e.NumberOfBytesTransferred, code}
+	return result{e.Overlapped, e.NumberOfBytesTransferred, spi.NtStatusToWinsockError(status)}
 }
 
 func (n *portNotifier) none(tb TB) {
@@ -369,7 +374,7 @@ func (n *eventNotifier) next(tb TB) result {
 	bytes, _, err := n.th.WSAGetOverlappedResult(n.s, ov, false)
 	if _, open := liveObjects(n.th.Process())[n.s]; !open {
 		wantErr(tb, "WSAGetOverlappedResult on the closed socket", opErr("WSAGetOverlappedResult", n.s, spi.WSAENOTSOCK), err)
-		return result{ov, uint32(ov.LoadInternalHigh()), spi.Errno(ov.LoadInternal())}
+		return result{ov, uint32(ov.LoadInternalHigh()), spi.NtStatusToWinsockError(spi.NTStatus(ov.LoadInternal()))}
 	}
 	return result{ov, bytes, spi.ErrnoOf(err)}
 }

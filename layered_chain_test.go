@@ -64,7 +64,9 @@ func (c *lclient) routine(status spi.Errno, n uint32, ov *spi.Overlapped, _ uint
 	c.last[ov] = completed{status, n}
 }
 
-// wait waits for the completion of ov and returns what the client heard.
+// wait waits for the completion of ov and returns what the client heard,
+// as Winsock reports it: the Winsock code of the NTSTATUS in the packet or
+// the OVERLAPPED (a routine gets it directly).
 func (c *lclient) wait(tb TB, ov *spi.Overlapped) completed {
 	tb.Helper()
 	switch c.mech {
@@ -73,13 +75,16 @@ func (c *lclient) wait(tb TB, ov *spi.Overlapped) completed {
 		if e.Overlapped != ov || e.CompletionKey != 7 {
 			tb.Fatalf("packet %+v (%v), want one for %p with key 7", e, err, ov)
 		}
-		return completed{spi.Errno(e.Internal), e.NumberOfBytesTransferred}
+		if win32 := spi.RtlNtStatusToDosError(spi.NTStatus(e.Internal)); spi.ErrnoOf(err) != win32 {
+			tb.Errorf("GetQueuedCompletionStatus reported %v for a packet of status %#x, want %v", err, e.Internal, win32)
+		}
+		return completed{spi.NtStatusToWinsockError(spi.NTStatus(e.Internal)), e.NumberOfBytesTransferred}
 	case "event":
 		r, err := c.cth.WSAWaitForMultipleEvents([]spi.Handle{ov.EventHandle()}, false, long, false)
 		if err != nil || r != spi.WSA_WAIT_EVENT_0 {
 			tb.Fatalf("event wait = %d, %v", r, err)
 		}
-		return completed{spi.Errno(ov.LoadInternal()), uint32(ov.LoadInternalHigh())}
+		return completed{spi.NtStatusToWinsockError(spi.NTStatus(ov.LoadInternal())), uint32(ov.LoadInternalHigh())}
 	}
 	eventually(tb, "the completion routine", func() bool {
 		_, _ = c.cth.SleepEx(long/100, true)

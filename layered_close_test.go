@@ -31,7 +31,7 @@ func (c *lclient) waitAll(tb TB, ovs []*spi.Overlapped) map[*spi.Overlapped]comp
 		if _, dup := got[e.Overlapped]; dup {
 			tb.Errorf("a second packet for %p", e.Overlapped)
 		}
-		got[e.Overlapped] = completed{spi.Errno(e.Internal), e.NumberOfBytesTransferred}
+		got[e.Overlapped] = completed{spi.NtStatusToWinsockError(spi.NTStatus(e.Internal)), e.NumberOfBytesTransferred}
 	}
 	return got
 }
@@ -57,7 +57,7 @@ func TestClosesocketWithIOPendingCompletesEachOnceAborted(t *testing.T) {
 		check(t, c.cth.Closesocket(c.c))
 		want := map[*spi.Overlapped]completed{}
 		for _, ov := range ovs {
-			want[ov] = completed{spi.WSA_OPERATION_ABORTED, 0}
+			want[ov] = completed{spi.WSAECONNABORTED, 0} // a connected socket's I/O, aborted
 		}
 		if diff := cmp.Diff(want, c.waitAll(t, ovs)); diff != "" {
 			t.Errorf("completions (-want +got):\n%s", diff)
@@ -121,8 +121,8 @@ func TestWSACleanupNotifiesNothingAndLeavesNothing(t *testing.T) {
 				t.Errorf("SleepEx = %d and the routine ran %d times after WSACleanup", r, ran)
 			}
 			for _, ov := range []*spi.Overlapped{viaPort, viaEvent, viaRoutine} {
-				if got := spi.Errno(ov.LoadInternal()); got != spi.WSA_OPERATION_ABORTED {
-					t.Errorf("Internal = %v, want WSA_OPERATION_ABORTED", got)
+				if got := spi.NTStatus(ov.LoadInternal()); got != spi.STATUS_CANCELLED {
+					t.Errorf("Internal = %v, want STATUS_CANCELLED", got)
 				}
 			}
 			want := map[spi.Handle]handles.Kind{port: handles.KindPort, ev: handles.KindEvent}

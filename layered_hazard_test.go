@@ -211,7 +211,7 @@ func TestCancelIoOnALayeredHandleDoesNotReachTheLowerIO(t *testing.T) {
 	// the abort.
 	base := ioctlHandle(t, k.cth, k.c, spi.SIO_BASE_HANDLE)
 	check(t, k.cth.CancelIoEx(base, nil))
-	if got := c.wait(t, ovs[0]); got.Status != spi.ERROR_OPERATION_ABORTED {
+	if got := c.wait(t, ovs[0]); got.Status != spi.WSA_OPERATION_ABORTED {
 		t.Errorf("after CancelIoEx on the base handle: %+v, want ERROR_OPERATION_ABORTED", got)
 	}
 }

@@ -157,14 +157,14 @@ func (m *layeredModel) poll(t *rapid.T) {
 			t.Fatalf("unexpected packet %+v", e)
 		}
 		o.heard++
-		o.got = completed{spi.Errno(e.Internal), e.NumberOfBytesTransferred}
+		o.got = completed{spi.NtStatusToWinsockError(spi.NTStatus(e.Internal)), e.NumberOfBytesTransferred}
 	}
 	_, _ = m.cth.SleepEx(0, true)
 	for _, o := range m.ops {
 		if o.mech == "event" && o.heard == 0 {
 			if r, _ := m.cth.WSAWaitForMultipleEvents([]spi.Handle{o.ov.EventHandle()}, false, 0, false); r == spi.WSA_WAIT_EVENT_0 {
 				o.heard = 1
-				o.got = completed{spi.Errno(o.ov.LoadInternal()), uint32(o.ov.LoadInternalHigh())}
+				o.got = completed{spi.NtStatusToWinsockError(spi.NTStatus(o.ov.LoadInternal())), uint32(o.ov.LoadInternalHigh())}
 			}
 		}
 	}
@@ -219,7 +219,7 @@ func (m *layeredModel) check(t *rapid.T, settled bool) {
 		case o.heard == 0:
 			gap = gap || current
 		case o.got.Status != 0:
-			if !o.aborted || o.got != (completed{spi.WSA_OPERATION_ABORTED, 0}) {
+			if !o.aborted || o.got != (completed{spi.WSAECONNABORTED, 0}) { // closesocket aborts a connection's I/O
 				t.Fatalf("op %d: %+v", o.id, o.got)
 			}
 			gap = gap || current
@@ -284,7 +284,7 @@ func (m *layeredModel) run(t *rapid.T) {
 	check(t, m.client.WSACleanup())
 	m.poll(t)
 	for _, o := range silent {
-		if o.heard != 0 || o.ov.LoadInternal() != uintptr(spi.WSA_OPERATION_ABORTED) {
+		if o.heard != 0 || o.ov.LoadInternal() != uintptr(spi.STATUS_CANCELLED) {
 			t.Fatalf("op %d pending at WSACleanup: notified %d times (%+v), Internal %#x", o.id, o.heard, o.got, o.ov.LoadInternal())
 		}
 	}

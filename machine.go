@@ -1,6 +1,7 @@
 package wsspi
 
 import (
+	"net/netip"
 	"sync"
 
 	"github.com/wsspi/wsspi/catalog"
@@ -128,4 +129,52 @@ func (m *Machine) forget(p *Process) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.processes, p)
+}
+
+// AddAddress adds a to the machine's local addresses, as an address
+// appearing on one of its interfaces does on Windows (an adapter coming
+// up, a DHCP lease, CreateUnicastIpAddressEntry). Every
+// SIO_ADDRESS_LIST_CHANGE pending on a socket of a's family, in any
+// process, completes with success and 0 bytes, and SIO_ADDRESS_LIST_QUERY
+// lists a from then on unless it is a loopback or link-local address,
+// which Windows leaves out of the list (docs/facts.md §11).
+//
+// a must be a unicast address without a zone (ERROR_INVALID_PARAMETER
+// otherwise); one already present is ERROR_OBJECT_ALREADY_EXISTS, what
+// CreateUnicastIpAddressEntry returns for a duplicate. Errors are wrapped
+// in an [spi.OpError] naming CreateUnicastIpAddressEntry. The address is
+// listed only: binding and connecting still follow the loopback rules
+// (127.0.0.0/8 and ::1; see package loopback, "Simulator decisions").
+func (m *Machine) AddAddress(a netip.Addr) error {
+	return spi.NewOpError("CreateUnicastIpAddressEntry", 0, m.network.AddAddress(a))
+}
+
+// RemoveAddress removes a from the machine's local addresses, as an
+// address leaving one of its interfaces does on Windows (an adapter going
+// down, a lease expiring, DeleteUnicastIpAddressEntry). Every
+// SIO_ADDRESS_LIST_CHANGE pending on a socket of a's family completes with
+// success and 0 bytes. An address not present is ERROR_NOT_FOUND, what
+// DeleteUnicastIpAddressEntry returns for an entry it cannot find, wrapped
+// in an [spi.OpError] naming that function. Sockets bound to a keep
+// working: the list does not govern binding (see [Machine.AddAddress]).
+func (m *Machine) RemoveAddress(a netip.Addr) error {
+	return spi.NewOpError("DeleteUnicastIpAddressEntry", 0, m.network.RemoveAddress(a))
+}
+
+// Addresses returns a snapshot of the machine's local addresses, in the
+// order they were added: 127.0.0.1 and ::1 on a new machine.
+// SIO_ADDRESS_LIST_QUERY reports those of a socket's family that are
+// neither loopback nor link-local, so a new machine lists none.
+func (m *Machine) Addresses() []netip.Addr { return m.network.Addresses() }
+
+// process returns the running process whose id is pid.
+func (m *Machine) process(pid uint32) (*Process, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for p := range m.processes {
+		if p.pid == pid {
+			return p, true
+		}
+	}
+	return nil, false
 }

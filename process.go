@@ -220,7 +220,8 @@ func (p *Process) loadForSocket(l *catalog.Loader, entry spi.WSAProtocolInfo) (*
 }
 
 // socketOwner finds the proc table of the provider that owns socket s: the
-// loaded provider of the catalog entry the handle table names as its owner.
+// provider of the catalog entry the handle table names as its owner, loaded
+// on first use.
 func (p *Process) socketOwner(op string, s spi.Socket) (*spi.WSPProcTable, error) {
 	l, err := p.activeLoader(op, s)
 	if err != nil {
@@ -232,16 +233,26 @@ func (p *Process) socketOwner(op string, s spi.Socket) (*spi.WSPProcTable, error
 	}
 	o, _ := e.Object.(*redirect.Socket)
 	if o != nil {
-		if procs := o.CachedOwner(e.Owner); procs != nil {
+		if procs := o.CachedOwner(p.ifs, e.Owner); procs != nil {
 			return procs, nil
 		}
 	}
 	prov, ok := l.Provider(e.Owner)
 	if !ok {
-		return nil, spi.NewOpError(op, s, spi.WSAENOTSOCK)
+		// A handle another process duplicated into this one, of a provider
+		// this process has not loaded yet: ws2_32 loads the provider that
+		// owns the socket, as for a socket of its own.
+		entry, known := l.View().Entry(e.Owner)
+		var err error
+		if !known {
+			return nil, spi.NewOpError(op, s, spi.WSAENOTSOCK)
+		}
+		if prov, err = p.loadForSocket(l, entry); err != nil {
+			return nil, spi.NewOpError(op, s, err)
+		}
 	}
 	if o != nil {
-		o.CacheOwner(e.Owner, &prov.ProcTable)
+		o.CacheOwner(p.ifs, e.Owner, &prov.ProcTable)
 	}
 	return &prov.ProcTable, nil
 }

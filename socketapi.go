@@ -33,6 +33,11 @@ func (t *Thread) WSASocket(af, typ, protocol int32, info *spi.WSAProtocolInfo, g
 	if err != nil {
 		return c.endHandle(spi.INVALID_SOCKET, spi.NewOpError(op, 0, err))
 	}
+	if info != nil {
+		// A protocol info from WSADuplicateSocket names the socket to share
+		// in ProviderReserved, for the provider to find.
+		entry.ProviderReserved = info.ProviderReserved
+	}
 	s, err := t.p.socketProcs(entry.CatalogEntryId, &prov.ProcTable).WSPSocket(af, typ, protocol, &entry, g, flags)
 	if err != nil {
 		return c.endHandle(spi.INVALID_SOCKET, spi.NewOpError(op, 0, err))
@@ -294,6 +299,37 @@ func (p *Process) WSAEnumProtocols(protocols []int32) ([]spi.WSAProtocolInfo, er
 		return nil, err
 	}
 	return l.View().WSAEnumProtocols(protocols)
+}
+
+// WSAEnumProtocolsW is WSAEnumProtocols in its Windows form, for code ported
+// line by line from C: it fills buf with the entries [Process.WSAEnumProtocols]
+// lists and returns their count. *bufferLength is the buffer's size in
+// bytes, as in C (spi.WSAProtocolInfoSize, 628, per entry; buf must have
+// room for that many entries, or the smaller of the two is used). When the
+// entries do not fit, or buf is nil, it fails with WSAENOBUFS and sets
+// *bufferLength to the size needed, so that the usual two calls work:
+//
+//	var n uint32
+//	_, err := p.WSAEnumProtocolsW(nil, nil, &n) // WSAENOBUFS, n = the size needed
+//	buf := make([]spi.WSAProtocolInfo, n/spi.WSAProtocolInfoSize)
+//	count, err := p.WSAEnumProtocolsW(nil, buf, &n)
+//
+// A nil bufferLength fails with WSAEFAULT, as a bad lpdwBufferLength does.
+func (p *Process) WSAEnumProtocolsW(protocols []int32, buf []spi.WSAProtocolInfo, bufferLength *uint32) (int, error) {
+	const op = "WSAEnumProtocols"
+	if bufferLength == nil {
+		return 0, spi.NewOpError(op, 0, spi.WSAEFAULT)
+	}
+	all, err := p.WSAEnumProtocols(protocols)
+	if err != nil {
+		return 0, err
+	}
+	room := min(len(buf), int(*bufferLength/spi.WSAProtocolInfoSize))
+	if need := len(all) * spi.WSAProtocolInfoSize; len(all) > room || (buf == nil && need > 0) {
+		*bufferLength = uint32(need)
+		return 0, spi.NewOpError(op, 0, spi.WSAENOBUFS)
+	}
+	return copy(buf, all), nil
 }
 
 // Loader returns the process's provider loader, for inspection of

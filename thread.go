@@ -162,9 +162,27 @@ func (p *Process) WSACloseEvent(h spi.Handle) error {
 	return c.end(p.kernel.CloseHandle(h))
 }
 
-// CloseHandle closes a port or an event, as CloseHandle does. Sockets are
-// closed with closesocket.
+// CloseHandle closes a port, an event or a socket handle, as CloseHandle
+// does. Microsoft documents that a socket must be closed with closesocket;
+// CloseHandle on one does what Windows does all the same:
+//
+//   - on an IFS socket (the base provider's file object) the driver ends
+//     the socket as closesocket would, at the kernel level: pending
+//     operations complete as for closesocket (STATUS_CONNECTION_ABORTED on
+//     a connected socket), the connection closes; the provider's
+//     WSPCloseSocket is not called, so its user-mode state for the socket
+//     stays until its WSPCleanup;
+//   - on a handle from WPUCreateSocketHandle (a non-IFS layered provider's)
+//     only the handle closes. The provider is not told: its socket, its
+//     lower socket and its pending operations stay, and those operations
+//     never reach the client, since the provider's
+//     WPUCompleteOverlappedRequest on the closed handle fails; all of it
+//     ends at the provider's WSPCleanup. That is why only closesocket is
+//     safe.
 func (p *Process) CloseHandle(h spi.Handle) error {
 	c := p.traceCall(trace.LayerKernel, "CloseHandle", h)
+	if _, err := p.ifs.Socket("CloseHandle", h); err == nil {
+		return c.end(p.ifs.CloseHandle(h))
+	}
 	return c.end(p.kernel.CloseHandle(h))
 }

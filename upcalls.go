@@ -30,6 +30,9 @@ func (p *Process) services(*spi.WSAProtocolInfo) (spi.WSPUpcallTable, spi.Import
 		}, spi.Imports{
 			WPUCompleteOverlappedRequest:       p.WPUCompleteOverlappedRequest,
 			CreateFileObject:                   p.ifs.CreateFileObject,
+			FileDriver:                         p.providerFileDriver,
+			ReleaseFileHandle:                  p.ifs.ReleaseFileHandle,
+			DuplicateHandle:                    p.providerDuplicateHandle,
 			LoadNext:                           p.loadNext,
 			CreateIoCompletionPort:             p.kernel.CreateIoCompletionPort,
 			GetQueuedCompletionStatus:          p.providerGetQueuedCompletionStatus,

@@ -361,10 +361,24 @@ func (t *Table) allocLocked() (uint32, bool) {
 // remove closes the live handle h for op. With socketOnly it closes only a
 // KindSocket handle. It fails with code when there is nothing to close.
 func (t *Table) remove(op string, h spi.Handle, socketOnly bool, code spi.Errno) error {
+	return t.removeIf(op, h, code, func(e *Entry) bool { return !socketOnly || e.Kind == KindSocket })
+}
+
+// CloseObject closes h, as [Table.Close] does, only if h still names
+// object: an owner that closes its own handle late (after the client closed
+// it with CloseHandle, say) must not close whatever object took the value
+// since. It fails with ERROR_INVALID_HANDLE otherwise, closing nothing.
+func (t *Table) CloseObject(h spi.Handle, object any) error {
+	return t.removeIf("CloseHandle", h, spi.ERROR_INVALID_HANDLE, func(e *Entry) bool { return e.Object == object })
+}
+
+// removeIf closes the live handle h for op if ok accepts its entry, and
+// fails with code when there is nothing to close.
+func (t *Table) removeIf(op string, h spi.Handle, code spi.Errno, ok func(*Entry) bool) error {
 	t.mu.Lock()
 	defer t.mu.Unlock() // the trace sink runs under the lock, and may panic
 	p, j, e := t.slot(h)
-	if e == nil || socketOnly && e.Kind != KindSocket {
+	if e == nil || !ok(e) {
 		return t.errorLocked(op, h, code)
 	}
 	p.slots[j].Store(nil)

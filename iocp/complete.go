@@ -38,11 +38,13 @@ type Completion struct {
 // simulator calls when an overlapped operation ends, whether it ended at
 // once or after pending. In order, it
 //
-//  1. writes InternalHigh = Bytes, then Internal = Status, each atomically,
-//     so a client polling Internal (HasOverlappedIoCompleted) sees the byte
-//     count by the time Internal leaves WSS_OPERATION_IN_PROGRESS. Internal
-//     holds the Winsock or Win32 code, 0 for success, not an NTSTATUS (a
-//     simulator decision);
+//  1. writes InternalHigh = Bytes, then Internal = the NTSTATUS of Status
+//     ([spi.WinsockErrorToNtStatus]: STATUS_CONNECTION_RESET for
+//     WSAECONNRESET, STATUS_CANCELLED for WSA_OPERATION_ABORTED, ...), each
+//     atomically, so a client polling Internal (HasOverlappedIoCompleted)
+//     sees the byte count by the time Internal leaves STATUS_PENDING
+//     (WSS_OPERATION_IN_PROGRESS); the packet's Internal holds the same
+//     status;
 //  2. with a completion routine: queues it as an APC to the issuing thread,
 //     where it runs as routine(Status, Bytes, Overlapped, Flags) in that
 //     thread's next alertable wait. HEvent is then the client's to use and
@@ -81,7 +83,7 @@ func (k *Kernel) Complete(c Completion) error {
 		return spi.NewOpError("WPUCompleteOverlappedRequest", 0, spi.WSAEFAULT)
 	}
 	ov.StoreInternalHigh(uintptr(c.Bytes))
-	ov.StoreInternal(uintptr(c.Status))
+	ov.StoreInternal(uintptr(spi.WinsockErrorToNtStatus(c.Status)))
 	if k.sched != nil && !c.Immediate {
 		return k.deferNotify(c)
 	}
@@ -100,12 +102,12 @@ func (k *Kernel) notify(c Completion) error {
 	if c.Request.Routine != nil {
 		if k.trace != nil {
 			var err error
-			if _, ok := k.lookupThread(&c.Request.Thread); !ok {
+			if _, ok := k.issuer(c.Request.Thread).lookupThread(&c.Request.Thread); !ok {
 				err = spi.WSAEFAULT
 			}
 			k.traceNotify(c, nil, 0, 0, err)
 		}
-		err := k.WPUQueueApc(&c.Request.Thread, runRoutine, &routineCall{
+		err := k.issuer(c.Request.Thread).WPUQueueApc(&c.Request.Thread, runRoutine, &routineCall{
 			routine: c.Request.Routine, status: c.Status, bytes: c.Bytes, ov: ov, flags: c.Flags,
 		})
 		if f != nil {
@@ -120,7 +122,7 @@ func (k *Kernel) notify(c Completion) error {
 	var err error
 	if ev != 0 {
 		var ok bool
-		if event, ok = k.lookupEvent(ev); !ok {
+		if event, ok = k.issuer(c.Request.Thread).lookupEvent(ev); !ok {
 			err = spi.NewOpError("SetEvent", ev, spi.WSA_INVALID_HANDLE)
 		}
 	}
@@ -160,13 +162,14 @@ func (k *Kernel) notify(c Completion) error {
 		a.port.post(spi.OverlappedEntry{
 			CompletionKey:            a.key,
 			Overlapped:               ov,
-			Internal:                 uintptr(c.Status),
+			Internal:                 uintptr(spi.WinsockErrorToNtStatus(c.Status)),
 			NumberOfBytesTransferred: c.Bytes,
 		}, before)
 	} else if k.trace != nil {
 		traced(0)
 	}
 	switch {
+	case event != nil && f != nil && f.skipsEventOnFastIO(c):
 	case event != nil:
 		if !event.set() { // closed since it was looked up
 			err = spi.NewOpError("SetEvent", ev, spi.WSA_INVALID_HANDLE)
@@ -186,11 +189,11 @@ func (k *Kernel) notify(c Completion) error {
 func (k *Kernel) deferNotify(c Completion) error {
 	var err error
 	if c.Request.Routine != nil {
-		if _, ok := k.lookupThread(&c.Request.Thread); !ok {
+		if _, ok := k.issuer(c.Request.Thread).lookupThread(&c.Request.Thread); !ok {
 			return spi.NewOpError("WPUQueueApc", c.Request.Thread.ThreadHandle, spi.WSAEFAULT)
 		}
 	} else if h := c.Request.Overlapped.EventHandle(); h != 0 {
-		if _, ok := k.lookupEvent(h); !ok {
+		if _, ok := k.issuer(c.Request.Thread).lookupEvent(h); !ok {
 			err = spi.NewOpError("SetEvent", h, spi.WSA_INVALID_HANDLE)
 		}
 	}
@@ -202,6 +205,46 @@ func (k *Kernel) deferNotify(c Completion) error {
 	return err
 }
 
+// ResetRequestEvent resets the event of an overlapped request as the I/O
+// manager does when the I/O starts: the event the OVERLAPPED's hEvent names
+// (low bit masked) in the issuing process (see [Kernel.issuer]); nothing
+// when hEvent is 0 or the request has a completion routine (hEvent is then
+// the client's). It fails with WSA_INVALID_HANDLE (Op "ResetEvent") if
+// hEvent names no event.
+func (k *Kernel) ResetRequestEvent(req spi.IORequest) error {
+	if req.Overlapped == nil || req.Routine != nil {
+		return nil
+	}
+	h := req.Overlapped.EventHandle()
+	if h == 0 {
+		return nil
+	}
+	e, ok := k.issuer(req.Thread).lookupEvent(h)
+	if !ok {
+		return spi.NewOpError("ResetEvent", h, spi.WSA_INVALID_HANDLE)
+	}
+	return e.Reset()
+}
+
+// issuer returns the kernel of the process whose thread id issued an I/O:
+// k itself, or, for I/O a process issued on a file object it shares with
+// k's process (a duplicated handle), that process's kernel, in whose table
+// the request's event and thread are found, as the I/O manager signals
+// the event and queues the APC the request referenced when it started.
+// An id of no live thread gives k.
+func (k *Kernel) issuer(id spi.ThreadID) *Kernel {
+	if id.Reserved == 0 {
+		return k
+	}
+	if _, ok := k.lookupThread(&id); ok {
+		return k
+	}
+	if th, ok := threadsByID.Load(uint64(id.Reserved)); ok {
+		return th.(*Thread).k
+	}
+	return k
+}
+
 // skipsPortOnSuccess reports whether FILE_SKIP_COMPLETION_PORT_ON_SUCCESS
 // keeps c off the port.
 func (f *File) skipsPortOnSuccess(c Completion) bool {
@@ -209,13 +252,18 @@ func (f *File) skipsPortOnSuccess(c Completion) bool {
 		f.modes.Load()&spi.FILE_SKIP_COMPLETION_PORT_ON_SUCCESS != 0
 }
 
+// skipsEventOnFastIO reports whether FILE_SKIP_SET_USER_EVENT_ON_FAST_IO
+// keeps c from setting the OVERLAPPED's event.
+func (f *File) skipsEventOnFastIO(c Completion) bool {
+	return c.Immediate && notError(c.Status) && f.modes.Load()&spi.FILE_SKIP_SET_USER_EVENT_ON_FAST_IO != 0
+}
+
 // notError reports whether status stands for an NTSTATUS that is not an
-// error to the I/O manager (!NT_ERROR): success, or the warning
-// STATUS_BUFFER_OVERFLOW, which Winsock reports as WSAEMSGSIZE and Win32
-// as ERROR_MORE_DATA. The I/O manager treats such a result returned at once
-// as it treats a success.
+// error to the I/O manager (!NT_ERROR): success, or a warning such as
+// STATUS_BUFFER_OVERFLOW (a truncated datagram, WSAEMSGSIZE). The I/O
+// manager treats such a result returned at once as it treats a success.
 func notError(status spi.Errno) bool {
-	return status == 0 || status == spi.WSAEMSGSIZE || status == spi.ERROR_MORE_DATA
+	return status == 0 || !spi.WinsockErrorToNtStatus(status).IsError()
 }
 
 // routineCall is a completion routine with its arguments, queued as the

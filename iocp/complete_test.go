@@ -119,7 +119,8 @@ func (c completionCase) run(t rapid.TB) (outcome, *spi.Overlapped) {
 
 // want states the completion rule for c, independently of the code.
 func (c completionCase) want(ov *spi.Overlapped) outcome {
-	w := outcome{Internal: uintptr(c.Status), InternalHigh: uintptr(c.Bytes)}
+	status := uintptr(spi.WinsockErrorToNtStatus(c.Status)) // Internal holds the NTSTATUS
+	w := outcome{Internal: status, InternalHigh: uintptr(c.Bytes)}
 	hasFile := !c.NoFile
 	if c.Routine {
 		if c.DeadThread {
@@ -130,12 +131,12 @@ func (c completionCase) want(ov *spi.Overlapped) outcome {
 		w.FileEventSet = hasFile && !c.SkipEvent
 		return w
 	}
-	// STATUS_BUFFER_OVERFLOW (WSAEMSGSIZE, ERROR_MORE_DATA) is a warning:
+	// STATUS_BUFFER_OVERFLOW (WSAEMSGSIZE) is a warning:
 	// returned at once, it is handled inline like a success.
-	warning := c.Status == spi.WSAEMSGSIZE || c.Status == spi.ERROR_MORE_DATA
+	warning := c.Status == spi.WSAEMSGSIZE // ERROR_MORE_DATA from a provider is no status of its own: an NTWIN32 error
 	skippedOnSuccess := c.SkipPort && c.Immediate && (c.Status == 0 || warning)
 	if hasFile && c.Port && !c.LowBit && !skippedOnSuccess {
-		w.Packet = &spi.OverlappedEntry{CompletionKey: 0x5EED, Overlapped: ov, Internal: uintptr(c.Status), NumberOfBytesTransferred: c.Bytes}
+		w.Packet = &spi.OverlappedEntry{CompletionKey: 0x5EED, Overlapped: ov, Internal: status, NumberOfBytesTransferred: c.Bytes}
 	}
 	switch c.Event {
 	case 0:

@@ -40,9 +40,13 @@
 //
 // # Decisions where Windows is silent or Go differs
 //
-//   - Internal holds the result as a Winsock or Win32 code ([spi.Errno], 0 for
-//     success) instead of an NTSTATUS, so a client can read it without a
-//     translation table. [spi.OverlappedEntry.Internal] holds the same code.
+//   - Internal holds an NTSTATUS, as on Windows: the status of the Winsock
+//     code the provider reported ([spi.WinsockErrorToNtStatus]), so a peer's
+//     reset is STATUS_CONNECTION_RESET. [spi.OverlappedEntry.Internal] holds
+//     the same status, and GetQueuedCompletionStatus reports it as its Win32
+//     code ([spi.RtlNtStatusToDosError]: ERROR_NETNAME_DELETED for a reset),
+//     as kernel32 does. Where the provider's report names no status, the
+//     code travels wrapped in facility NTWIN32 and comes back unchanged.
 //   - Timeouts are [time.Duration] values. [Infinite] (or any timeout of
 //     INFINITE milliseconds or more) never expires; a negative timeout fails
 //     with ERROR_INVALID_PARAMETER. [Milliseconds] converts a Win32

@@ -88,14 +88,15 @@ func (f *File) Event() *Event { return f.event }
 // association lasts for the handle's life. It fails with
 // ERROR_INVALID_PARAMETER if the handle is not overlapped or is already
 // associated (with p or another port), and with ERROR_INVALID_HANDLE if p is
-// nil or closed. A port of another Kernel makes it panic.
+// nil or closed. The port may belong to another Kernel than the file: a
+// file object shared by two processes (a duplicated handle) is associated
+// by whichever process does it first, and its completions go to that port
+// from then on, whichever process issued the I/O.
 func (f *File) Associate(p *Port, key uintptr) error {
 	const op = "CreateIoCompletionPort"
 	switch {
 	case p == nil:
 		return spi.NewOpError(op, 0, spi.ERROR_INVALID_HANDLE)
-	case p.k != f.event.k:
-		panic("iocp: Associate with a port of another Kernel")
 	case !f.overlapped:
 		return spi.NewOpError(op, p.handle, spi.ERROR_INVALID_PARAMETER)
 	case p.isClosed():
@@ -117,11 +118,16 @@ func (f *File) Associate(p *Port, key uintptr) error {
 //     overlapped.
 //   - FILE_SKIP_SET_EVENT_ON_HANDLE: the file object's own event is not set;
 //     an OVERLAPPED event still is.
+//   - FILE_SKIP_SET_USER_EVENT_ON_FAST_IO: an I/O that succeeds at once (or
+//     ends at once with a warning) does not set the OVERLAPPED's event. The
+//     simulator's drivers have no separate fast I/O path; an immediate
+//     success stands for one, which is where the I/O manager skips the event.
 //
-// Any other bit fails with ERROR_INVALID_PARAMETER.
+// Any other bit fails with ERROR_INVALID_PARAMETER, and a failed call adds
+// nothing. Setting a mode again, or other modes, never clears one.
 func (f *File) SetCompletionNotificationModes(flags uint8) error {
 	const op = "SetFileCompletionNotificationModes"
-	const known = spi.FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | spi.FILE_SKIP_SET_EVENT_ON_HANDLE
+	const known = spi.FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | spi.FILE_SKIP_SET_EVENT_ON_HANDLE | spi.FILE_SKIP_SET_USER_EVENT_ON_FAST_IO
 	if flags&^known != 0 || flags&spi.FILE_SKIP_COMPLETION_PORT_ON_SUCCESS != 0 && !f.overlapped {
 		return spi.NewOpError(op, 0, spi.ERROR_INVALID_PARAMETER)
 	}

@@ -20,6 +20,11 @@ const DefaultProcessors = 4
 // never matches a thread of another, even when its handle value does.
 var threadIDs atomic.Uint64
 
+// threadsByID holds every live Thread of every Kernel by its id, so that
+// I/O a process issues on a file object of another process's kernel is
+// notified in the issuer's kernel (see Kernel.issuer).
+var threadsByID sync.Map // uint64 → *Thread
+
 // Options configures a [Kernel]. The zero value gives the documented
 // defaults. It is a plain value, read once by NewKernel.
 type Options struct {
@@ -138,6 +143,7 @@ func (k *Kernel) NewThread() (*Thread, error) {
 		return nil, spi.NewOpError("CreateThread", 0, spi.ErrnoOf(err))
 	}
 	th.handle = h
+	threadsByID.Store(th.id, th)
 	if k.dead.Load() {
 		th.kill(h)
 		return nil, errTerminated("CreateThread", 0)
@@ -231,5 +237,7 @@ func (k *Kernel) lookupFile(h spi.Handle) (*File, bool) {
 	case FileHolder:
 		f = o.CompletionFile()
 	}
-	return f, f != nil && f.event.k == k
+	// A file of another kernel is a file object another process shares
+	// with this one through a duplicated handle.
+	return f, f != nil
 }

@@ -145,8 +145,8 @@ func TestGetQueuedCompletionStatusOutcomes(t *testing.T) {
 			},
 			port: port.Handle(),
 			want: getResult{
-				Entry: spi.OverlappedEntry{CompletionKey: 77, Overlapped: &ovFail, Internal: uintptr(spi.WSAECONNRESET), NumberOfBytesTransferred: 3},
-				Err:   spi.WSAECONNRESET,
+				Entry: spi.OverlappedEntry{CompletionKey: 77, Overlapped: &ovFail, Internal: uintptr(spi.STATUS_CONNECTION_RESET), NumberOfBytesTransferred: 3},
+				Err:   spi.ERROR_NETNAME_DELETED, // the Win32 code of STATUS_CONNECTION_RESET
 			},
 		},
 		{
@@ -453,7 +453,7 @@ func TestGetQueuedCompletionStatusExOutcomes(t *testing.T) {
 			port: port.Handle(), size: 2,
 			want: result{N: 2, Entries: []spi.OverlappedEntry{
 				{CompletionKey: 5, Overlapped: &ov1, NumberOfBytesTransferred: 1},
-				{CompletionKey: 5, Overlapped: &ov2, Internal: uintptr(spi.WSA_OPERATION_ABORTED)},
+				{CompletionKey: 5, Overlapped: &ov2, Internal: uintptr(spi.STATUS_CANCELLED)},
 			}},
 		},
 		{
@@ -461,14 +461,14 @@ func TestGetQueuedCompletionStatusExOutcomes(t *testing.T) {
 			want: result{N: 1, Entries: []spi.OverlappedEntry{{CompletionKey: 5, Overlapped: &ov3, NumberOfBytesTransferred: 3}, {}}},
 		},
 		{name: "zero-length array", port: port.Handle(), size: 0, want: result{Entries: []spi.OverlappedEntry{}, Err: spi.ERROR_INVALID_PARAMETER}},
-		{name: "timeout", port: port.Handle(), size: 1, want: result{Entries: make([]spi.OverlappedEntry, 1), Err: spi.WAIT_TIMEOUT}},
+		{name: "timeout: a count of 1, no entry written", port: port.Handle(), size: 1, want: result{N: 1, Entries: make([]spi.OverlappedEntry, 1), Err: spi.WAIT_TIMEOUT}},
 		{name: "negative timeout", port: port.Handle(), size: 1, timeout: -1, want: result{Entries: make([]spi.OverlappedEntry, 1), Err: spi.ERROR_INVALID_PARAMETER}},
 		{name: "closed port", port: closed.Handle(), size: 1, want: result{Entries: make([]spi.OverlappedEntry, 1), Err: spi.ERROR_INVALID_HANDLE}},
 		{
 			name:  "queued APC, not alertable",
 			setup: func() { th.QueueAPC(func(any) { apcs++ }, nil) },
 			port:  port.Handle(), size: 1,
-			want: result{Entries: make([]spi.OverlappedEntry, 1), Err: spi.WAIT_TIMEOUT},
+			want: result{N: 1, Entries: make([]spi.OverlappedEntry, 1), Err: spi.WAIT_TIMEOUT},
 		},
 		{
 			name: "queued APC, alertable", port: port.Handle(), size: 1, alertable: true,

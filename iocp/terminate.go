@@ -77,6 +77,7 @@ func (th *Thread) kill(h spi.Handle) {
 	own := h == th.handle && !th.handleClosed
 	th.handleClosed = th.handleClosed || own
 	th.mu.Unlock()
+	threadsByID.Delete(th.id)
 	if opened || own {
 		_ = th.k.table.Close(h)
 	}

@@ -203,6 +203,7 @@ func (th *Thread) Exit() {
 	closeHandle := !th.handleClosed
 	th.handleClosed = true
 	th.mu.Unlock()
+	threadsByID.Delete(th.id)
 	if closeHandle { // the handle is live until now: only Exit and Terminate close it
 		th.k.table.Close(th.handle)
 	}

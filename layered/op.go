@@ -24,9 +24,14 @@ import (
 // since the layer below may still write its Overlapped.
 //
 // While a packet may still come for it, the op is registered with its
-// instance under its Overlapped's address (see [Instance.awaiting]): a
+// provider under its Overlapped's address (see [Provider.awaiting]): a
 // worker finds the op of a packet there, and a packet whose Overlapped is
-// not registered is foreign, never read as an op.
+// not registered is foreign, never read as an op. The registry is the
+// provider's, not one instance's: a lower socket shared with another
+// process (WSPDuplicateSocket) has one port for life, the private port of
+// the copy of the layer that made it, so the completions of the other
+// copy's operations on it arrive there, and that worker forwards them
+// through the copy that issued them.
 type op struct {
 	ov spi.Overlapped // goes down in place of the client's; the private port's packets carry it
 
@@ -59,9 +64,10 @@ var opPool = sync.Pool{New: func() any { return new(op) }}
 
 // expect registers o as awaiting a packet on the private port.
 func (in *Instance) expect(o *op) {
-	in.amu.Lock()
-	in.awaiting[&o.ov] = o
-	in.amu.Unlock()
+	p := in.p
+	p.amu.Lock()
+	p.awaiting[&o.ov] = o
+	p.amu.Unlock()
 }
 
 // take returns the op a packet's Overlapped belongs to and unregisters it,
@@ -69,10 +75,11 @@ func (in *Instance) expect(o *op) {
 // client posted it, or it completes I/O the client issued on a lower
 // socket's handle value (a stale handle of its own).
 func (in *Instance) take(ov *spi.Overlapped) *op {
-	in.amu.Lock()
-	o := in.awaiting[ov]
-	delete(in.awaiting, ov)
-	in.amu.Unlock()
+	p := in.p
+	p.amu.Lock()
+	o := p.awaiting[ov]
+	delete(p.awaiting, ov)
+	p.amu.Unlock()
 	return o
 }
 
@@ -161,7 +168,7 @@ func (o *op) endSilently(e *env, err spi.Errno) {
 	c.StoreOffset(0)
 	c.StoreOffsetHigh(uint32(err))
 	c.StoreInternalHigh(0)
-	c.StoreInternal(uintptr(err))
+	c.StoreInternal(uintptr(spi.WinsockErrorToNtStatus(err)))
 	if o.opened {
 		_ = e.upcalls.WPUCloseThread(&o.thread)
 	}
@@ -181,12 +188,16 @@ func (o *op) endSilently(e *env, err spi.Errno) {
 //     completions must not be overtaken, so this one goes through the
 //     private port behind them (posted there by the layer, or, over an IFS
 //     layer, by the layer below), and the call returns WSA_IO_PENDING;
-//   - WSA_IO_PENDING, or another error with the lower overlapped completed
+//   - WSA_IO_PENDING, or a warning with the lower overlapped completed
 //     all the same (a receive that truncates a datagram, WSAEMSGSIZE,
-//     whose completion is delivered as a success's is): the packet will
-//     come, and the call returns WSA_IO_PENDING;
-//   - another error, nothing started: the op ends here and the error is
-//     returned; nothing will be notified.
+//     STATUS_BUFFER_OVERFLOW, whose completion is delivered as a
+//     success's is): the packet will come, and the call returns
+//     WSA_IO_PENDING;
+//   - an error, nothing started: the op ends here and the error is
+//     returned; nothing will be notified. A non-IFS layer below writes
+//     such a failure into the overlapped it was given (ours) as the
+//     sample does, so a written Internal alone does not mean a packet
+//     will come.
 func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
 	code := errnoOf(err)
 	switch {
@@ -229,7 +240,7 @@ func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
 		o.release()
 		return 0, spi.WSA_IO_PENDING
 	case code == spi.WSA_IO_PENDING,
-		o.ov.LoadInternal() != spi.WSS_OPERATION_IN_PROGRESS,
+		!spi.WinsockErrorToNtStatus(code).IsError() && o.ov.LoadInternal() != spi.WSS_OPERATION_IN_PROGRESS,
 		o.recv && code == spi.WSAEMSGSIZE:
 		o.release()
 		return 0, spi.WSA_IO_PENDING
@@ -269,7 +280,7 @@ func (in *Instance) forward(e *env, o *op, status spi.Errno, bytes, flags uint32
 	var err error
 	if o.routine != nil {
 		c.StoreInternalHigh(uintptr(bytes))
-		c.StoreInternal(uintptr(status))
+		c.StoreInternal(uintptr(spi.WinsockErrorToNtStatus(status)))
 		o.refs.Add(1) // the trampoline's
 		if err = e.upcalls.WPUQueueApc(&o.thread, runRoutine, o); err != nil {
 			o.release()
@@ -353,11 +364,12 @@ func (in *Instance) serve(start *env, id spi.ThreadID) {
 			in.p.foreign.Add(1)
 			continue
 		}
-		e := in.env.Load()
+		issuer := o.sock.in // this instance, or another process's copy (see op)
+		e := issuer.env.Load()
 		if e == nil {
-			continue // the last WSPCleanup abandons the op
+			continue // the issuer's last WSPCleanup abandons the op
 		}
-		in.forward(e, o, spi.Errno(pkt.Internal), pkt.NumberOfBytesTransferred, o.ov.LoadOffset(), false)
+		issuer.forward(e, o, spi.NtStatusToWinsockError(spi.NTStatus(pkt.Internal)), pkt.NumberOfBytesTransferred, o.ov.LoadOffset(), false)
 		o.release() // the packet's reference
 	}
 }
@@ -400,7 +412,7 @@ func (in *Instance) getOverlappedResult(h spi.Socket, ov *spi.Overlapped, wait b
 	bytes, flags := uint32(ov.LoadInternalHigh()), ov.LoadOffset()
 	code := spi.Errno(ov.LoadOffsetHigh())
 	if code == 0 {
-		code = spi.Errno(ov.LoadInternal())
+		code = spi.NtStatusToWinsockError(spi.NTStatus(ov.LoadInternal()))
 	}
 	if code != 0 {
 		return bytes, flags, code

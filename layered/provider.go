@@ -91,6 +91,9 @@ type Provider struct {
 	failed      atomic.Uint64
 	abandoned   atomic.Uint64
 	foreign     atomic.Uint64
+
+	amu      sync.Mutex              // guards awaiting
+	awaiting map[*spi.Overlapped]*op // every instance's ops a packet may still come for, by their Overlapped
 }
 
 // New returns a provider whose hidden layered (ChainLen 0) catalog entry
@@ -102,7 +105,7 @@ func New(layered spi.CatalogEntryId, cfg Config) *Provider {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 1
 	}
-	return &Provider{layered: layered, cfg: cfg}
+	return &Provider{layered: layered, cfg: cfg, awaiting: map[*spi.Overlapped]*op{}}
 }
 
 // LayeredEntry returns the id of the provider's hidden layered entry.
@@ -123,7 +126,7 @@ func (p *Provider) WSPStartup(version uint16, info *spi.WSAProtocolInfo, upcalls
 // NewInstance returns the provider as loaded into one process, not yet
 // started up.
 func (p *Provider) NewInstance() *Instance {
-	in := &Instance{p: p, socks: map[*Socket]struct{}{}, awaiting: map[*spi.Overlapped]*op{}}
+	in := &Instance{p: p, socks: map[*Socket]struct{}{}}
 	in.table = in.procTable()
 	return in
 }
@@ -202,11 +205,9 @@ type Instance struct {
 	extMu   sync.Mutex           // guards cookies
 	cookies map[spi.GUID]uintptr // the layer's extension functions registered, by GUID
 
-	amu      sync.Mutex              // guards awaiting
-	awaiting map[*spi.Overlapped]*op // ops a packet may still come for, by their Overlapped
-	stop     spi.Overlapped          // the stop packet's Overlapped, which only the instance can name
-	live     int                     // workers of the current load not yet stopped, guarded by mu
-	portGone atomic.Bool             // a worker found the private port closed under it
+	stop     spi.Overlapped // the stop packet's Overlapped, which only the instance can name
+	live     int            // workers of the current load not yet stopped, guarded by mu
+	portGone atomic.Bool    // a worker found the private port closed under it
 }
 
 // env is what an instance works with between its first WSPStartup and its
@@ -340,9 +341,14 @@ func (in *Instance) wspCleanup() error {
 	if !in.portGone.Load() {
 		_ = e.imports.CloseHandle(e.port)
 	}
-	in.amu.Lock()
-	clear(in.awaiting) // abandoned below, or already ended
-	in.amu.Unlock()
+	p := in.p
+	p.amu.Lock()
+	for ov, o := range p.awaiting {
+		if o.sock.in == in { // abandoned below, or already ended
+			delete(p.awaiting, ov)
+		}
+	}
+	p.amu.Unlock()
 	linger, _ := spi.Linger{OnOff: 1}.MarshalBinary()
 	for s := range socks {
 		first := s.closing.CompareAndSwap(false, true)

@@ -18,6 +18,7 @@ type Socket struct {
 	info       *spi.WSAProtocolInfo // what SO_PROTOCOL_INFOW reports
 	overlapped bool                 // created with WSA_FLAG_OVERLAPPED
 	skip       bool                 // FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is set on lower
+	shared     bool                 // lower came from WSPDuplicateSocket's protocol info
 
 	closing atomic.Bool  // closesocket or WSPCleanup began; new calls get WSAENOTSOCK
 	pending atomic.Int32 // overlapped operations not yet completed to the client
@@ -111,7 +112,11 @@ func (in *Instance) attach(e *env, s *Socket, lower spi.Socket) (spi.Socket, err
 		_ = e.upcalls.WPUCloseSocketHandle(h)
 		return spi.INVALID_SOCKET, err
 	}
-	if _, err := e.imports.CreateIoCompletionPort(lower, e.port, uintptr(h), 0); err != nil {
+	if _, err := e.imports.CreateIoCompletionPort(lower, e.port, uintptr(h), 0); err != nil && (!s.shared || spi.ErrnoOf(err) != spi.ERROR_INVALID_PARAMETER) {
+		// A lower socket made from WSPDuplicateSocket's info shares its file
+		// object, whose port (the private port of the copy of the layer that
+		// made it first) is set for life: its completions arrive there and
+		// are forwarded through the provider-wide registry (see op).
 		return fail(spi.ErrnoOf(err))
 	}
 	if e.lowerIFS {
@@ -167,7 +172,7 @@ func (in *Instance) closeSocket(h spi.Socket) error {
 
 // closeHandle closes the layer's handle of s, once its socket is done.
 func (in *Instance) closeHandle(e *env, s *Socket) {
-	_ = e.upcalls.WPUCloseSocketHandle(s.handle)
+	s.closeOwnHandle(e)
 	in.smu.Lock()
 	delete(in.socks, s)
 	in.smu.Unlock()
@@ -200,8 +205,17 @@ func (s *Socket) abandon(e *env) {
 		close(ch)
 	}
 	if now {
-		_ = e.upcalls.WPUCloseSocketHandle(s.handle)
+		s.closeOwnHandle(e)
 		p.sockets.Add(-1)
+	}
+}
+
+// closeOwnHandle closes the layer's handle of s if it is still s's: a
+// client that closed it with CloseHandle (which the layer is never told
+// of) may have let the value go to another socket since.
+func (s *Socket) closeOwnHandle(e *env) {
+	if ctx, err := e.upcalls.WPUQuerySocketHandleContext(s.handle); err == nil && ctx == s {
+		_ = e.upcalls.WPUCloseSocketHandle(s.handle)
 	}
 }
 

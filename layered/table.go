@@ -43,16 +43,10 @@ func (in *Instance) procTable() spi.WSPProcTable {
 			}
 			return e.next.ProcTable.WSPCancelBlockingCall()
 		},
-		WSPCleanup:     in.wspCleanup,
-		WSPCloseSocket: in.closeSocket,
-		WSPConnect:     in.connect,
-		WSPDuplicateSocket: func(h spi.Socket, pid uint32) (spi.WSAProtocolInfo, error) {
-			e, s, err := in.resolve(h)
-			if err != nil {
-				return spi.WSAProtocolInfo{}, err
-			}
-			return e.next.ProcTable.WSPDuplicateSocket(s.lower, pid)
-		},
+		WSPCleanup:         in.wspCleanup,
+		WSPCloseSocket:     in.closeSocket,
+		WSPConnect:         in.connect,
+		WSPDuplicateSocket: in.duplicate,
 		WSPEnumNetworkEvents: func(h spi.Socket, event spi.Handle) (spi.WSANetworkEvents, error) {
 			e, s, err := in.resolve(h)
 			if err != nil {
@@ -165,16 +159,49 @@ func (in *Instance) socket(af, typ, protocol int32, info *spi.WSAProtocolInfo, g
 		return spi.INVALID_SOCKET, err
 	}
 	next := e.next.Info
+	if info != nil {
+		// From WSPDuplicateSocket: the layer below finds its socket by this.
+		next.ProviderReserved = info.ProviderReserved
+	}
 	lower, err := e.next.ProcTable.WSPSocket(af, typ, protocol, &next, g, flags|spi.WSA_FLAG_OVERLAPPED)
 	if err != nil {
 		return spi.INVALID_SOCKET, err
 	}
 	top := &e.info
-	if info != nil && info.CatalogEntryId != e.info.CatalogEntryId {
+	if info != nil && (info.CatalogEntryId != e.info.CatalogEntryId || info.ProviderReserved != 0) {
 		c := *info
+		c.ProviderReserved = 0
 		top = &c
 	}
-	return in.newSocket(e, lower, top, flags&spi.WSA_FLAG_OVERLAPPED != 0)
+	s, err := in.reserve(e, top, flags&spi.WSA_FLAG_OVERLAPPED != 0)
+	if err != nil {
+		_ = e.next.ProcTable.WSPCloseSocket(lower)
+		return spi.INVALID_SOCKET, err
+	}
+	s.shared = info != nil && info.ProviderReserved != 0
+	return in.attach(e, s, lower)
+}
+
+// duplicate serves WSPDuplicateSocket as Microsoft's LSP sample does: the
+// layer below duplicates the lower socket for process pid, and the protocol
+// info it returns is rewritten to the socket's own entry (the chain the
+// client chose, so that the target's WSASocket comes back to this layer)
+// around the lower provider's ProviderReserved, which this layer's
+// WSPSocket hands down so the layer below finds its socket. The target's
+// socket is a new socket of the layer over a new descriptor of the same
+// lower socket: closing either cancels nothing of the other's.
+func (in *Instance) duplicate(h spi.Socket, pid uint32) (spi.WSAProtocolInfo, error) {
+	e, s, err := in.resolve(h)
+	if err != nil {
+		return spi.WSAProtocolInfo{}, err
+	}
+	lower, err := e.next.ProcTable.WSPDuplicateSocket(s.lower, pid)
+	if err != nil {
+		return spi.WSAProtocolInfo{}, err
+	}
+	info := *s.info
+	info.ProviderReserved = lower.ProviderReserved
+	return info, nil
 }
 
 // accept serves WSPAccept: the connection the layer below accepts is

@@ -15,8 +15,10 @@ type countingFile struct {
 	completes *atomic.Int64
 }
 
-func (f *countingFile) Handle() spi.Handle { return f.h }
-func (f *countingFile) Close() error       { return nil }
+func (f *countingFile) Handle() spi.Handle             { return f.h }
+func (f *countingFile) Close() error                   { return nil }
+func (f *countingFile) ResetEvent(spi.IORequest) error { return nil }
+
 func (f *countingFile) Complete(req spi.IORequest, status spi.Errno, bytes, _ uint32, _ bool) {
 	req.Overlapped.StoreInternalHigh(uintptr(bytes))
 	req.Overlapped.StoreInternal(uintptr(status))

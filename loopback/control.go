@@ -64,8 +64,13 @@ func malformedIoctl(code uint32) bool {
 	return dir == 0 || (dir&spi.IOC_VOID != 0 && dir != spi.IOC_VOID)
 }
 
-// ioctl serves WSPIoctl. Every code it knows completes at once; an
-// overlapped call still reports its completion through the file object.
+// ioctl serves WSPIoctl. Every code it knows but SIO_ADDRESS_LIST_CHANGE
+// completes at once; an overlapped call still reports its completion
+// through the file object. SIO_ADDRESS_LIST_CHANGE waits for a change of
+// the local address list (see addrlist.go). A failure returns 0 bytes,
+// except SIO_ADDRESS_LIST_QUERY with a short buffer, which returns the
+// size it needs with WSAEFAULT, as Windows writes it to
+// lpcbBytesReturned.
 func (s *socket) ioctl(code uint32, in, out []byte, req spi.IORequest) (uint32, error) {
 	if code == spi.SIO_BSP_HANDLE_POLL && req.Overlapped != nil {
 		return 0, spi.WSAEFAULT
@@ -120,6 +125,10 @@ func (s *socket) ioctl(code uint32, in, out []byte, req spi.IORequest) (uint32, 
 		k = handleSize
 	case code == spi.SIO_GET_EXTENSION_FUNCTION_POINTER:
 		k, err = extK, extErr
+	case code == spi.SIO_ADDRESS_LIST_QUERY:
+		k, err = s.addressListQueryLocked(in, out)
+	case code == spi.SIO_ADDRESS_LIST_CHANGE:
+		return s.addressListChangeAndUnlock(req)
 	case malformedIoctl(code):
 		err = spi.WSAEINVAL
 	default:
@@ -127,7 +136,10 @@ func (s *socket) ioctl(code uint32, in, out []byte, req spi.IORequest) (uint32, 
 	}
 	if err != nil {
 		n.mu.Unlock()
-		return 0, err
+		if code != spi.SIO_ADDRESS_LIST_QUERY {
+			k = 0
+		}
+		return k, err // SIO_ADDRESS_LIST_QUERY: the size it needs
 	}
 	var fl flushList
 	return s.returnAndUnlock(req, 0, k, 0, &fl)

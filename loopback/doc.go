@@ -73,6 +73,25 @@
 //   - A socket bound to the wildcard sends from 127.0.0.1 or ::1, and
 //     getsockname reports that address once it is connected.
 //   - Ports are released when the socket is closed: there is no TIME_WAIT.
+//   - The machine's local address list ([Network.AddAddress],
+//     [Network.RemoveAddress], [Network.Addresses]) starts as 127.0.0.1
+//     and ::1. SIO_ADDRESS_LIST_QUERY reports part of it and
+//     SIO_ADDRESS_LIST_CHANGE watches all of it; nothing else reads it:
+//     binding and connecting follow the rules above whatever it holds, so
+//     an added address cannot be bound or reached, and a removed one keeps
+//     working. As Windows does (docs/facts.md §11.3), the query leaves out
+//     loopback and link-local addresses (127.0.0.0/8, ::1, 169.254.0.0/16,
+//     fe80::/10), so a new machine lists no address, like a Windows
+//     machine with no network; a test that wants addresses listed adds
+//     others (192.0.2.7, 2001:db8::1). Every other address counts as
+//     Preferred, the duplicate-address-detection state Windows lists.
+//     Adding or removing any address, listed or not, completes the
+//     SIO_ADDRESS_LIST_CHANGE operations of its family (docs/facts.md
+//     §11.2 records no exception). Adding an address present is
+//     ERROR_OBJECT_ALREADY_EXISTS, removing one absent ERROR_NOT_FOUND
+//     (what CreateUnicastIpAddressEntry and DeleteUnicastIpAddressEntry
+//     return), and an address that is not unicast, or has a zone,
+//     ERROR_INVALID_PARAMETER.
 //
 // Streams (TCP):
 //   - connect finds a listener on the exact address, else on the wildcard;
@@ -178,7 +197,8 @@
 //     and report Winsock codes.
 //
 // Control:
-//   - WSPIoctl serves FIONBIO, FIONREAD, SIOCATMARK, SIO_BASE_HANDLE (the
+//   - WSPIoctl serves FIONBIO, FIONREAD, SIOCATMARK, SIO_ADDRESS_LIST_QUERY
+//     and SIO_ADDRESS_LIST_CHANGE (below), SIO_BASE_HANDLE (the
 //     socket's own handle: this is the base provider) and SIO_BSP_HANDLE,
 //     SIO_BSP_HANDLE_SELECT and SIO_BSP_HANDLE_POLL (the same handle), and
 //     SIO_GET_EXTENSION_FUNCTION_POINTER for WSAID_ACCEPTEX and
@@ -186,7 +206,36 @@
 //     RegisterExtension; another GUID is WSAEINVAL). A short buffer is
 //     WSAEFAULT. A code with no valid direction bits is WSAEINVAL ("not a
 //     valid command", as the WSAIoctl docs say); any other code is
-//     WSAEOPNOTSUPP.
+//     WSAEOPNOTSUPP. A failure returns 0 bytes, but for
+//     SIO_ADDRESS_LIST_QUERY (next item).
+//   - SIO_ADDRESS_LIST_QUERY (docs/facts.md §11.3, §11.4) writes a
+//     SOCKET_ADDRESS_LIST of the local addresses of the socket's family
+//     that are neither loopback nor link-local (Windows leaves those out;
+//     a new machine has no other, so its list is the 8-byte header with
+//     iAddressCount 0), in the order they were added, in the x64 layout:
+//     iAddressCount (int32) at 0, Address[] at 8, each SOCKET_ADDRESS 16
+//     bytes (an 8-byte lpSockaddr, an int32 iSockaddrLength, 4 bytes of
+//     padding), then the sockaddrs (sockaddr_in, 16 bytes, or
+//     sockaddr_in6, 28 bytes, port 0, laid out as Windows does) right
+//     after the array. Go has no pointer into the caller's buffer to give,
+//     so lpSockaddr holds the sockaddr's offset in the output buffer
+//     instead. A non-empty input buffer is WSAEINVAL; an output buffer of
+//     1 to 7 bytes (shorter than the header) is WSAEINVAL with 0 bytes
+//     returned; any other output buffer too small, an empty one included,
+//     is WSAEFAULT and returns, beside the error, the size needed (Windows
+//     writes it to lpcbBytesReturned); one of that size or more succeeds
+//     and returns it. It completes at once.
+//   - SIO_ADDRESS_LIST_CHANGE (docs/facts.md §11.2) has no output and
+//     ignores its buffers. Overlapped, it returns WSA_IO_PENDING and
+//     completes, with success and 0 bytes, at the first change of the
+//     local address list of the socket's family after it was issued (of
+//     any address, one SIO_ADDRESS_LIST_QUERY leaves out included);
+//     not overlapped, it is WSAEWOULDBLOCK at once on a nonblocking socket
+//     and otherwise blocks until that change (WSAEINTR when the socket
+//     closes). closesocket completes a pending one with
+//     WSA_OPERATION_ABORTED on every kind of socket, CancelIo with
+//     ERROR_OPERATION_ABORTED. FD_ADDRESS_LIST_CHANGE is not modelled
+//     (WSPEventSelect is not implemented).
 //   - AcceptEx ([spi.AcceptExFunc]) needs an overlapped listening socket
 //     and an accept socket of the same family that is neither bound nor
 //     connected nor the target of another pending AcceptEx (WSAEINVAL
@@ -217,8 +266,18 @@
 //     IPPROTO_UDP know no option (WSAENOPROTOOPT), other levels are
 //     WSAEINVAL.
 //   - WSPSelect is implemented (see the WSPSelect entry); WSPEventSelect,
-//     WSPEnumNetworkEvents, WSPAsyncSelect, WSPDuplicateSocket,
-//     WSPGetQOSByName and WSPJoinLeaf fail with WSAEOPNOTSUPP.
+//     WSPEnumNetworkEvents, WSPAsyncSelect, WSPGetQOSByName and
+//     WSPJoinLeaf fail with WSAEOPNOTSUPP.
+//   - WSPDuplicateSocket duplicates the socket's handle into the target
+//     process ([spi.Imports.DuplicateHandle]) and names the new handle in
+//     the ProviderReserved of the socket's catalog entry; WSPSocket with
+//     that info takes the handle up, once (WSAEINVAL after). A handle that
+//     DuplicateHandle made is taken up by the first call that names it.
+//     Every descriptor shares the socket; WSPCloseSocket of one that is not
+//     the last closes only its handle ([spi.Imports.ReleaseFileHandle]) and
+//     cancels nothing; the last closes the socket. CloseHandle on the last
+//     handle ends the socket as a close does ([spi.FileDriver.Cleanup]),
+//     leaving the provider's table entry to its WSPCleanup.
 //   - WSPSocket takes the protocol from its info (or, with a nil info,
 //     from the entries WSPStartup was called for); groups and multipoint
 //     flags are WSAEINVAL.

@@ -153,24 +153,28 @@ func unlinkAcceptLocked(o *op) {
 // abortAcceptLocked ends, as s closes, the AcceptEx operations bound to s:
 // the one waiting for a connection onto s, an accept socket, and those of
 // s, a listener, that wait for first data on their accept sockets. They
-// finish with WSA_OPERATION_ABORTED, silently when silent.
+// are cancelled (WSA_OPERATION_ABORTED, STATUS_CANCELLED: what Windows
+// reports for an AcceptEx pending when its listener closes), silently when
+// silent.
 func (n *Network) abortAcceptLocked(s *socket, silent bool, fl *flushList) {
 	if o := s.acceptOp; o != nil {
 		removeOp(&o.s.recvq, o)
-		n.abortOpLocked(o, silent, fl)
+		n.abortOpLocked(o, spi.WSA_OPERATION_ABORTED, silent, fl)
 	}
 	for len(s.acceptData) > 0 {
 		o := s.acceptData[0]
 		removeOp(&o.acc.recvq, o)
-		n.abortOpLocked(o, silent, fl)
+		n.abortOpLocked(o, spi.WSA_OPERATION_ABORTED, silent, fl)
 	}
 }
 
-// abortOpLocked finishes o, unlinked from its queue, with
-// WSA_OPERATION_ABORTED; silently (the status only written) when silent.
-func (n *Network) abortOpLocked(o *op, silent bool, fl *flushList) {
+// abortOpLocked finishes o, unlinked from its queue, with code; silently
+// when silent: for WSPCleanup, which notifies nobody, the cancellation is
+// only written into the Overlapped (STATUS_CANCELLED in Internal,
+// WSA_OPERATION_ABORTED in OffsetHigh), whatever code says.
+func (n *Network) abortOpLocked(o *op, code spi.Errno, silent bool, fl *flushList) {
 	if !silent {
-		n.finishLocked(o, spi.WSA_OPERATION_ABORTED, fl)
+		n.finishLocked(o, code, fl)
 		return
 	}
 	unlinkAcceptLocked(o)
@@ -178,7 +182,7 @@ func (n *Network) abortOpLocked(o *op, silent bool, fl *flushList) {
 	ov.StoreOffset(0)
 	ov.StoreOffsetHigh(uint32(spi.WSA_OPERATION_ABORTED))
 	ov.StoreInternalHigh(uintptr(o.n))
-	ov.StoreInternal(uintptr(spi.WSA_OPERATION_ABORTED))
+	ov.StoreInternal(uintptr(spi.STATUS_CANCELLED))
 	putOp(o)
 }
 

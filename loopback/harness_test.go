@@ -78,6 +78,15 @@ type fakeFile struct {
 
 func (f *fakeFile) Handle() spi.Handle { return f.h }
 
+// ResetEvent records the reset, as the harness's WPUResetEvent did before
+// the file object took the reset over.
+func (f *fakeFile) ResetEvent(req spi.IORequest) error {
+	if req.Overlapped == nil || req.Routine != nil || req.Overlapped.EventHandle() == 0 {
+		return nil
+	}
+	return f.k.resetEventUpcall(req.Overlapped.EventHandle())
+}
+
 func (f *fakeFile) Complete(req spi.IORequest, status spi.Errno, bytes, flags uint32, immediate bool) {
 	req.Overlapped.StoreInternalHigh(uintptr(bytes))
 	req.Overlapped.StoreInternal(uintptr(status))
@@ -135,13 +144,16 @@ func (k *fakeKernel) upcalls() spi.WSPUpcallTable {
 			}
 			return h + k.modifyDiff, nil
 		},
-		WPUResetEvent: func(ev spi.Handle) error {
-			k.mu.Lock()
-			defer k.mu.Unlock()
-			k.resets = append(k.resets, ev)
-			return k.resetErr
-		},
+		WPUResetEvent: k.resetEventUpcall,
 	}
+}
+
+// resetEventUpcall records a reset of event ev.
+func (k *fakeKernel) resetEventUpcall(ev spi.Handle) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.resets = append(k.resets, ev)
+	return k.resetErr
 }
 
 // take returns the events seen since the last take.

@@ -33,7 +33,8 @@ const (
 
 // Network is the loopback network of one simulated machine: the port
 // spaces of TCP and UDP over 127.0.0.0/8 and ::1, the listeners, the
-// connections and the datagram endpoints. Every process of the machine
+// connections, the datagram endpoints, and the machine's list of local
+// addresses (see [Network.AddAddress]). Every process of the machine
 // loads the provider through its own [Provider] made by
 // [Network.NewProvider], and their sockets meet here, so two processes can
 // talk to each other. A Network is safe for concurrent use.
@@ -49,6 +50,9 @@ type Network struct {
 
 	ports    map[portKey][]*socket // bound sockets by protocol, family and port
 	nextPort int                   // next ephemeral port to try
+
+	addrs    []netip.Addr // the local address list, in the order added (see addrlist.go)
+	addrWait opQueue      // pending SIO_ADDRESS_LIST_CHANGE ops of every socket, in issue order
 
 	sched  spi.Scheduler // set once by NewNetworkWith; nil: deliver inline
 	faults Faults        // set once by NewNetworkWith; nil: no faults
@@ -76,13 +80,14 @@ type portKey struct {
 	port uint16
 }
 
-// NewNetwork returns an empty loopback network.
+// NewNetwork returns an empty loopback network, whose local addresses are
+// 127.0.0.1 and ::1.
 func NewNetwork() *Network { return NewNetworkWith(Options{}) }
 
 // NewNetworkWith returns an empty loopback network configured by opts.
 func NewNetworkWith(opts Options) *Network {
 	n := &Network{ports: make(map[portKey][]*socket), nextPort: EphemeralPortFirst,
-		sched: opts.Scheduler, faults: opts.Faults}
+		addrs: defaultAddresses(), sched: opts.Scheduler, faults: opts.Faults}
 	n.cond.L = &n.mu
 	return n
 }

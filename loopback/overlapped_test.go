@@ -156,7 +156,7 @@ func TestClosingASocketAbortsEachPendingOperationOnceThenClosesTheFileObject(t *
 	recv2, _, _, err := p.ovRecv(c, 4, 0)
 	wantErr(t, "recv", err, spi.WSA_IO_PENDING)
 	p.must(p.tab.WSPCloseSocket(c))
-	aborted := spi.WSA_OPERATION_ABORTED
+	aborted := spi.WSAECONNABORTED // a connected stream socket's I/O
 	diff(t, "events", []event{
 		{Complete: &completion{c, send, aborted, 0, 0, false}},
 		{Complete: &completion{c, recv1, aborted, 0, 0, false}},
@@ -166,7 +166,7 @@ func TestClosingASocketAbortsEachPendingOperationOnceThenClosesTheFileObject(t *
 	_, _, err = p.tab.WSPGetOverlappedResult(s, recv1, false)
 	wantErr(t, "result of an aborted operation", err, aborted)
 	if send.OffsetHigh != uint32(aborted) {
-		t.Errorf("OffsetHigh = %d, want WSA_OPERATION_ABORTED", send.OffsetHigh)
+		t.Errorf("OffsetHigh = %d, want WSAECONNABORTED", send.OffsetHigh)
 	}
 	got, _ := p.recv(s, 100)
 	diff(t, "the peer gets what was accepted, not the aborted send", "fill", got)
@@ -194,7 +194,7 @@ func TestLastCleanupCancelsPendingOperationsWithoutNotification(t *testing.T) {
 		t.Errorf("closed %v, want both sockets", closed)
 	}
 	for _, o := range []*spi.Overlapped{ov, ov2} {
-		if spi.Errno(o.LoadInternal()) != spi.WSA_OPERATION_ABORTED || o.OffsetHigh != uint32(spi.WSA_OPERATION_ABORTED) {
+		if spi.NTStatus(o.LoadInternal()) != spi.STATUS_CANCELLED || o.OffsetHigh != uint32(spi.WSA_OPERATION_ABORTED) {
 			t.Errorf("cancelled operation: Internal %#x OffsetHigh %d", o.LoadInternal(), o.OffsetHigh)
 		}
 	}

@@ -1,8 +1,6 @@
 package loopback
 
 import (
-	"cmp"
-	"slices"
 	"sync"
 
 	"github.com/wsspi/wsspi/spi"
@@ -48,9 +46,10 @@ type Provider struct {
 // by one WSPCleanup. The returned table is the same for every call.
 //
 // The upcall table must provide WPUModifyIFSHandle and imports must provide
-// CreateFileObject; WSPStartup panics otherwise (programmer misuse). The
-// provider calls WPUResetEvent, when set, to reset a caller's event as an
-// overlapped operation starts, as the I/O manager does on Windows.
+// CreateFileObject; WSPStartup panics otherwise (programmer misuse). An
+// overlapped operation's event is reset as it starts through the socket's
+// file object ([spi.FileObject.ResetEvent]), as the I/O manager does on
+// Windows, in the process that issued it.
 func (p *Provider) WSPStartup(version uint16, info *spi.WSAProtocolInfo, upcalls spi.WSPUpcallTable, imports spi.Imports) (spi.WSPData, spi.WSPProcTable, error) {
 	if upcalls.WPUModifyIFSHandle == nil {
 		panic("loopback: WSPStartup: the upcall table has no WPUModifyIFSHandle")
@@ -101,15 +100,11 @@ func (p *Provider) wspCleanup() error {
 		p.mu.Unlock()
 		return nil
 	}
-	socks := make([]*socket, 0, len(p.socks))
-	for _, s := range p.socks {
-		socks = append(socks, s)
-	}
-	slices.SortFunc(socks, func(a, b *socket) int { return cmp.Compare(a.h, b.h) })
+	held, imports := p.socks, p.imports
 	p.socks = make(map[spi.Socket]*socket)
 	p.entries = nil
 	p.mu.Unlock()
-	p.n.closeAll(socks)
+	p.n.closeAll(releaseAll(imports, held))
 	return nil
 }
 
@@ -125,7 +120,9 @@ func (p *Provider) lookup(h spi.Socket) (*socket, error) {
 	s := p.socks[h]
 	p.mu.RUnlock()
 	if s == nil {
-		return nil, spi.WSAENOTSOCK
+		if s = p.imported(h); s == nil {
+			return nil, spi.WSAENOTSOCK
+		}
 	}
 	return s, nil
 }
@@ -138,30 +135,6 @@ func (p *Provider) services() (spi.WSPUpcallTable, spi.Imports, error) {
 		return spi.WSPUpcallTable{}, spi.Imports{}, spi.WSANOTINITIALISED
 	}
 	return p.upcalls, p.imports, nil
-}
-
-// resetEvent resets the event of an overlapped request that has one, as
-// the I/O manager does when an I/O starts. A failing reset (an invalid
-// event handle) fails the call with WSA_INVALID_HANDLE before anything
-// starts.
-func (p *Provider) resetEvent(req spi.IORequest) error {
-	if req.Routine != nil {
-		return nil // hEvent is the client's context
-	}
-	ev := req.Overlapped.EventHandle()
-	if ev == 0 {
-		return nil
-	}
-	p.mu.RLock()
-	reset := p.upcalls.WPUResetEvent
-	p.mu.RUnlock()
-	if reset == nil {
-		return nil
-	}
-	if reset(ev) != nil {
-		return spi.WSA_INVALID_HANDLE
-	}
-	return nil
 }
 
 // register records s under handle h; it fails with WSANOTINITIALISED when
@@ -279,6 +252,9 @@ const multipointFlags = spi.WSA_FLAG_MULTIPOINT_C_ROOT | spi.WSA_FLAG_MULTIPOINT
 func (p *Provider) wspSocket(af, typ, protocol int32, info *spi.WSAProtocolInfo, g spi.Group, flags uint32) (spi.Socket, error) {
 	if _, _, err := p.services(); err != nil {
 		return spi.INVALID_SOCKET, err
+	}
+	if info != nil && info.ProviderReserved != 0 {
+		return p.takeUp(info.ProviderReserved)
 	}
 	e, err := p.resolve(af, typ, protocol, info)
 	if err != nil {

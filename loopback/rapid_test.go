@@ -428,11 +428,12 @@ func TestConnectedPairMatchesTheStreamModel(t *testing.T) {
 				}
 				err := p.tab.WSPCloseSocket(sd.h)
 				sd.closed = true
+				// Closing a connected stream socket aborts its I/O.
 				for _, o := range sd.sendq {
-					m.complete(o, spi.WSA_OPERATION_ABORTED, 0, false)
+					m.complete(o, spi.WSAECONNABORTED, 0, false)
 				}
 				for _, o := range sd.recvq {
-					m.complete(o, spi.WSA_OPERATION_ABORTED, o.n, false)
+					m.complete(o, spi.WSAECONNABORTED, o.n, false)
 				}
 				sd.sendq, sd.recvq = nil, nil
 				if abortive || len(sd.rx) > 0 {

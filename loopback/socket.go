@@ -129,10 +129,18 @@ func (s *socket) start(req spi.IORequest) error {
 	if !s.overlapped {
 		return spi.WSAEINVAL
 	}
-	if s.p != nil {
-		return s.p.resetEvent(req)
+	return s.resetEvent(req)
+}
+
+// resetEvent resets the request's event through the file object, as the
+// I/O manager does when an I/O starts, in the process that issued it. A
+// failing reset (an hEvent that names no event) fails the call with
+// WSA_INVALID_HANDLE before anything starts.
+func (s *socket) resetEvent(req spi.IORequest) error {
+	if s.fo == nil || s.fo.ResetEvent(req) == nil {
+		return nil
 	}
-	return nil
+	return spi.WSA_INVALID_HANDLE
 }
 
 // errOrNil turns a result code into an error.
@@ -224,12 +232,9 @@ func (s *socket) scheduleResultAndUnlock(req spi.IORequest, status spi.Errno, by
 		s.drainAndUnlock()
 		return bytes, errOrNil(status)
 	}
-	pend = true
 	o := getOp(s, req, nil, 0, false)
-	o.n, o.flags, o.status, o.immediate = bytes, flags, status, !pend
-	if pend {
-		req.Overlapped.SetInProgress()
-	}
+	o.n, o.flags, o.status, o.immediate = bytes, flags, status, false
+	req.Overlapped.SetInProgress()
 	s.notifyq.push(o)
 	s.n.mu.Unlock()
 	fl.flush()
@@ -345,7 +350,8 @@ func (s *socket) drainAndUnlock() {
 func (s *socket) knowsLocked(ov *spi.Overlapped) bool {
 	return s.sendq.has(ov) || s.recvq.has(ov) || s.notifyq.has(ov) ||
 		(s.inflight != nil && s.inflight.req.Overlapped == ov) ||
-		slices.ContainsFunc(s.acceptData, func(o *op) bool { return o.req.Overlapped == ov })
+		slices.ContainsFunc(s.acceptData, func(o *op) bool { return o.req.Overlapped == ov }) ||
+		s.n.addressListChangePendingLocked(s, ov)
 }
 
 // getOverlappedResult implements WSPGetOverlappedResult per the provider
@@ -377,13 +383,15 @@ func (s *socket) getOverlappedResult(ov *spi.Overlapped, wait bool) (uint32, uin
 	bytes, flags := uint32(ov.LoadInternalHigh()), ov.LoadOffset()
 	e := spi.Errno(ov.LoadOffsetHigh())
 	if e == 0 {
-		e = spi.Errno(ov.LoadInternal())
+		e = spi.NtStatusToWinsockError(spi.NTStatus(ov.LoadInternal()))
 	}
 	return bytes, flags, errOrNil(e)
 }
 
 // close serves WSPCloseSocket. Every pending overlapped operation finishes
-// with WSA_OPERATION_ABORTED and blocked calls return WSAEINTR. A
+// once, with WSAECONNABORTED on a connected stream socket and
+// WSA_OPERATION_ABORTED otherwise (see abortOpsLocked), and blocked calls
+// return WSAEINTR. A
 // connection is closed gracefully (the peer reads the data sent, then 0
 // bytes) unless SO_LINGER is {1, 0} or unread data is left, which resets it
 // (the peer gets WSAECONNRESET). Connections waiting in a listener's
@@ -414,6 +422,15 @@ func (s *socket) close() {
 	s.fo.Close()
 }
 
+// Cleanup serves [spi.FileDriver.Cleanup], CloseHandle on the socket's
+// handle: the socket closes as closesocket closes it (its pending
+// operations abort, its connection closes gracefully unless SO_LINGER or
+// unread data make it abortive), but the provider's table keeps its entry,
+// as msafd keeps its user-mode socket when closesocket is bypassed: calls
+// that still reach it fail with WSAENOTSOCK, and the last WSPCleanup
+// drops it.
+func (s *socket) Cleanup() { s.close() }
+
 // finishClose delivers what is left to deliver of a closed socket, then
 // closes its file object: the end of close under a scheduler.
 func (s *socket) finishClose() {
@@ -431,6 +448,7 @@ func (s *socket) finishClose() {
 func (n *Network) closeAll(socks []*socket) {
 	var fl flushList
 	n.mu.Lock()
+	socks = slices.DeleteFunc(socks, func(s *socket) bool { return s.closed }) // ended by CloseHandle
 	for _, s := range socks {
 		s.closed = true
 		n.abortOpsLocked(s, true, &fl)
@@ -450,29 +468,32 @@ func (n *Network) closeAll(socks []*socket) {
 }
 
 // abortOpsLocked ends the queued operations of a closing socket: blocked
-// calls with WSAEINTR; overlapped operations with WSA_OPERATION_ABORTED,
-// delivered through Complete unless silent, in which case the status is
-// only written into the Overlapped.
+// calls with WSAEINTR; overlapped operations delivered through Complete
+// unless silent, in which case the status is only written into the
+// Overlapped. On a connected stream socket the close aborts the
+// connection's I/O, WSAECONNABORTED (STATUS_CONNECTION_ABORTED, which
+// GetQueuedCompletionStatus reports as ERROR_CONNECTION_ABORTED, as
+// Windows since Vista does for a receive pending at closesocket: Wine's
+// tests of Windows, docs/facts.md §9.4); on any other socket it cancels
+// them, WSA_OPERATION_ABORTED (STATUS_CANCELLED). AcceptEx operations are
+// cancelled (see abortAcceptLocked).
 func (n *Network) abortOpsLocked(s *socket, silent bool, fl *flushList) {
 	n.abortAcceptLocked(s, silent, fl)
+	code := spi.WSA_OPERATION_ABORTED
+	if s.stream && s.state == stateConnected {
+		code = spi.WSAECONNABORTED
+	}
 	for _, q := range [2]*opQueue{&s.sendq, &s.recvq} {
 		for o := q.pop(); o != nil; o = q.pop() {
 			switch {
 			case o.req.Overlapped == nil:
 				n.finishLocked(o, spi.WSAEINTR, fl)
-			case silent:
-				unlinkAcceptLocked(o)
-				ov := o.req.Overlapped
-				ov.StoreOffset(0)
-				ov.StoreOffsetHigh(uint32(spi.WSA_OPERATION_ABORTED))
-				ov.StoreInternalHigh(uintptr(o.n))
-				ov.StoreInternal(uintptr(spi.WSA_OPERATION_ABORTED))
-				putOp(o)
 			default:
-				n.finishLocked(o, spi.WSA_OPERATION_ABORTED, fl)
+				n.abortOpLocked(o, code, silent, fl)
 			}
 		}
 	}
+	n.abortAddressListChangeLocked(s, silent, fl)
 }
 
 // teardownLocked releases what a closing socket holds in the network: its
@@ -552,7 +573,7 @@ func (s *socket) WriteFile(buf []byte, req spi.IORequest) (uint32, error) {
 // written to the status block and signals the event, through the file
 // object, before the call returns. A failure notifies nothing.
 func (s *socket) syncFile(req spi.IORequest, call func(spi.IORequest) (uint32, error)) (uint32, error) {
-	if err := s.p.resetEvent(req); err != nil {
+	if err := s.resetEvent(req); err != nil {
 		return 0, err
 	}
 	n, err := call(spi.IORequest{Thread: req.Thread})
@@ -589,6 +610,10 @@ func (s *socket) CancelIo(thread spi.ThreadID, allThreads bool, ov *spi.Overlapp
 		}
 	}
 	count += n.cancelAcceptDataLocked(s, func(o *op) bool {
+		return (allThreads || o.req.Thread.ThreadHandle == thread.ThreadHandle) &&
+			(ov == nil || o.req.Overlapped == ov)
+	}, &fl)
+	count += n.cancelAddressListChangeLocked(s, func(o *op) bool {
 		return (allThreads || o.req.Thread.ThreadHandle == thread.ThreadHandle) &&
 			(ov == nil || o.req.Overlapped == ov)
 	}, &fl)

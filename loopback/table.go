@@ -8,7 +8,7 @@ import (
 )
 
 // procTable builds the provider's WSPPROC_TABLE. Entries the provider
-// does not implement (WSPAsyncSelect, WSPDuplicateSocket,
+// does not implement (WSPAsyncSelect,
 // WSPEnumNetworkEvents, WSPEventSelect, WSPGetQOSByName, WSPJoinLeaf) fail
 // with WSAEOPNOTSUPP; WSPCancelBlockingCall succeeds, as there are no
 // Winsock 1.1 blocking hooks to cancel.
@@ -40,12 +40,18 @@ func (p *Provider) procTable() spi.WSPProcTable {
 				return err
 			}
 			so := p.unregister(s)
+			if so == nil && p.imported(s) != nil {
+				so = p.unregister(s) // a DuplicateHandle copy never used before
+			}
 			if so == nil {
 				return spi.WSAENOTSOCK
 			}
-			so.close()
+			if p.release(s) { // the last descriptor of a shared socket
+				so.close()
+			}
 			return nil
 		},
+		WSPDuplicateSocket: p.duplicate,
 		WSPConnect: func(s spi.Socket, name netip.AddrPort, callerData []byte, calleeData *[]byte, sqos, gqos *spi.QOS) error {
 			so, err := p.lookup(s)
 			if err != nil {

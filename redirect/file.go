@@ -98,23 +98,22 @@ func (l *Layer) CancelIoEx(thread spi.ThreadID, h spi.Handle, ov *spi.Overlapped
 	return nil
 }
 
-// fileError wraps err for the file system path, turning the Winsock codes
-// that path does not use into the Win32 codes ReadFile and WriteFile
-// report. An error already wrapped by the layer keeps its context.
+// fileError reports a provider's error as ReadFile and WriteFile do: the
+// I/O request ends with the status of the provider's Winsock code
+// ([spi.WinsockErrorToNtStatus]), and kernel32 reports that status's Win32
+// code ([spi.RtlNtStatusToDosError]), the rule GetQueuedCompletionStatus
+// follows too: WSAECONNRESET is ERROR_NETNAME_DELETED, WSAECONNABORTED
+// ERROR_CONNECTION_ABORTED, WSAEMSGSIZE ERROR_MORE_DATA, WSAENOTSOCK
+// ERROR_INVALID_HANDLE, WSA_IO_PENDING ERROR_IO_PENDING; a code with no
+// status of its own comes back unchanged.
 func fileError(op string, h spi.Handle, err error) error {
 	if err == nil {
 		return nil
 	}
-	switch spi.ErrnoOf(err) {
-	case spi.WSAECONNRESET, spi.WSAECONNABORTED:
-		return spi.NewOpError(op, h, spi.ERROR_NETNAME_DELETED)
-	case spi.WSAEMSGSIZE:
-		return spi.NewOpError(op, h, spi.ERROR_MORE_DATA)
-	case spi.WSAENOTSOCK:
-		return spi.NewOpError(op, h, spi.ERROR_INVALID_HANDLE)
-	}
-	if oe, ok := err.(*spi.OpError); ok && oe.Op == op {
+	code := spi.ErrnoOf(err)
+	win32 := spi.RtlNtStatusToDosError(spi.WinsockErrorToNtStatus(code))
+	if oe, ok := err.(*spi.OpError); ok && oe.Op == op && win32 == code {
 		return err
 	}
-	return spi.NewOpError(op, h, err)
+	return spi.NewOpError(op, h, win32)
 }

@@ -85,6 +85,7 @@ func (l *Layer) CreateSocketHandle(id spi.CatalogEntryId, context any) (spi.Sock
 		return spi.INVALID_SOCKET, err
 	}
 	s.handle = h
+	s.handles = []handleRef{{l, h}}
 	return h, nil
 }
 
@@ -103,6 +104,7 @@ func (l *Layer) CreateFileObject(driver spi.FileDriver, overlapped bool) (spi.Fi
 		return nil, spi.NewOpError("NtCreateFile", 0, spi.ErrnoOf(err))
 	}
 	s.handle = h
+	s.handles = []handleRef{{l, h}}
 	return s, nil
 }
 

@@ -20,11 +20,12 @@ const lspID spi.CatalogEntryId = 1005
 // fakeDriver is a base provider's driver that completes every request at
 // once with a fixed result.
 type fakeDriver struct {
-	mu      sync.Mutex
-	reads   int
-	writes  int
-	cancels int
-	result  error
+	mu       sync.Mutex
+	reads    int
+	writes   int
+	cancels  int
+	cleanups int
+	result   error
 }
 
 func (d *fakeDriver) ReadFile(buf []byte, req spi.IORequest) (uint32, error) {
@@ -40,6 +41,8 @@ func (d *fakeDriver) WriteFile(buf []byte, req spi.IORequest) (uint32, error) {
 	d.writes++
 	return uint32(len(buf)), d.result
 }
+
+func (d *fakeDriver) Cleanup() { d.cleanups++ }
 
 func (d *fakeDriver) CancelIo(spi.ThreadID, bool, *spi.Overlapped) int {
 	d.mu.Lock()
@@ -198,11 +201,12 @@ func TestFileCallsMapWinsockErrorsToFileErrors(t *testing.T) {
 		from, to spi.Errno
 	}{
 		{spi.WSAECONNRESET, spi.ERROR_NETNAME_DELETED},
-		{spi.WSAECONNABORTED, spi.ERROR_NETNAME_DELETED},
+		{spi.WSAECONNABORTED, spi.ERROR_CONNECTION_ABORTED}, // STATUS_CONNECTION_ABORTED
 		{spi.WSAEMSGSIZE, spi.ERROR_MORE_DATA},
 		{spi.WSAENOTSOCK, spi.ERROR_INVALID_HANDLE},
 		{spi.WSA_IO_PENDING, spi.ERROR_IO_PENDING},
-		{spi.WSAEWOULDBLOCK, spi.WSAEWOULDBLOCK},
+		{spi.WSAEWOULDBLOCK, spi.ERROR_NOT_READY}, // STATUS_DEVICE_NOT_READY
+		{spi.WSAEFAULT, spi.WSAEFAULT},            // no status of its own: unchanged
 	}
 	for _, c := range cases {
 		f := newFixture(t)
@@ -312,7 +316,7 @@ func TestCompleteOverlappedRequestNotifiesTheClientsChoice(t *testing.T) {
 			if err := f.layer.CompleteOverlappedRequest(s, &ov, spi.WSAECONNRESET, 5); err != nil {
 				t.Fatal(err)
 			}
-			if ov.Internal != uintptr(spi.WSAECONNRESET) || ov.InternalHigh != 5 {
+			if ov.Internal != uintptr(spi.STATUS_CONNECTION_RESET) || ov.InternalHigh != 5 {
 				t.Errorf("overlapped = %+v", ov)
 			}
 			if c.port {
@@ -322,11 +326,11 @@ func TestCompleteOverlappedRequestNotifiesTheClientsChoice(t *testing.T) {
 					t.Fatalf("packet = %v (%v), want %v", gotPacket, err, c.wantPacket)
 				}
 				if gotPacket {
-					want := spi.OverlappedEntry{CompletionKey: 42, Overlapped: &ov, Internal: uintptr(spi.WSAECONNRESET), NumberOfBytesTransferred: 5}
+					want := spi.OverlappedEntry{CompletionKey: 42, Overlapped: &ov, Internal: uintptr(spi.STATUS_CONNECTION_RESET), NumberOfBytesTransferred: 5}
 					if diff := cmp.Diff(want, e); diff != "" {
 						t.Errorf("packet (-want +got):\n%s", diff)
 					}
-					if !errors.Is(err, spi.WSAECONNRESET) {
+					if !errors.Is(err, spi.ERROR_NETNAME_DELETED) {
 						t.Errorf("failed I/O dequeued with %v", err)
 					}
 				}

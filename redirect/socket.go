@@ -30,6 +30,27 @@ type Socket struct {
 	// delete from.
 	mu         sync.Mutex // guards completing
 	completing []*spi.Overlapped
+
+	hmu     sync.Mutex  // guards handles
+	handles []handleRef // the handles naming the file object, in every process
+}
+
+// handleRef is one handle of a file object: its value in the table of a
+// process's layer.
+type handleRef struct {
+	l *Layer
+	h spi.Handle
+}
+
+// dropRefLocked forgets the handle h of l, reporting whether it was one.
+func (s *Socket) dropRefLocked(l *Layer, h spi.Handle) bool {
+	for i, r := range s.handles {
+		if r.l == l && r.h == h {
+			s.handles = slices.Delete(s.handles, i, i+1)
+			return true
+		}
+	}
+	return false
 }
 
 // claim marks ov as being completed by WPUCompleteOverlappedRequest, if it
@@ -60,6 +81,7 @@ func (s *Socket) unclaim(ov *spi.Overlapped) {
 // ownerCache pairs a catalog entry with the proc table serving it; it is
 // replaced whole, never changed, so a reader sees a consistent pair.
 type ownerCache struct {
+	l     *Layer // the process the proc table is loaded in: a file object may have handles in several
 	id    spi.CatalogEntryId
 	procs *spi.WSPProcTable
 }
@@ -89,19 +111,44 @@ func (s *Socket) Complete(req spi.IORequest, status spi.Errno, bytes, flags uint
 	})
 }
 
-// Close closes the handle of the file object ([spi.FileObject]).
-func (s *Socket) Close() error { return s.layer.table.Close(s.handle) }
+// ResetEvent resets the request's event in the issuing process
+// ([spi.FileObject]).
+func (s *Socket) ResetEvent(req spi.IORequest) error { return s.layer.kernel.ResetRequestEvent(req) }
+
+// Close closes the file object's remaining handles ([spi.FileObject]): a
+// handle the client closed already with CloseHandle (whose value may name
+// another object now) is not among them. It fails with
+// ERROR_INVALID_HANDLE when no handle was left to close.
+func (s *Socket) Close() error {
+	s.hmu.Lock()
+	refs := s.handles
+	s.handles = nil
+	s.hmu.Unlock()
+	if len(refs) == 0 {
+		return spi.NewOpError("CloseHandle", s.handle, spi.ERROR_INVALID_HANDLE)
+	}
+	for _, r := range refs {
+		_ = r.l.table.CloseObject(r.h, s)
+	}
+	return nil
+}
+
+// Driver returns the base provider's driver of an IFS socket, nil for a
+// handle from WPUCreateSocketHandle.
+func (s *Socket) Driver() spi.FileDriver { return s.driver }
 
 // CachedOwner returns the cached proc table of the provider that owns the
-// handle, if the cache is for catalog entry id.
-func (s *Socket) CachedOwner(id spi.CatalogEntryId) *spi.WSPProcTable {
-	if c := s.owner.Load(); c != nil && c.id == id {
+// handle in the process of layer l, if the cache is for l and catalog
+// entry id.
+func (s *Socket) CachedOwner(l *Layer, id spi.CatalogEntryId) *spi.WSPProcTable {
+	if c := s.owner.Load(); c != nil && c.l == l && c.id == id {
 		return c.procs
 	}
 	return nil
 }
 
-// CacheOwner records procs as the proc table serving catalog entry id.
-func (s *Socket) CacheOwner(id spi.CatalogEntryId, procs *spi.WSPProcTable) {
-	s.owner.Store(&ownerCache{id: id, procs: procs})
+// CacheOwner records procs as the proc table serving catalog entry id in
+// the process of layer l.
+func (s *Socket) CacheOwner(l *Layer, id spi.CatalogEntryId, procs *spi.WSPProcTable) {
+	s.owner.Store(&ownerCache{l: l, id: id, procs: procs})
 }

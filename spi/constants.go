@@ -121,6 +121,9 @@ const (
 	// FILE_SKIP_SET_EVENT_ON_HANDLE keeps the file object's own event from
 	// being set; an OVERLAPPED's hEvent is still signalled.
 	FILE_SKIP_SET_EVENT_ON_HANDLE = 0x2
+	// FILE_SKIP_SET_USER_EVENT_ON_FAST_IO keeps the OVERLAPPED's hEvent
+	// from being set when an I/O succeeds at once (the fast I/O path).
+	FILE_SKIP_SET_USER_EVENT_ON_FAST_IO = 0x4
 )
 
 // Socket option levels and options (winsock2.h, ws2def.h, mswsock.h).

@@ -60,6 +60,10 @@ const (
 	ERROR_HOST_DOWN            Errno = 1256
 	ERROR_NO_SYSTEM_RESOURCES  Errno = 1450
 	ERROR_TIMEOUT              Errno = 1460
+
+	// ERROR_OBJECT_ALREADY_EXISTS is what CreateUnicastIpAddressEntry
+	// returns for an address the interface already has.
+	ERROR_OBJECT_ALREADY_EXISTS Errno = 5010
 )
 
 // The WSA_* overlapped codes of winsock2.h. Each is an alias with the value of
@@ -189,6 +193,8 @@ var errnoText = map[Errno]string{
 	ERROR_NO_SYSTEM_RESOURCES:  "system resources exhausted",
 	ERROR_TIMEOUT:              "operation timed out",
 	WAIT_IO_COMPLETION:         "wait ended to run queued APCs (WAIT_IO_COMPLETION)",
+
+	ERROR_OBJECT_ALREADY_EXISTS: "the object already exists",
 
 	WSAEINTR:               "blocking call interrupted",
 	WSAEBADF:               "bad file handle",

@@ -31,9 +31,19 @@ type FileObject interface {
 	// call that started the I/O is returning success at once. flags are the
 	// receive flags passed to a completion routine.
 	Complete(req IORequest, status Errno, bytes uint32, flags uint32, immediate bool)
-	// Close removes the handle from the process's handle table
-	// (CloseHandle on the file object). A provider calls it once, when the
-	// socket is closed or cleaned up.
+	// ResetEvent resets the event of an overlapped request as the I/O
+	// manager does when the I/O starts: the event req.Overlapped's hEvent
+	// names (low bit masked) in the process that issued req (the file
+	// object may be shared with another process); nothing when hEvent is 0
+	// or is a completion routine's context. It fails with
+	// WSA_INVALID_HANDLE if hEvent names no event, and the I/O must then
+	// not start.
+	ResetEvent(req IORequest) error
+	// Close closes the file object's remaining handles (normally one: the
+	// last, see [Imports.ReleaseFileHandle]), in whichever processes they
+	// are. A provider calls it once, when the socket is closed or cleaned
+	// up, after its last completion. A handle the client already closed
+	// with CloseHandle is left alone, whatever the value names now.
 	Close() error
 }
 
@@ -55,4 +65,12 @@ type FileDriver interface {
 	// when ov is nil). Each cancelled operation completes once with
 	// ERROR_OPERATION_ABORTED. It returns how many were cancelled.
 	CancelIo(thread ThreadID, allThreads bool, ov *Overlapped) int
+	// Cleanup ends the socket because the client closed its handle with
+	// CloseHandle instead of closesocket, as AFD ends an endpoint when the
+	// last handle of its file object closes (IRP_MJ_CLEANUP): pending
+	// operations complete as a close completes them, the connection closes
+	// as closesocket would close it, and the file object is closed. The
+	// provider's own WSPCloseSocket is never called, so whatever it keeps
+	// per socket in user mode stays behind until its WSPCleanup.
+	Cleanup()
 }

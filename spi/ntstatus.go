@@ -207,7 +207,7 @@ func ntwin32(s NTStatus) bool {
 // The table holds the statuses this package names; Windows and Wine know
 // thousands more, which here fall under rule 5.
 func RtlNtStatusToDosError(s NTStatus) Errno {
-	if s == 0 || s&statusCustomerBit != 0 {
+	if s == STATUS_SUCCESS || s&statusCustomerBit != 0 {
 		return Errno(s)
 	}
 	if s&0xF0000000 == 0xD0000000 {
@@ -240,6 +240,9 @@ func RtlNtStatusToDosError(s NTStatus) Errno {
 //     STATUS_TIMEOUT is ERROR_TIMEOUT.
 //  4. Any other warning or error gives WSAEINVAL (W-WS, UV-WS).
 func NtStatusToWinsockError(s NTStatus) Errno {
+	if s == STATUS_SUCCESS {
+		return 0
+	}
 	if e, ok := winsockOfStatus[s]; ok {
 		return e
 	}
@@ -271,6 +274,9 @@ func NtStatusToWinsockError(s NTStatus) Errno {
 // For every e up to 0xFFFF, NtStatusToWinsockError(WinsockErrorToNtStatus(e))
 // is e.
 func WinsockErrorToNtStatus(e Errno) NTStatus {
+	if e == 0 {
+		return STATUS_SUCCESS // the common case, without a table lookup
+	}
 	if s, ok := statusOfWinsock[e]; ok {
 		return s
 	}

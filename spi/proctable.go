@@ -122,6 +122,32 @@ type Imports struct {
 	// with WSAENOBUFS when the handle table is full.
 	CreateFileObject func(driver FileDriver, overlapped bool) (FileObject, error)
 
+	// FileDriver returns the driver of the IFS file object behind handle h
+	// of the calling process, and false for any other handle: how msafd
+	// learns from AFD about a socket handle it did not create itself (its
+	// SockImportHandle), one that DuplicateHandle or WSADuplicateSocket put
+	// in the process. The driver is the one passed to CreateFileObject.
+	FileDriver func(h Handle) (FileDriver, bool)
+
+	// ReleaseFileHandle is how a base provider's WSPCloseSocket closes one
+	// descriptor of a socket that may have several (WSADuplicateSocket,
+	// DuplicateHandle): if h, a handle of the calling process, is not the
+	// last handle of its file object, it closes h and reports false, and
+	// the socket stays open for its other handles; if it is the last, it
+	// leaves h open and reports true, and the provider closes the socket
+	// and then its file object ([FileObject.Close]), as the last close of
+	// a shared socket does. It fails with WSAENOTSOCK for a handle that is
+	// no live IFS socket of the process.
+	ReleaseFileHandle func(h Handle) (last bool, err error)
+
+	// DuplicateHandle gives the process whose id is targetProcessID (the
+	// calling process included) a new handle to the IFS file object
+	// behind h, as a base provider's WSPDuplicateSocket does with
+	// NtDuplicateObject, and returns its value in that process. It fails
+	// with WSAEINVAL for an unknown process and WSAENOTSOCK for a handle
+	// that is no live IFS socket.
+	DuplicateHandle func(h Handle, targetProcessID uint32) (Handle, error)
+
 	// LoadNext is what a layered provider does to reach the layer below
 	// it, in WSPStartup or lazily in WSPSocket: find its own id self in
 	// chain, take the next element, find that entry in the process's

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/wsspi/wsspi/catalog"
 	"github.com/wsspi/wsspi/layered"
@@ -24,12 +23,37 @@ func InstallEarlyClose(m layered.Machine, over ...spi.CatalogEntryId) (*LSP, cat
 	return install(m, EarlyCloseGUID, EarlyClosePath, "Early-close LSP", false, over, earlyCloseTable)
 }
 
-// eop is an EarlyClose operation: its own overlapped, first, and the
-// client's.
+// eop is an EarlyClose operation: its own overlapped and the client's.
 type eop struct {
 	ov     spi.Overlapped
 	client *spi.Overlapped
 	handle spi.Socket // the layer's handle, which the completion names
+}
+
+// eops are an instance's operations awaiting their packet, found by the
+// address of their own overlapped.
+type eops struct {
+	mu  sync.Mutex
+	ops map[*spi.Overlapped]*eop
+}
+
+func (e *eops) put(o *eop) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ops == nil {
+		e.ops = map[*spi.Overlapped]*eop{}
+	}
+	e.ops[&o.ov] = o
+}
+
+// take returns and forgets the op of ov, or nil for an overlapped that is
+// not one of the instance's.
+func (e *eops) take(ov *spi.Overlapped) *eop {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	o := e.ops[ov]
+	delete(e.ops, ov)
+	return o
 }
 
 // earlyCloseTable starts an EarlyClose instance's private port and worker
@@ -46,6 +70,7 @@ func earlyCloseTable(in *instance) (spi.WSPProcTable, error) {
 		return spi.WSPProcTable{}, err
 	}
 	var done sync.WaitGroup
+	var ops eops
 	done.Add(1)
 	go func() {
 		defer done.Done()
@@ -58,8 +83,11 @@ func earlyCloseTable(in *instance) (spi.WSPProcTable, error) {
 				}
 				continue
 			}
-			o := (*eop)(unsafe.Pointer(pkt.Overlapped))
-			status := spi.Errno(pkt.Internal)
+			o := ops.take(pkt.Overlapped)
+			if o == nil {
+				continue // not one of ours: never read as memory
+			}
+			status := spi.NtStatusToWinsockError(spi.NTStatus(pkt.Internal))
 			o.client.StoreOffset(o.ov.LoadOffset())
 			o.client.StoreOffsetHigh(uint32(status))
 			if im.WPUCompleteOverlappedRequest(o.handle, o.client, status, pkt.NumberOfBytesTransferred) != nil {
@@ -105,11 +133,13 @@ func earlyCloseTable(in *instance) (spi.WSPProcTable, error) {
 		}
 		o := &eop{client: ov, handle: h}
 		ov.SetInProgress()
+		ops.put(o)
 		n, err := call(s.lower, &o.ov)
 		if err == nil || spi.ErrnoOf(err) == spi.WSA_IO_PENDING {
 			return 0, spi.WSA_IO_PENDING
 		}
-		ov.StoreInternal(uintptr(spi.ErrnoOf(err)))
+		ops.take(&o.ov)
+		ov.StoreInternal(uintptr(spi.WinsockErrorToNtStatus(spi.ErrnoOf(err))))
 		return n, err
 	}
 	t.WSPSend = func(h spi.Socket, bufs [][]byte, flags uint32, ov *spi.Overlapped, _ spi.CompletionRoutine, th *spi.ThreadID) (uint32, error) {
@@ -179,13 +209,16 @@ func ifsTable(in *instance) (spi.WSPProcTable, error) {
 		}
 		return h, nil
 	}
-	t.WSPSocket = func(af, typ, protocol int32, _ *spi.WSAProtocolInfo, g spi.Group, flags uint32) (spi.Socket, error) {
-		info := in.next.Info
+	t.WSPSocket = func(af, typ, protocol int32, dup *spi.WSAProtocolInfo, g spi.Group, flags uint32) (spi.Socket, error) {
+		info := in.lowerInfo(dup)
 		lower, err := next.WSPSocket(af, typ, protocol, &info, g, flags)
 		if err != nil {
 			return spi.INVALID_SOCKET, err
 		}
 		return adopt(lower)
+	}
+	t.WSPDuplicateSocket = func(h spi.Socket, pid uint32) (spi.WSAProtocolInfo, error) {
+		return in.duplicated(next.WSPDuplicateSocket(h, pid))
 	}
 	t.WSPAccept = func(h spi.Socket, cond spi.ConditionFunc, data any) (spi.Socket, netip.AddrPort, error) {
 		lower, addr, err := next.WSPAccept(h, cond, data)

@@ -166,6 +166,31 @@ func (in *instance) cleanup() error {
 	return in.next.Cleanup()
 }
 
+// lowerInfo is the protocol info for the next layer's WSPSocket: the one
+// LoadNext gave, with the ProviderReserved of a protocol info from
+// WSPDuplicateSocket (dup), through which the layer below finds the socket
+// to share.
+func (in *instance) lowerInfo(dup *spi.WSAProtocolInfo) spi.WSAProtocolInfo {
+	info := in.next.Info
+	if dup != nil {
+		info.ProviderReserved = dup.ProviderReserved
+	}
+	return info
+}
+
+// duplicated rewrites the layer below's answer to WSPDuplicateSocket as
+// Microsoft's LSP sample does: the layer's own entry around the lower
+// provider's ProviderReserved, so that the target's WSASocket comes to
+// this layer.
+func (in *instance) duplicated(lower spi.WSAProtocolInfo, err error) (spi.WSAProtocolInfo, error) {
+	if err != nil {
+		return spi.WSAProtocolInfo{}, err
+	}
+	info := in.info
+	info.ProviderReserved = lower.ProviderReserved
+	return info, nil
+}
+
 // protocolInfo answers getsockopt(SO_PROTOCOL_INFOW) with info.
 func protocolInfo(info *spi.WSAProtocolInfo, optval []byte) (int, error) {
 	if err := info.PutBinary(optval); err != nil {
@@ -181,13 +206,20 @@ func protocolInfo(info *spi.WSAProtocolInfo, optval []byte) (int, error) {
 func (in *instance) mappedTable() spi.WSPProcTable {
 	next := &in.next.ProcTable
 	t := spi.WSPProcTable{
-		WSPSocket: func(af, typ, protocol int32, _ *spi.WSAProtocolInfo, g spi.Group, flags uint32) (spi.Socket, error) {
-			info := in.next.Info
+		WSPSocket: func(af, typ, protocol int32, dup *spi.WSAProtocolInfo, g spi.Group, flags uint32) (spi.Socket, error) {
+			info := in.lowerInfo(dup)
 			lower, err := next.WSPSocket(af, typ, protocol, &info, g, flags)
 			if err != nil {
 				return spi.INVALID_SOCKET, err
 			}
 			return in.wrap(lower)
+		},
+		WSPDuplicateSocket: func(h spi.Socket, pid uint32) (spi.WSAProtocolInfo, error) {
+			s, err := in.lower(h)
+			if err != nil {
+				return spi.WSAProtocolInfo{}, err
+			}
+			return in.duplicated(next.WSPDuplicateSocket(s.lower, pid))
 		},
 		WSPAccept: func(h spi.Socket, cond spi.ConditionFunc, data any) (spi.Socket, netip.AddrPort, error) {
 			s, err := in.lower(h)

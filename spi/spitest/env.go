@@ -576,7 +576,13 @@ func (e *env) collect() {
 				e.fail(ruleMechanism, "a packet (key %#x, %d bytes) names an overlapped the client never used", en.CompletionKey, en.NumberOfBytesTransferred)
 				continue
 			}
-			status := spi.ErrnoOf(err)
+			// The packet carries the NTSTATUS; the client's Winsock view of it
+			// is what the rules speak of, and GetQueuedCompletionStatus must
+			// report its Win32 code.
+			status := spi.NtStatusToWinsockError(spi.NTStatus(en.Internal))
+			if win32 := spi.RtlNtStatusToDosError(spi.NTStatus(en.Internal)); spi.ErrnoOf(err) != win32 {
+				e.fail(ruleResult, "GetQueuedCompletionStatus of %s reported %v for a packet of status %#x, want %v", o.name, errText(err), en.Internal, win32)
+			}
 			e.note(o, note{via: viaPort, status: status, bytes: en.NumberOfBytesTransferred, key: en.CompletionKey})
 			e.checkResult(o, status, en.NumberOfBytesTransferred)
 		}
@@ -587,7 +593,7 @@ func (e *env) collect() {
 			continue
 		}
 		_ = e.p.WSAResetEvent(o.event)
-		status, n := spi.Errno(o.ov.LoadInternal()), uint32(o.ov.LoadInternalHigh())
+		status, n := spi.NtStatusToWinsockError(spi.NTStatus(o.ov.LoadInternal())), uint32(o.ov.LoadInternalHigh())
 		e.note(o, note{via: viaEvent, status: status, bytes: n})
 		e.checkResult(o, status, n)
 	}
@@ -834,7 +840,7 @@ func (e *env) finish() {
 			e.fail(r, "%s returned %s but was never notified by %v", o.name, how, o.mech)
 		}
 		if o.closedAt && len(o.notes) > 0 {
-			if st := o.notes[0].status; st != 0 && st != spi.WSA_OPERATION_ABORTED && !resetStatus(st) {
+			if st := o.notes[0].status; st != 0 && !abortStatus(st) && !resetStatus(st) {
 				e.fail(ruleCloseAborts, "%s, pending when its socket was closed, completed with %v", o.name, st)
 			}
 		}
@@ -907,6 +913,15 @@ func (e *env) checkOpenIDs() {
 			e.fail(ruleCleanup, "%d thread ids opened with WPUOpenCurrentThread on a client thread are still open after every operation completed", n)
 		}
 	}
+}
+
+// abortStatus reports whether st is how closesocket ends an operation
+// pending on the socket: WSA_OPERATION_ABORTED, as WSPCloseSocket's
+// documentation says, or WSAECONNABORTED (STATUS_CONNECTION_ABORTED), what
+// Windows since Vista reports on a connected stream socket (Wine's tests of
+// Windows, docs/facts.md §9.4), as the loopback provider does.
+func abortStatus(st spi.Errno) bool {
+	return st == spi.WSA_OPERATION_ABORTED || st == spi.WSAECONNABORTED
 }
 
 func resetStatus(st spi.Errno) bool {
