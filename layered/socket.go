@@ -117,6 +117,12 @@ func (in *Instance) attach(e *env, s *Socket, lower spi.Socket) (spi.Socket, err
 		// object, whose port (the private port of the copy of the layer that
 		// made it first) is set for life: its completions arrive there and
 		// are forwarded through the provider-wide registry (see op).
+		if in.env.Load() != e {
+			// The last WSPCleanup closed the private port meanwhile: the
+			// caller hears the Winsock code of a cleaned-up provider, not
+			// the port's ERROR_INVALID_HANDLE.
+			return fail(spi.WSANOTINITIALISED)
+		}
 		return fail(spi.ErrnoOf(err))
 	}
 	if e.lowerIFS {
