@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/wsspi/wsspi"
+	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/internal/testlsp"
 	"github.com/wsspi/wsspi/spi"
 )
 
@@ -144,6 +146,42 @@ func TestWSACleanupOfTheCopysProcessLeavesTheSocketOpen(t *testing.T) {
 			check(t, p2.Close())
 			checkNoHandles(t, p2)
 			exchange(t, k, k.cth, k.c, "alive")
+		})
+	}
+}
+
+// The test LSPs serve WSADuplicateSocket too: the naive non-IFS layer and
+// the early-close one rewrite the lower provider's answer to their own
+// entry, so the copy is a socket of theirs over the shared base socket.
+func TestWSADuplicateSocketThroughTheTestLSPs(t *testing.T) {
+	for name, install := range map[string]func(m *wsspi.Machine) error{
+		"naive": func(m *wsspi.Machine) error {
+			_, _, err := testlsp.InstallNaive(m, catalog.DefaultTCPIPv4)
+			return err
+		},
+		"early close": func(m *wsspi.Machine) error {
+			_, _, err := testlsp.InstallEarlyClose(m, catalog.DefaultTCPIPv4)
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := wsspi.NewMachine()
+			check(t, install(m))
+			k := newLConn(t, m, spi.WSA_FLAG_OVERLAPPED)
+			p2 := m.NewProcess()
+			defer p2.Close()
+			th2 := p2.NewThread()
+			info := must(k.cth.WSADuplicateSocket(k.c, p2.ID()))(t)
+			if want := protocolInfo(t, k.cth, k.c).CatalogEntryId; info.CatalogEntryId != want {
+				t.Errorf("the info names entry %d, want the layer's %d", info.CatalogEntryId, want)
+			}
+			s2 := must(th2.WSASocket(spi.FROM_PROTOCOL_INFO, spi.FROM_PROTOCOL_INFO, spi.FROM_PROTOCOL_INFO, &info, 0, spi.WSA_FLAG_OVERLAPPED))(t)
+			if owner := socketHandles(p2)[s2]; owner != info.CatalogEntryId {
+				t.Errorf("the copy is owned by entry %d, want the layer's %d", owner, info.CatalogEntryId)
+			}
+			exchange(t, k, th2, s2, "copy")
+			check(t, th2.Closesocket(s2))
+			exchange(t, k, k.cth, k.c, "original")
 		})
 	}
 }

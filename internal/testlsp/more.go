@@ -114,7 +114,15 @@ func earlyCloseTable(in *instance) (spi.WSPProcTable, error) {
 	}
 	socket, accept := t.WSPSocket, t.WSPAccept
 	t.WSPSocket = func(af, typ, protocol int32, info *spi.WSAProtocolInfo, g spi.Group, flags uint32) (spi.Socket, error) {
-		return associate(socket(af, typ, protocol, info, g, flags|spi.WSA_FLAG_OVERLAPPED))
+		h, err := socket(af, typ, protocol, info, g, flags|spi.WSA_FLAG_OVERLAPPED)
+		if err == nil && info != nil && info.ProviderReserved != 0 {
+			// A copy from WSPDuplicateSocket: its lower socket shares a file
+			// object that already has a port, for life; this layer takes no
+			// completions of its overlapped I/O (the packets go to the
+			// original's port, where they are foreign), a bug it keeps.
+			return h, nil
+		}
+		return associate(h, err)
 	}
 	t.WSPAccept = func(h spi.Socket, cond spi.ConditionFunc, data any) (spi.Socket, netip.AddrPort, error) {
 		nh, addr, err := accept(h, cond, data)
