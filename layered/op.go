@@ -215,7 +215,11 @@ func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
 		switch {
 		case alone:
 			won := in.forward(e, o, 0, n, flags, true)
-			if o.sock.skip {
+			if o.sock.skip && won {
+				// No packet will come. (When a worker forwarded first, a
+				// packet did come after all, and that worker holds and
+				// drops its reference: dropping it here too would recycle
+				// the op under the worker.)
 				in.noPacket(o)
 			}
 			o.release()
@@ -240,18 +244,38 @@ func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
 		o.release()
 		return 0, spi.WSA_IO_PENDING
 	case code == spi.WSA_IO_PENDING,
-		!spi.WinsockErrorToNtStatus(code).IsError() && o.ov.LoadInternal() != spi.WSS_OPERATION_IN_PROGRESS,
+		o.completedBelow(e),
 		o.recv && code == spi.WSAEMSGSIZE:
 		o.release()
 		return 0, spi.WSA_IO_PENDING
 	}
-	if o.state.CompareAndSwap(opLive, opDone) {
-		o.endSilently(e, code)
-		in.finish(e, o)
-		in.noPacket(o)
+	if !o.state.CompareAndSwap(opLive, opDone) {
+		// A worker forwarded the operation already: the layer below
+		// completed it after all, and the client hears of it through that
+		// notification, so the call must not also report a failure.
+		o.release()
+		return 0, spi.WSA_IO_PENDING
 	}
+	o.endSilently(e, code)
+	in.finish(e, o)
+	in.noPacket(o)
 	o.release()
 	return n, err
+}
+
+// completedBelow reports whether the layer below, returning an error, has
+// completed the op's overlapped all the same, so that its notification
+// will come: an IFS layer writes Internal only through the completion
+// rule, which notifies; a non-IFS layer (the kit, Microsoft's sample)
+// also writes a failure it returns at once into the overlapped, with an
+// error status and no notification, so only a success or warning status
+// written there means a notification will come.
+func (o *op) completedBelow(e *env) bool {
+	st := o.ov.LoadInternal()
+	if st == spi.WSS_OPERATION_IN_PROGRESS {
+		return false
+	}
+	return e.lowerIFS || !spi.NTStatus(st).IsError()
 }
 
 // forward completes the client's operation with the lower result, unless

@@ -239,10 +239,7 @@ func (s *socket) scheduleResultAndUnlock(req spi.IORequest, status spi.Errno, by
 	s.n.mu.Unlock()
 	fl.flush()
 	s.flush()
-	if pend {
-		return 0, spi.WSA_IO_PENDING
-	}
-	return bytes, errOrNil(status)
+	return 0, spi.WSA_IO_PENDING // queued: the result comes through the scheduler
 }
 
 // waitOrPendAndUnlock queues an operation that cannot finish now. A
