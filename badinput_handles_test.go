@@ -459,6 +459,12 @@ func testStaleHandlesCarryTheStaleErrorThroughEveryLayer(t *testing.T) {
 			if e, err := w.cth.GetQueuedCompletionStatus(sp, long); e.Overlapped != &pending || !errors.Is(err, spi.ERROR_CONNECTION_ABORTED) {
 				t.Errorf("the pending receive ended with %+v, %v; want ERROR_CONNECTION_ABORTED", e, err)
 			}
+			// A layer closes its handle once the last completion is
+			// forwarded, which may be just after the client dequeues it.
+			eventually(t, "the closed socket's handle to go", func() bool {
+				_, live := socketHandles(w.client)[s]
+				return !live
+			})
 			check(t, w.client.CloseHandle(sp))
 			port := must(w.client.CreateIoCompletionPort(spi.INVALID_HANDLE_VALUE, 0, 0, 0))(t)
 			check(t, w.client.CloseHandle(port))
