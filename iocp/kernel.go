@@ -142,7 +142,9 @@ func (k *Kernel) NewThread() (*Thread, error) {
 	if err != nil {
 		return nil, spi.NewOpError("CreateThread", 0, spi.ErrnoOf(err))
 	}
+	th.mu.Lock() // Terminate may find the thread in the table already (see kill)
 	th.handle = h
+	th.mu.Unlock()
 	threadsByID.Store(th.id, th)
 	if k.dead.Load() {
 		th.kill(h)

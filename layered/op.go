@@ -92,8 +92,8 @@ func (in *Instance) noPacket(o *op) {
 
 // release drops a reference; the last one recycles the op.
 func (o *op) release() {
-	if o.refs.Add(-1) != 0 || o.stale {
-		return
+	if o.refs.Add(-1) != 0 || o.stale || o.state.Load() == opAbandoned {
+		return // an abandoned op is never recycled: the layer below may still write it
 	}
 	o.ov = spi.Overlapped{}
 	o.sock, o.client, o.routine = nil, nil, nil
