@@ -29,6 +29,8 @@ var _ = addAttacks(
 	attack{"StartupCleanupStormWithLayeredIOEndsEveryOperation", testStartupCleanupStormWithLayeredIOEndsEveryOperation},
 	attack{"ProcessCloseEndsEveryWaitWithLayeredIOPending", testProcessCloseEndsEveryWaitWithLayeredIOPending},
 	attack{"PacketsPostedToTheKitsPortsDuringIOAreForeignAndLoseNothing", testPacketsPostedToTheKitsPortsDuringIOAreForeignAndLoseNothing},
+	attack{"WaitingWSAGetOverlappedResultEndsOnCloseCleanupAndProcessClose", testWaitingWSAGetOverlappedResultEndsOnCloseCleanupAndProcessClose},
+	attack{"ClosingTheClientsPortRacingLayeredCompletionsEndsEveryOperation", testClosingTheClientsPortRacingLayeredCompletionsEndsEveryOperation},
 )
 
 // started reports whether an overlapped call's result means that its
@@ -45,6 +47,11 @@ func drainOnce(t *testing.T, th *wsspi.Thread, port spi.Handle, want map[*spi.Ov
 	for n := 0; n < len(want); {
 		e, err := th.GetQueuedCompletionStatus(port, long)
 		if e.Overlapped == nil {
+			for ov, what := range want {
+				if got[ov] == 0 {
+					t.Errorf("no packet for %s: its overlapped is %+v", what, *ov)
+				}
+			}
 			t.Fatalf("%d of %d completions arrived, then: %v", n, len(want), err)
 		}
 		got[e.Overlapped]++
@@ -168,6 +175,13 @@ func closeRace(t *testing.T, depth, round int) {
 	})
 	wg.Wait()
 	t.Logf("round %d: %d of %d calls started", round, len(want), issued.Load())
+	t.Cleanup(func() {
+		if t.Failed() {
+			for i, p := range provs {
+				t.Logf("layer %d: %+v", i, p.Stats())
+			}
+		}
+	})
 	drainOnce(t, k.cth, port, want)
 	// Every operation is forwarded: the layers closed the handle they
 	// kept for the last of them, and hold no socket or operation.
@@ -511,17 +525,17 @@ func testPacketsPostedToTheKitsPortsDuringIOAreForeignAndLoseNothing(t *testing.
 			if string(all) != string(pattern(0, n)) {
 				t.Errorf("received %v, want %v", all, pattern(0, n))
 			}
+			// A layer counts and unlinks an operation just after it tells
+			// the client: wait for the counts to settle.
 			for i, pr := range provs {
 				wantForeign := uint64(posted[i].Load()) + 1 // the probe
-				eventually(t, fmt.Sprintf("layer %d to count %d foreign packets", i, wantForeign), func() bool {
-					return pr.Stats().Foreign == wantForeign
+				eventually(t, fmt.Sprintf("layer %d to count %d foreign packets and %d completions", i, wantForeign, 2*n), func() bool {
+					s := pr.Stats()
+					return s.Foreign == wantForeign && s.Outstanding == 0 && s.Completed == 2*n
 				})
-				if s := pr.Stats(); s.Failed != 0 || s.Outstanding != 0 {
+				if s := pr.Stats(); s.Failed != 0 || s.Foreign != uint64(posted[i].Load())+1 {
 					t.Errorf("layer %d stats %+v", i, s)
 				}
-			}
-			if s := provs[depth-1].Stats(); s.Completed != 2*n {
-				t.Errorf("the top layer completed %d operations, want %d", s.Completed, 2*n)
 			}
 			for i := range fakes {
 				if fakes[i] != (spi.Overlapped{}) {
@@ -531,6 +545,122 @@ func testPacketsPostedToTheKitsPortsDuringIOAreForeignAndLoseNothing(t *testing.
 			check(t, k.cth.Closesocket(k.c))
 			check(t, k.client.CloseHandle(port))
 			closeAndCheck(t, provs, k.client, k.server)
+		})
+	}
+}
+
+// A thread blocked in WSAGetOverlappedResult(wait) on a pending receive
+// wakes when another thread closes the socket (WSAECONNABORTED, the
+// receive's abort on a connection), runs the last WSACleanup or closes
+// the process (WSA_OPERATION_ABORTED, which the cleanup writes into the
+// overlapped without notifying), at every layer count.
+func testWaitingWSAGetOverlappedResultEndsOnCloseCleanupAndProcessClose(t *testing.T) {
+	ends := []struct {
+		name string
+		end  func(k *lconn) error
+		want spi.Errno
+	}{
+		{"closesocket", func(k *lconn) error { return k.cth.Closesocket(k.c) }, spi.WSAECONNABORTED},
+		{"WSACleanup", func(k *lconn) error { return k.client.WSACleanup() }, spi.WSA_OPERATION_ABORTED},
+		{"Process.Close", func(k *lconn) error { return k.client.Close() }, spi.WSA_OPERATION_ABORTED},
+	}
+	for _, depth := range depths {
+		for _, end := range ends {
+			t.Run(fmt.Sprintf("depth%d/%s", depth, end.name), func(t *testing.T) {
+				k, provs, _ := kitConn(t, depth)
+				var ov spi.Overlapped
+				ov.HEvent = must(k.client.WSACreateEvent())(t)
+				pendRecv(t, k.cth, k.c, make([]byte, 1), &ov, nil)
+				waiter := k.client.NewThread()
+				done := make(chan error, 1)
+				go func() {
+					_, _, err := waiter.WSAGetOverlappedResult(k.c, &ov, true)
+					done <- err
+				}()
+				time.Sleep(2 * time.Millisecond) // let it block; it must wake whether or not it has
+				check(t, end.end(k))
+				select {
+				case err := <-done:
+					if !errors.Is(err, end.want) {
+						t.Errorf("WSAGetOverlappedResult ended with %v, want %v", err, end.want)
+					}
+				case <-time.After(long):
+					t.Fatal("WSAGetOverlappedResult still waits")
+				}
+				if ov.InProgress() || spi.Errno(ov.LoadOffsetHigh()) != end.want {
+					t.Errorf("the overlapped is %+v, want ended with %v", ov, end.want)
+				}
+				closeAndCheck(t, provs, k.client, k.server)
+			})
+		}
+	}
+}
+
+// The client closes its completion port while receives and sends through
+// the layers complete to it: the packets that find the port gone are
+// dropped, as Windows drops them, but every operation still ends (its
+// overlapped written), the layers count each as told, and closesocket
+// then leaves no socket, operation or handle behind.
+func testClosingTheClientsPortRacingLayeredCompletionsEndsEveryOperation(t *testing.T) {
+	for _, depth := range depths {
+		t.Run(fmt.Sprintf("depth%d", depth), func(t *testing.T) {
+			for round := range 6 {
+				k, provs, _ := kitConn(t, depth)
+				port := must(k.client.CreateIoCompletionPort(k.c, 0, 4, 0))(t)
+				const n = 24
+				recvs := make([]spi.Overlapped, n)
+				for i := range recvs {
+					pendRecv(t, k.cth, k.c, make([]byte, 1), &recvs[i], nil)
+				}
+				var wg sync.WaitGroup
+				wg.Go(func() {
+					for i := range n {
+						must(k.sth.WSASend(k.s, [][]byte{{byte(i)}}, 0, nil, nil))(t)
+						if i == 3*round {
+							check(t, k.client.CloseHandle(port))
+						}
+						runtime.Gosched()
+					}
+				})
+				sends := make([]spi.Overlapped, n)
+				for i := range sends {
+					if _, err := k.cth.WSASend(k.c, [][]byte{{byte(i)}}, 0, &sends[i], nil); !started(err) {
+						t.Fatalf("send %d: %v", i, err)
+					}
+				}
+				wg.Wait()
+				eventually(t, "every operation to end", func() bool {
+					for i := range n {
+						if recvs[i].InProgress() || sends[i].InProgress() {
+							return false
+						}
+					}
+					return true
+				})
+				for i := range n {
+					if e := spi.Errno(recvs[i].LoadOffsetHigh()); recvs[i].LoadInternalHigh() != 1 || e != 0 && depth > 0 {
+						t.Errorf("round %d: receive %d ended with %+v", round, i, recvs[i])
+					}
+				}
+				if got := recvAll(t, k.sth, k.s, n); len(got) != n {
+					t.Errorf("round %d: the server read %d bytes", round, len(got))
+				}
+				check(t, k.cth.Closesocket(k.c))
+				eventually(t, "the layers to let the socket go", func() bool {
+					for _, p := range provs {
+						if s := p.Stats(); s.Sockets != 0 || s.Outstanding != 0 || s.Completed != 2*n {
+							return false
+						}
+					}
+					return len(socketHandles(k.client)) == 0
+				})
+				for _, p := range provs {
+					if s := p.Stats(); s.Failed != 0 || s.Foreign != 0 || s.Abandoned != 0 {
+						t.Errorf("round %d: layer stats %+v", round, s)
+					}
+				}
+				closeAndCheck(t, provs, k.client, k.server)
+			}
 		})
 	}
 }
