@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 
@@ -30,23 +31,22 @@ var _ = addAttacks(
 // p: the one port of p the test did not create.
 func kitPort(tb TB, p *wsspi.Process, mine ...spi.Handle) spi.Handle {
 	tb.Helper()
-	var found []spi.Handle
-next:
-	for h, kind := range liveObjects(p) {
-		if kind != handles.KindPort {
-			continue
-		}
-		for _, m := range mine {
-			if h == m {
-				continue next
-			}
-		}
-		found = append(found, h)
-	}
+	found := portsBut(p, mine...)
 	if len(found) != 1 {
 		tb.Fatalf("want one private port, found %v", found)
 	}
 	return found[0]
+}
+
+// portsBut lists the live ports of p other than mine.
+func portsBut(p *wsspi.Process, mine ...spi.Handle) []spi.Handle {
+	var ports []spi.Handle
+	for h, kind := range liveObjects(p) {
+		if kind == handles.KindPort && !slices.Contains(mine, h) {
+			ports = append(ports, h)
+		}
+	}
+	return ports
 }
 
 // A client that uses a closed socket's value after a layered socket's

@@ -63,18 +63,14 @@ func testProcessCloseEndsEveryWait(t *testing.T) {
 	p := m.NewProcess()
 	port := must(p.CreateIoCompletionPort(spi.INVALID_HANDLE_VALUE, 0, 0, 0))(t)
 	ev := must(p.WSACreateEvent())(t)
-	type result struct {
-		what string
-		err  error
-	}
-	results := make(chan result, 4)
+	results := make(chan waitResult, 4)
 	var ready sync.WaitGroup
 	start := func(what string, wait func(th *wsspi.Thread) error) {
 		th := p.NewThread()
 		ready.Add(1)
 		go func() {
 			ready.Done()
-			results <- result{what, wait(th)}
+			results <- waitResult{what, wait(th)}
 		}()
 	}
 	start("GetQueuedCompletionStatus", func(th *wsspi.Thread) error {
@@ -96,13 +92,28 @@ func testProcessCloseEndsEveryWait(t *testing.T) {
 	ready.Wait()
 	time.Sleep(10 * time.Millisecond) // let them park; Close must end them whether or not they have
 	check(t, p.Close())
+	wantWaitsEndedByClose(t, results)
+}
+
+// waitResult is how one of a thread's waits ended.
+type waitResult struct {
+	what string // the wait's Win32 name
+	err  error
+}
+
+// wantWaitsEndedByClose checks that the four waits (on a port, one and
+// many packets, on events, and an alertable sleep) end as Process.Close
+// ends them: ERROR_ABANDONED_WAIT_0 for a port, ERROR_PROCESS_ABORTED for
+// the others.
+func wantWaitsEndedByClose(t *testing.T, results <-chan waitResult) {
+	t.Helper()
 	want := map[string]spi.Errno{
 		"GetQueuedCompletionStatus":   spi.ERROR_ABANDONED_WAIT_0,
 		"GetQueuedCompletionStatusEx": spi.ERROR_ABANDONED_WAIT_0,
 		"WSAWaitForMultipleEvents":    spi.ERROR_PROCESS_ABORTED,
 		"SleepEx":                     spi.ERROR_PROCESS_ABORTED,
 	}
-	for range 4 {
+	for range len(want) {
 		select {
 		case r := <-results:
 			if !errors.Is(r.err, want[r.what]) {

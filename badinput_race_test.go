@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/wsspi/wsspi"
-	"github.com/wsspi/wsspi/handles"
 	"github.com/wsspi/wsspi/iocp"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
@@ -350,13 +349,9 @@ func testProcessCloseEndsEveryWaitWithLayeredIOPending(t *testing.T) {
 			var ran atomic.Int32
 			pendRecv(t, sleeper, third, make([]byte, 4), &routineOv, func(spi.Errno, uint32, *spi.Overlapped, uint32) { ran.Add(1) })
 
-			type result struct {
-				what string
-				err  error
-			}
-			results := make(chan result, 4)
+			results := make(chan waitResult, 4)
 			start := func(what string, th *wsspi.Thread, wait func(th *wsspi.Thread) error) {
-				go func() { results <- result{what, wait(th)} }()
+				go func() { results <- waitResult{what, wait(th)} }()
 			}
 			start("GetQueuedCompletionStatus", k.client.NewThread(), func(th *wsspi.Thread) error {
 				_, err := th.GetQueuedCompletionStatus(port, iocp.Infinite)
@@ -376,22 +371,7 @@ func testProcessCloseEndsEveryWaitWithLayeredIOPending(t *testing.T) {
 			})
 			time.Sleep(10 * time.Millisecond) // let them park; Close must end them whether or not they have
 			check(t, k.client.Close())
-			want := map[string]spi.Errno{
-				"GetQueuedCompletionStatus":   spi.ERROR_ABANDONED_WAIT_0,
-				"GetQueuedCompletionStatusEx": spi.ERROR_ABANDONED_WAIT_0,
-				"WSAWaitForMultipleEvents":    spi.ERROR_PROCESS_ABORTED,
-				"SleepEx":                     spi.ERROR_PROCESS_ABORTED,
-			}
-			for range 4 {
-				select {
-				case r := <-results:
-					if !errors.Is(r.err, want[r.what]) {
-						t.Errorf("%s ended with %v, want %v", r.what, r.err, want[r.what])
-					}
-				case <-time.After(long):
-					t.Fatal("a wait did not end when its process closed")
-				}
-			}
+			wantWaitsEndedByClose(t, results)
 			if n := ran.Load(); n != 0 {
 				t.Errorf("a completion routine ran %d times after the process closed", n)
 			}
@@ -410,19 +390,7 @@ func testProcessCloseEndsEveryWaitWithLayeredIOPending(t *testing.T) {
 // Foreign count it raises. The packets stay counted.
 func privatePorts(t *testing.T, p *wsspi.Process, provs []*layered.Provider, mine ...spi.Handle) []spi.Handle {
 	t.Helper()
-	var ports []spi.Handle
-next:
-	for h, kind := range liveObjects(p) {
-		if kind != handles.KindPort {
-			continue
-		}
-		for _, m := range mine {
-			if h == m {
-				continue next
-			}
-		}
-		ports = append(ports, h)
-	}
+	ports := portsBut(p, mine...)
 	if len(ports) != len(provs) {
 		t.Fatalf("%d private ports for %d layers: %v", len(ports), len(provs), ports)
 	}
