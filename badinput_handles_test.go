@@ -211,7 +211,7 @@ func wantErrno(t *testing.T, what string, calls map[string]error, h spi.Handle, 
 			t.Errorf("%s: %s on %v: %v, want %v", what, op, h, err, code)
 		case named:
 			var oe *spi.OpError
-			if !errors.As(err, &oe) || oe.Op != op || oe.Socket != h {
+			if !errors.As(err, &oe) || oe.Op != op || oe.Handle != h {
 				t.Errorf("%s: %s on %v: %#v, want an OpError naming %s and %v", what, op, h, err, op, h)
 			}
 		}

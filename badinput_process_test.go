@@ -9,7 +9,6 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/handles"
-	"github.com/wsspi/wsspi/iocp"
 	"github.com/wsspi/wsspi/spi"
 )
 
@@ -74,19 +73,19 @@ func testProcessCloseEndsEveryWait(t *testing.T) {
 		}()
 	}
 	start("GetQueuedCompletionStatus", func(th *wsspi.Thread) error {
-		_, err := th.GetQueuedCompletionStatus(port, iocp.Infinite)
+		_, err := th.GetQueuedCompletionStatus(port, spi.Infinite)
 		return err
 	})
 	start("GetQueuedCompletionStatusEx", func(th *wsspi.Thread) error {
-		_, err := th.GetQueuedCompletionStatusEx(port, make([]spi.OverlappedEntry, 4), iocp.Infinite, true)
+		_, err := th.GetQueuedCompletionStatusEx(port, make([]spi.OverlappedEntry, 4), spi.Infinite, true)
 		return err
 	})
 	start("WSAWaitForMultipleEvents", func(th *wsspi.Thread) error {
-		_, err := th.WSAWaitForMultipleEvents([]spi.Handle{ev}, false, iocp.Infinite, true)
+		_, err := th.WSAWaitForMultipleEvents([]spi.Handle{ev}, false, spi.Infinite, true)
 		return err
 	})
 	start("SleepEx", func(th *wsspi.Thread) error {
-		_, err := th.SleepEx(iocp.Infinite, true)
+		_, err := th.SleepEx(spi.Infinite, true)
 		return err
 	})
 	ready.Wait()

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/wsspi/wsspi"
-	"github.com/wsspi/wsspi/iocp"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
 )
@@ -354,19 +353,19 @@ func testProcessCloseEndsEveryWaitWithLayeredIOPending(t *testing.T) {
 				go func() { results <- waitResult{what, wait(th)} }()
 			}
 			start("GetQueuedCompletionStatus", k.client.NewThread(), func(th *wsspi.Thread) error {
-				_, err := th.GetQueuedCompletionStatus(port, iocp.Infinite)
+				_, err := th.GetQueuedCompletionStatus(port, spi.Infinite)
 				return err
 			})
 			start("GetQueuedCompletionStatusEx", k.client.NewThread(), func(th *wsspi.Thread) error {
-				_, err := th.GetQueuedCompletionStatusEx(port, make([]spi.OverlappedEntry, 4), iocp.Infinite, true)
+				_, err := th.GetQueuedCompletionStatusEx(port, make([]spi.OverlappedEntry, 4), spi.Infinite, true)
 				return err
 			})
 			start("WSAWaitForMultipleEvents", k.client.NewThread(), func(th *wsspi.Thread) error {
-				_, err := th.WSAWaitForMultipleEvents([]spi.Handle{ev}, false, iocp.Infinite, true)
+				_, err := th.WSAWaitForMultipleEvents([]spi.Handle{ev}, false, spi.Infinite, true)
 				return err
 			})
 			start("SleepEx", sleeper, func(th *wsspi.Thread) error {
-				_, err := th.SleepEx(iocp.Infinite, true)
+				_, err := th.SleepEx(spi.Infinite, true)
 				return err
 			})
 			time.Sleep(10 * time.Millisecond) // let them park; Close must end them whether or not they have

@@ -46,7 +46,7 @@ func check(tb TB, err error) {
 
 // opErr is the error a simulated call returns: op on h failed with e.
 func opErr(op string, h spi.Handle, e spi.Errno) error {
-	return &spi.OpError{Op: op, Socket: h, Err: e}
+	return &spi.OpError{Op: op, Handle: h, Err: e}
 }
 
 // wantErr compares an error with the one expected, wrapper included.

@@ -63,7 +63,7 @@ func (t *Thread) Exit() {
 	t.th.Exit()
 }
 
-// SleepEx waits for d (iocp.Infinite for ever). An alertable sleep runs the
+// SleepEx waits for d (spi.Infinite for ever). An alertable sleep runs the
 // thread's queued APCs, completion routines among them, and returns
 // WAIT_IO_COMPLETION; otherwise it returns 0 when d has passed.
 func (t *Thread) SleepEx(d time.Duration, alertable bool) (uint32, error) {
@@ -72,7 +72,7 @@ func (t *Thread) SleepEx(d time.Duration, alertable bool) (uint32, error) {
 }
 
 // GetQueuedCompletionStatus dequeues one packet from port, waiting up to
-// timeout (0 polls, iocp.Infinite waits for ever), as
+// timeout (0 polls, spi.Infinite waits for ever), as
 // GetQueuedCompletionStatus does. A packet of a failed I/O comes back with
 // its error; a timeout gives WAIT_TIMEOUT and a nil Overlapped; a port
 // closed during the wait gives ERROR_ABANDONED_WAIT_0.

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/wsspi/wsspi/iocp"
+	"github.com/wsspi/wsspi/spi"
 )
 
 // worker is a simulated thread of the process that waits alertably
@@ -41,7 +42,7 @@ func (w *worker) run() {
 			return
 		default:
 		}
-		_, _ = w.th.SleepEx(iocp.Infinite, true)
+		_, _ = w.th.SleepEx(spi.Infinite, true)
 	}
 }
 

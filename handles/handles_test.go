@@ -108,7 +108,7 @@ func TestQueryOfAnythingButALiveCreatedSocketFailsWithWSAENOTSOCK(t *testing.T) 
 	for _, c := range badValuesAnd(badValue{"IFS socket", fixIFS}, badValue{"event", fixEvent}) {
 		t.Run(c.name, func(t *testing.T) {
 			ctx, err := f.table.QuerySocketHandleContext(c.value)
-			checkError(t, &spi.OpError{Op: "WPUQuerySocketHandleContext", Socket: c.value, Err: spi.WSAENOTSOCK}, err)
+			checkError(t, &spi.OpError{Op: "WPUQuerySocketHandleContext", Handle: c.value, Err: spi.WSAENOTSOCK}, err)
 			if ctx != nil {
 				t.Errorf("context %v returned with the error", ctx)
 			}
@@ -130,7 +130,7 @@ func TestCloseSocketHandleOfAnythingButALiveCreatedSocketFailsWithWSAENOTSOCK(t 
 			f := newFixture(t, handles.Options{})
 			before := f.table.Snapshot()
 			err := f.table.CloseSocketHandle(c.value)
-			checkError(t, &spi.OpError{Op: "WPUCloseSocketHandle", Socket: c.value, Err: spi.WSAENOTSOCK}, err)
+			checkError(t, &spi.OpError{Op: "WPUCloseSocketHandle", Handle: c.value, Err: spi.WSAENOTSOCK}, err)
 			if diff := cmp.Diff(before, f.table.Snapshot()); diff != "" {
 				t.Errorf("a failed close changed the table (-before +after):\n%s", diff)
 			}
@@ -144,7 +144,7 @@ func TestSecondCloseSocketHandleFailsWithWSAENOTSOCK(t *testing.T) {
 		t.Fatalf("first close: %v", err)
 	}
 	err := f.table.CloseSocketHandle(f.socket)
-	checkError(t, &spi.OpError{Op: "WPUCloseSocketHandle", Socket: f.socket, Err: spi.WSAENOTSOCK}, err)
+	checkError(t, &spi.OpError{Op: "WPUCloseSocketHandle", Handle: f.socket, Err: spi.WSAENOTSOCK}, err)
 	if _, ok := f.table.Lookup(f.socket); ok {
 		t.Errorf("closed socket %v still resolves", f.socket)
 	}
@@ -155,7 +155,7 @@ func TestCloseHandleOfADeadValueFailsWithERROR_INVALID_HANDLE(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t, handles.Options{})
 			err := f.table.Close(c.value)
-			checkError(t, &spi.OpError{Op: "CloseHandle", Socket: c.value, Err: spi.ERROR_INVALID_HANDLE}, err)
+			checkError(t, &spi.OpError{Op: "CloseHandle", Handle: c.value, Err: spi.ERROR_INVALID_HANDLE}, err)
 		})
 	}
 }
@@ -167,7 +167,7 @@ func TestCloseHandleClosesEveryKind(t *testing.T) {
 			t.Errorf("Close(%v): %v", h, err)
 		}
 		err := f.table.Close(h)
-		checkError(t, &spi.OpError{Op: "CloseHandle", Socket: h, Err: spi.ERROR_INVALID_HANDLE}, err)
+		checkError(t, &spi.OpError{Op: "CloseHandle", Handle: h, Err: spi.ERROR_INVALID_HANDLE}, err)
 	}
 }
 
@@ -176,7 +176,7 @@ func TestModifyIFSHandleOfAnythingButALiveIFSSocketFailsWithWSAEINVAL(t *testing
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t, handles.Options{})
 			got, err := f.table.ModifyIFSHandle(1001, c.value)
-			checkError(t, &spi.OpError{Op: "WPUModifyIFSHandle", Socket: c.value, Err: spi.WSAEINVAL}, err)
+			checkError(t, &spi.OpError{Op: "WPUModifyIFSHandle", Handle: c.value, Err: spi.WSAEINVAL}, err)
 			if got != spi.INVALID_SOCKET {
 				t.Errorf("returned %v, want INVALID_SOCKET", got)
 			}
@@ -187,7 +187,7 @@ func TestModifyIFSHandleOfAnythingButALiveIFSSocketFailsWithWSAEINVAL(t *testing
 func TestModifyIFSHandleWithCatalogIdZeroFailsWithWSAEINVAL(t *testing.T) {
 	f := newFixture(t, handles.Options{})
 	_, err := f.table.ModifyIFSHandle(0, f.ifs)
-	checkError(t, &spi.OpError{Op: "WPUModifyIFSHandle", Socket: f.ifs, Err: spi.WSAEINVAL}, err)
+	checkError(t, &spi.OpError{Op: "WPUModifyIFSHandle", Handle: f.ifs, Err: spi.WSAEINVAL}, err)
 }
 
 func TestModifyIFSHandleReturnsTheProposedValueAndRecordsTheOwner(t *testing.T) {
@@ -324,7 +324,7 @@ func TestReusedValueHasTheNextGeneration(t *testing.T) {
 		if err := table.Close(s); err != nil {
 			t.Fatal(err)
 		}
-		checkError(t, &spi.OpError{Op: "Check", Socket: s, Err: spi.WSAENOTSOCK}, table.Check(s, e.Generation))
+		checkError(t, &spi.OpError{Op: "Check", Handle: s, Err: spi.WSAENOTSOCK}, table.Check(s, e.Generation))
 	}
 	if diff := cmp.Diff([]uint32{1, 2, 3}, gens); diff != "" {
 		t.Errorf("generations of 0x4 (-want +got):\n%s", diff)
@@ -464,13 +464,13 @@ func TestDetectStaleReportsAUseOfAClosedValue(t *testing.T) {
 	with := func(code spi.Errno) *handles.StaleError { s := *stale; s.Err = code; return &s }
 
 	_, err := f.table.QuerySocketHandleContext(fixClosed)
-	checkError(t, &spi.OpError{Op: "WPUQuerySocketHandleContext", Socket: fixClosed, Err: with(spi.WSAENOTSOCK)}, err)
+	checkError(t, &spi.OpError{Op: "WPUQuerySocketHandleContext", Handle: fixClosed, Err: with(spi.WSAENOTSOCK)}, err)
 	err = f.table.CloseSocketHandle(fixClosed)
-	checkError(t, &spi.OpError{Op: "WPUCloseSocketHandle", Socket: fixClosed, Err: with(spi.WSAENOTSOCK)}, err)
+	checkError(t, &spi.OpError{Op: "WPUCloseSocketHandle", Handle: fixClosed, Err: with(spi.WSAENOTSOCK)}, err)
 	err = f.table.Close(fixClosed)
-	checkError(t, &spi.OpError{Op: "CloseHandle", Socket: fixClosed, Err: with(spi.ERROR_INVALID_HANDLE)}, err)
+	checkError(t, &spi.OpError{Op: "CloseHandle", Handle: fixClosed, Err: with(spi.ERROR_INVALID_HANDLE)}, err)
 	_, err = f.table.ModifyIFSHandle(1001, fixClosed)
-	checkError(t, &spi.OpError{Op: "WPUModifyIFSHandle", Socket: fixClosed, Err: with(spi.WSAEINVAL)}, err)
+	checkError(t, &spi.OpError{Op: "WPUModifyIFSHandle", Handle: fixClosed, Err: with(spi.WSAEINVAL)}, err)
 
 	var se *handles.StaleError
 	if !errors.As(err, &se) || !errors.Is(err, fs.ErrInvalid) {
@@ -478,7 +478,7 @@ func TestDetectStaleReportsAUseOfAClosedValue(t *testing.T) {
 	}
 	// A value never handed out is not stale, just wrong.
 	_, err = f.table.QuerySocketHandleContext(fixNever)
-	checkError(t, &spi.OpError{Op: "WPUQuerySocketHandleContext", Socket: fixNever, Err: spi.WSAENOTSOCK}, err)
+	checkError(t, &spi.OpError{Op: "WPUQuerySocketHandleContext", Handle: fixNever, Err: spi.WSAENOTSOCK}, err)
 }
 
 func TestDetectStaleHoldsFreedValuesBack(t *testing.T) {
@@ -514,7 +514,7 @@ func TestCheckTellsAClosedValueFromAReusedOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed := &handles.StaleError{Handle: s, Generation: 1, Kind: handles.KindSocket, Owner: 1001, Err: spi.WSAENOTSOCK}
-	checkError(t, &spi.OpError{Op: "Check", Socket: s, Err: closed}, table.Check(s, 1))
+	checkError(t, &spi.OpError{Op: "Check", Handle: s, Err: closed}, table.Check(s, 1))
 
 	ev, _ := table.Insert(handles.KindEvent, "new") // capacity 1: the same value
 	if ev != s {
@@ -523,7 +523,7 @@ func TestCheckTellsAClosedValueFromAReusedOne(t *testing.T) {
 	reused := *closed
 	reused.Current = &handles.Entry{Handle: s, Kind: handles.KindEvent, Object: "new", Generation: 2}
 	err := table.Check(s, 1)
-	checkError(t, &spi.OpError{Op: "Check", Socket: s, Err: &reused}, err)
+	checkError(t, &spi.OpError{Op: "Check", Handle: s, Err: &reused}, err)
 	wantText := "Check 0x4: stale handle: generation 1 (socket of catalog entry 1001) was closed and the value reused by event (generation 2): not a socket (10038)"
 	if err.Error() != wantText {
 		t.Errorf("error text\n got %q\nwant %q", err.Error(), wantText)
@@ -533,7 +533,7 @@ func TestCheckTellsAClosedValueFromAReusedOne(t *testing.T) {
 	}
 	// Generations never handed out are not stale, just wrong.
 	for _, gen := range []uint32{0, 3} {
-		checkError(t, &spi.OpError{Op: "Check", Socket: s, Err: spi.WSAENOTSOCK}, table.Check(s, gen))
+		checkError(t, &spi.OpError{Op: "Check", Handle: s, Err: spi.WSAENOTSOCK}, table.Check(s, gen))
 	}
 }
 

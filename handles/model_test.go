@@ -82,7 +82,7 @@ func (h *harness) opError(op string, v spi.Handle, code spi.Errno) error {
 	if mv := h.values[v]; h.stale && mv != nil && !mv.live {
 		err = &handles.StaleError{Handle: v, Generation: mv.gen, Kind: mv.lastKind, Owner: mv.lastOwner, Err: code}
 	}
-	return &spi.OpError{Op: op, Socket: v, Err: err}
+	return &spi.OpError{Op: op, Handle: v, Err: err}
 }
 
 // wantErr fails the test unless got is exactly want (nil included).
@@ -315,7 +315,7 @@ func (h *harness) check(v spi.Handle, gen uint32) {
 		}
 		want = se
 	}
-	h.wantErr("Check", &spi.OpError{Op: "Check", Socket: v, Err: want}, err)
+	h.wantErr("Check", &spi.OpError{Op: "Check", Handle: v, Err: want}, err)
 }
 
 // exhaust creates sockets until one fails, as one must once the table is

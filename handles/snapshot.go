@@ -40,7 +40,7 @@ func (t *Table) Snapshot() Snapshot {
 // dst and returns the extended slice: the Live list of [Table.Snapshot],
 // taken under the table's lock, without allocating when dst has room. It
 // is for callers that look at the whole table around every call, as
-// spi/spitest does, and can reuse one slice.
+// spitest does, and can reuse one slice.
 func (t *Table) AppendLive(dst []Entry) []Entry {
 	t.mu.Lock()
 	defer t.mu.Unlock()

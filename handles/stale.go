@@ -78,16 +78,16 @@ func (t *Table) Check(h spi.Handle, generation uint32) error {
 	}
 	const op = "Check"
 	if !t.detectStale {
-		return &spi.OpError{Op: op, Socket: h, Err: spi.WSAENOTSOCK}
+		return &spi.OpError{Op: op, Handle: h, Err: spi.WSAENOTSOCK}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p, j, _ := t.slot(h)
 	if p == nil || generation == 0 || generation > p.info[j].gen {
-		return &spi.OpError{Op: op, Socket: h, Err: spi.WSAENOTSOCK}
+		return &spi.OpError{Op: op, Handle: h, Err: spi.WSAENOTSOCK}
 	}
 	se := staleLocked(h, p, j, generation, spi.WSAENOTSOCK)
-	return &spi.OpError{Op: op, Socket: h, Err: se}
+	return &spi.OpError{Op: op, Handle: h, Err: se}
 }
 
 // staleLocked describes generation gen of h, a closed one, which failed an

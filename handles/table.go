@@ -413,7 +413,7 @@ func (t *Table) Error(op string, h spi.Handle, code spi.Errno) error { return t.
 // only when the table looks for stale uses.
 func (t *Table) fail(op string, h spi.Handle, code spi.Errno) error {
 	if !t.detectStale {
-		return &spi.OpError{Op: op, Socket: h, Err: code}
+		return &spi.OpError{Op: op, Handle: h, Err: code}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -428,7 +428,7 @@ func (t *Table) errorLocked(op string, h spi.Handle, code spi.Errno) error {
 	if p, j, e := t.slot(h); t.detectStale && p != nil && p.info[j].gen != 0 && e == nil {
 		err = staleLocked(h, p, j, p.info[j].gen, code)
 	}
-	return &spi.OpError{Op: op, Socket: h, Err: err}
+	return &spi.OpError{Op: op, Handle: h, Err: err}
 }
 
 // Close closes any handle, as CloseHandle does: the value stops resolving

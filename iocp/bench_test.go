@@ -77,7 +77,7 @@ func BenchmarkPortPostGet(b *testing.B) {
 		go func() {
 			defer close(done)
 			for {
-				e, err := port.Get(th, iocp.Infinite)
+				e, err := port.Get(th, spi.Infinite)
 				if err != nil || e.CompletionKey == 0 {
 					return
 				}
@@ -118,7 +118,7 @@ func BenchmarkPortGetMany(b *testing.B) {
 		defer close(done)
 		entries := make([]spi.OverlappedEntry, 64)
 		for {
-			n, err := port.GetMany(th, entries, iocp.Infinite, false)
+			n, err := port.GetMany(th, entries, spi.Infinite, false)
 			calls++
 			if err != nil || entries[n-1].CompletionKey == 0 {
 				return
@@ -161,9 +161,9 @@ func BenchmarkPortDequeue(b *testing.B) {
 				n := 1
 				var err error
 				if c.perCall == 1 {
-					_, err = port.Get(th, iocp.Infinite)
+					_, err = port.Get(th, spi.Infinite)
 				} else {
-					n, err = port.GetMany(th, entries, iocp.Infinite, false)
+					n, err = port.GetMany(th, entries, spi.Infinite, false)
 				}
 				if err != nil {
 					b.Fatal(err)
@@ -193,7 +193,7 @@ func BenchmarkEventSetWait(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			e.Set()
-			th.WaitForEvents(events, false, iocp.Infinite, false)
+			th.WaitForEvents(events, false, spi.Infinite, false)
 		}
 	})
 	b.Run("pingpong", func(b *testing.B) {
@@ -204,7 +204,7 @@ func BenchmarkEventSetWait(b *testing.B) {
 			th := p.thread()
 			events := []*iocp.Event{ping}
 			for {
-				th.WaitForEvents(events, false, iocp.Infinite, false)
+				th.WaitForEvents(events, false, spi.Infinite, false)
 				select {
 				case <-stop:
 					return
@@ -218,7 +218,7 @@ func BenchmarkEventSetWait(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			ping.Set()
-			th.WaitForEvents(events, false, iocp.Infinite, false)
+			th.WaitForEvents(events, false, spi.Infinite, false)
 		}
 		close(stop)
 		ping.Set()

@@ -47,7 +47,7 @@
 //     code ([spi.RtlNtStatusToDosError]: ERROR_NETNAME_DELETED for a reset),
 //     as kernel32 does. Where the provider's report names no status, the
 //     code travels wrapped in facility NTWIN32 and comes back unchanged.
-//   - Timeouts are [time.Duration] values. [Infinite] (or any timeout of
+//   - Timeouts are [time.Duration] values. [spi.Infinite] (or any timeout of
 //     INFINITE milliseconds or more) never expires; a negative timeout fails
 //     with ERROR_INVALID_PARAMETER. [Milliseconds] converts a Win32
 //     dwMilliseconds value.

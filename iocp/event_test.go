@@ -36,7 +36,7 @@ func TestManualResetEventReleasesEveryWaiterAndStaysSignalled(t *testing.T) {
 		e := p.event(true, false)
 		var done []chan waitResult
 		for range 3 {
-			done = append(done, startWait(p.thread(), []*iocp.Event{e}, false, iocp.Infinite))
+			done = append(done, startWait(p.thread(), []*iocp.Event{e}, false, spi.Infinite))
 		}
 		if err := p.k.SetEvent(e.Handle()); err != nil {
 			t.Fatal(err)
@@ -57,8 +57,8 @@ func TestAutoResetEventReleasesOneWaiterAndResets(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newProc(t, iocp.Options{})
 		e := p.event(false, false)
-		first := startWait(p.thread(), []*iocp.Event{e}, false, iocp.Infinite)
-		second := startWait(p.thread(), []*iocp.Event{e}, false, iocp.Infinite)
+		first := startWait(p.thread(), []*iocp.Event{e}, false, spi.Infinite)
+		second := startWait(p.thread(), []*iocp.Event{e}, false, spi.Infinite)
 		e.Set()
 		synctest.Wait()
 		<-first // the oldest waiter
@@ -79,7 +79,7 @@ func TestWaitAllAcquiresEveryEventAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newProc(t, iocp.Options{})
 		a, b := p.event(false, false), p.event(false, false)
-		done := startWait(p.thread(), []*iocp.Event{a, b}, true, iocp.Infinite)
+		done := startWait(p.thread(), []*iocp.Event{a, b}, true, spi.Infinite)
 		a.Set()
 		synctest.Wait()
 		if !a.Snapshot().Signaled {
@@ -99,7 +99,7 @@ func TestSettingASignalledEventAgainReleasesNothingNew(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newProc(t, iocp.Options{})
 		a, b := p.event(false, true), p.event(false, false) // a signalled already
-		done := startWait(p.thread(), []*iocp.Event{a, b}, true, iocp.Infinite)
+		done := startWait(p.thread(), []*iocp.Event{a, b}, true, spi.Infinite)
 		a.Set() // changes nothing: the wait-all still needs b
 		synctest.Wait()
 		select {
@@ -132,7 +132,7 @@ func TestWaitAnyReportsTheEventThatFired(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newProc(t, iocp.Options{})
 		events := []*iocp.Event{p.event(true, false), p.event(true, false), p.event(true, false)}
-		done := startWait(p.thread(), events, false, iocp.Infinite)
+		done := startWait(p.thread(), events, false, spi.Infinite)
 		events[2].Set()
 		if diff := cmp.Diff(waitResult{R: spi.WSA_WAIT_EVENT_0 + 2}, <-done, equateErrors); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
@@ -241,7 +241,7 @@ func TestAlertableEventWaitReturnsForAnAPC(t *testing.T) {
 		done := make(chan waitResult)
 		var ranOn *iocp.Thread
 		go func() {
-			r, err := th.WaitForEvents([]*iocp.Event{e}, false, iocp.Infinite, true)
+			r, err := th.WaitForEvents([]*iocp.Event{e}, false, spi.Infinite, true)
 			done <- waitResult{r, err}
 		}()
 		synctest.Wait()

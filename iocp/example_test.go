@@ -26,7 +26,7 @@ func Example() {
 	f, _ := k.File(sock)
 	k.Complete(iocp.Completion{File: f, Request: spi.IORequest{Overlapped: &ov}, Bytes: 512})
 
-	e, err := k.GetQueuedCompletionStatus(th, port, iocp.Infinite)
+	e, err := k.GetQueuedCompletionStatus(th, port, spi.Infinite)
 	fmt.Println(e.CompletionKey, e.NumberOfBytesTransferred, e.Overlapped == &ov, err)
 	fmt.Println("in progress:", ov.InProgress(), "bytes:", ov.InternalHigh)
 

@@ -129,7 +129,7 @@ func (p *Port) post(e spi.OverlappedEntry, before func(posted bool)) bool {
 }
 
 // Get dequeues one packet for th, as GetQueuedCompletionStatus does,
-// waiting up to timeout (0 polls, [Infinite] waits for ever). Its results
+// waiting up to timeout (0 polls, [spi.Infinite] waits for ever). Its results
 // follow the Win32 out-parameters:
 //
 //   - a packet of a successful I/O (or a posted one): the entry, nil error;

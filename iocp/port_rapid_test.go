@@ -186,7 +186,7 @@ func (m *portMachine) actions() map[string]func(*rapid.T) {
 	}
 }
 
-var timeouts = rapid.SampledFrom([]time.Duration{0, 500 * time.Millisecond, time.Second, iocp.Infinite})
+var timeouts = rapid.SampledFrom([]time.Duration{0, 500 * time.Millisecond, time.Second, spi.Infinite})
 
 // idleThread draws a thread that can take a command.
 func (m *portMachine) idleThread(t *rapid.T) int {
@@ -270,7 +270,7 @@ func (m *portMachine) startWait(i int, c command) {
 }
 
 func (m *portMachine) deadline(d time.Duration) time.Duration {
-	if d == iocp.Infinite {
+	if d == spi.Infinite {
 		return -1
 	}
 	return m.now + d

@@ -220,7 +220,7 @@ func TestGetWaitsForAPost(t *testing.T) {
 		th, port := p.thread(), p.port(0)
 		done := make(chan getResult)
 		go func() {
-			e, err := port.Get(th, iocp.Infinite)
+			e, err := port.Get(th, spi.Infinite)
 			done <- getResult{e, err}
 		}()
 		synctest.Wait()
@@ -250,7 +250,7 @@ func TestClosingThePortAbandonsWaiters(t *testing.T) {
 		}
 		done := make(chan error, 3)
 		go func() {
-			_, err := p.k.GetQueuedCompletionStatus(p.thread(), port.Handle(), iocp.Infinite)
+			_, err := p.k.GetQueuedCompletionStatus(p.thread(), port.Handle(), spi.Infinite)
 			done <- err
 		}()
 		go func() {
@@ -302,9 +302,9 @@ func TestWaitersAreReleasedLIFO(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newProc(t, iocp.Options{})
 		port := p.port(3)
-		_, a := startGet(p, port, iocp.Infinite)
-		_, b := startGet(p, port, iocp.Infinite)
-		_, c := startGet(p, port, iocp.Infinite)
+		_, a := startGet(p, port, spi.Infinite)
+		_, b := startGet(p, port, spi.Infinite)
+		_, c := startGet(p, port, spi.Infinite)
 		for key := range uintptr(3) {
 			port.Post(0, key+1, nil)
 		}
@@ -321,8 +321,8 @@ func TestWaitersAreReleasedLIFO(t *testing.T) {
 func busyPort(t *testing.T, p *proc) (port *iocp.Port, aDone chan getResult, b *iocp.Thread) {
 	t.Helper()
 	port = p.port(1)
-	_, aDone = startGet(p, port, iocp.Infinite)
-	b, bDone := startGet(p, port, iocp.Infinite)
+	_, aDone = startGet(p, port, spi.Infinite)
+	b, bDone := startGet(p, port, spi.Infinite)
 	port.Post(0, 1, nil)
 	port.Post(0, 2, nil)
 	if got := keyOf(<-bDone); got != 1 {
@@ -382,7 +382,7 @@ func TestAThreadThatStopsRunningReleasesAWaiter(t *testing.T) {
 			name: "event wait",
 			stop: func(p *proc, b *iocp.Thread) func() {
 				e := p.event(true, false)
-				done := startWait(b, []*iocp.Event{e}, false, iocp.Infinite)
+				done := startWait(b, []*iocp.Event{e}, false, spi.Infinite)
 				return func() { e.Set(); <-done }
 			},
 			wantRunning: 2,
@@ -510,7 +510,7 @@ func TestAlertableGetManyWakesForAnAPC(t *testing.T) {
 		done := make(chan error)
 		ran := false
 		go func() {
-			_, err := port.GetMany(th, make([]spi.OverlappedEntry, 8), iocp.Infinite, true)
+			_, err := port.GetMany(th, make([]spi.OverlappedEntry, 8), spi.Infinite, true)
 			done <- err
 		}()
 		synctest.Wait()
@@ -537,7 +537,7 @@ func TestGetManyTakesWhatQueuedWhileWaking(t *testing.T) {
 		th, port := p.thread(), p.port(0)
 		done := make(chan int)
 		go func() {
-			n, _ := port.GetMany(th, make([]spi.OverlappedEntry, 8), iocp.Infinite, false)
+			n, _ := port.GetMany(th, make([]spi.OverlappedEntry, 8), spi.Infinite, false)
 			done <- n
 		}()
 		synctest.Wait()

@@ -31,7 +31,7 @@ func TestCompleteDoesNotReadTheOverlappedAfterPosting(t *testing.T) {
 	go func() {
 		defer close(reused)
 		for range 100 {
-			e, err := port.Get(th, iocp.Infinite)
+			e, err := port.Get(th, spi.Infinite)
 			if err != nil {
 				t.Error(err)
 				return
@@ -59,7 +59,7 @@ func TestWPUOpenCurrentThreadWhileTheThreadWaits(t *testing.T) {
 	}
 	slept := make(chan uint32)
 	go func() {
-		r, _ := th.SleepEx(iocp.Infinite, true)
+		r, _ := th.SleepEx(spi.Infinite, true)
 		slept <- r
 	}()
 	for range 10 {

@@ -74,7 +74,7 @@ func TestSleepExTimeouts(t *testing.T) {
 			{name: "sleeps for d", d: 2 * time.Second, wantSlept: 2 * time.Second},
 			{name: "an APC does not end a non-alertable sleep", d: 2 * time.Second, apcAfter: time.Second, wantSlept: 2 * time.Second},
 			{name: "an APC ends an alertable sleep", d: time.Hour, alertable: true, apcAfter: time.Second, want: spi.WAIT_IO_COMPLETION, wantSlept: time.Second},
-			{name: "an infinite alertable sleep", d: iocp.Infinite, alertable: true, apcAfter: time.Minute, want: spi.WAIT_IO_COMPLETION, wantSlept: time.Minute},
+			{name: "an infinite alertable sleep", d: spi.Infinite, alertable: true, apcAfter: time.Minute, want: spi.WAIT_IO_COMPLETION, wantSlept: time.Minute},
 			{name: "a huge timeout is infinite", d: 100 * 24 * time.Hour, alertable: true, apcAfter: time.Minute, want: spi.WAIT_IO_COMPLETION, wantSlept: time.Minute},
 		}
 		for _, tt := range tests {
@@ -98,7 +98,7 @@ func TestSleepExTimeouts(t *testing.T) {
 
 func TestMilliseconds(t *testing.T) {
 	got := []time.Duration{iocp.Milliseconds(0), iocp.Milliseconds(1500), iocp.Milliseconds(spi.INFINITE - 1), iocp.Milliseconds(spi.INFINITE)}
-	want := []time.Duration{0, 1500 * time.Millisecond, (spi.INFINITE - 1) * time.Millisecond, iocp.Infinite}
+	want := []time.Duration{0, 1500 * time.Millisecond, (spi.INFINITE - 1) * time.Millisecond, spi.Infinite}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

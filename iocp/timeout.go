@@ -1,26 +1,19 @@
 package iocp
 
 import (
-	"math"
 	"time"
 
 	"github.com/wsspi/wsspi/spi"
 )
 
-// Infinite is the timeout of a wait that never times out, INFINITE in
-// Win32. Any timeout of INFINITE milliseconds (about 49.7 days) or more is
-// treated the same way, since a Win32 wait cannot express a longer finite
-// one.
-const Infinite time.Duration = math.MaxInt64
-
-// infiniteFrom is the shortest timeout treated as Infinite.
+// infiniteFrom is the shortest timeout treated as [spi.Infinite].
 const infiniteFrom = time.Duration(spi.INFINITE) * time.Millisecond
 
 // Milliseconds converts a Win32 timeout (dwMilliseconds) to the Duration the
-// waits of this package take: INFINITE becomes [Infinite].
+// waits of this package take: INFINITE becomes [spi.Infinite].
 func Milliseconds(ms uint32) time.Duration {
 	if ms == spi.INFINITE {
-		return Infinite
+		return spi.Infinite
 	}
 	return time.Duration(ms) * time.Millisecond
 }

@@ -375,7 +375,7 @@ func (in *Instance) serve(start *env, id spi.ThreadID) {
 		in.workers.Done()
 	}()
 	for {
-		pkt, err := start.imports.GetQueuedCompletionStatus(id, start.port, infinite)
+		pkt, err := start.imports.GetQueuedCompletionStatus(id, start.port, spi.Infinite)
 		switch {
 		case pkt.Overlapped == &in.stop:
 			return

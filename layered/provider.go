@@ -1,11 +1,9 @@
 package layered
 
 import (
-	"math"
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/wsspi/wsspi/spi"
 )
@@ -24,9 +22,6 @@ func negotiate(requested uint16) (uint16, bool) {
 	}
 	return requested, true
 }
-
-// infinite is INFINITE as the simulator's waits take it (iocp.Infinite).
-const infinite = time.Duration(math.MaxInt64)
 
 // Hooks are what a user adds to the kit to make an LSP of it. Every hook is
 // optional; a Provider with no hooks is a pure forwarding layer. Hooks run

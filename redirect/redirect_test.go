@@ -218,7 +218,7 @@ func TestFileCallsMapWinsockErrorsToFileErrors(t *testing.T) {
 				t.Errorf("ReadFile failing with %v (-want +got):\n%s", c.from, diff)
 			}
 			var oe *spi.OpError
-			if !errors.As(err, &oe) || oe.Op != "ReadFile" || oe.Socket != s {
+			if !errors.As(err, &oe) || oe.Op != "ReadFile" || oe.Handle != s {
 				t.Errorf("error %v is not an OpError for ReadFile on %v", err, s)
 			}
 		}

@@ -308,20 +308,21 @@ func (e Errno) Temporary() bool {
 
 // OpError is the error every simulated call returns: the operation (the
 // Windows function name, such as "WSASend" or "WPUCreateSocketHandle"), the
-// handle it was called on (0 when there is none), and the cause, usually an
+// handle it was called on (a socket, port, event, thread or file; 0 when
+// there is none), and the cause, usually an
 // [Errno]. It plays the role [io/fs.PathError] plays for files.
 type OpError struct {
 	Op     string
-	Socket Handle
+	Handle Handle
 	Err    error
 }
 
 // Error formats the operation, the handle when there is one, and the cause.
 func (e *OpError) Error() string {
-	if e.Socket == 0 {
+	if e.Handle == 0 {
 		return e.Op + ": " + e.Err.Error()
 	}
-	return e.Op + " " + e.Socket.String() + ": " + e.Err.Error()
+	return e.Op + " " + e.Handle.String() + ": " + e.Err.Error()
 }
 
 // Unwrap returns the cause.
@@ -350,7 +351,7 @@ func NewOpError(op string, s Handle, err error) error {
 	if oe, ok := err.(*OpError); ok && oe.Op == op {
 		return err
 	}
-	return &OpError{Op: op, Socket: s, Err: err}
+	return &OpError{Op: op, Handle: s, Err: err}
 }
 
 // RenameOpError returns err as operation op reports it: an [*OpError] of

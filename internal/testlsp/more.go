@@ -1,10 +1,8 @@
 package testlsp
 
 import (
-	"math"
 	"net/netip"
 	"sync"
-	"time"
 
 	"github.com/wsspi/wsspi/catalog"
 	"github.com/wsspi/wsspi/layered"
@@ -76,7 +74,7 @@ func earlyCloseTable(in *instance) (spi.WSPProcTable, error) {
 		defer done.Done()
 		defer func() { _ = im.ExitThread(tid) }()
 		for {
-			pkt, err := im.GetQueuedCompletionStatus(tid, port, time.Duration(math.MaxInt64))
+			pkt, err := im.GetQueuedCompletionStatus(tid, port, spi.Infinite)
 			if pkt.Overlapped == nil {
 				if err != nil {
 					return

@@ -12,7 +12,7 @@ import (
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
 	"github.com/wsspi/wsspi/spi"
-	"github.com/wsspi/wsspi/spi/spitest"
+	"github.com/wsspi/wsspi/spitest"
 )
 
 // TestBadFactories: bad input gives one clear Factory finding, not a crash.

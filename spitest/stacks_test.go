@@ -7,7 +7,7 @@ import (
 	"github.com/wsspi/wsspi/internal/testlsp"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
-	"github.com/wsspi/wsspi/spi/spitest"
+	"github.com/wsspi/wsspi/spitest"
 )
 
 // kitOver installs a forwarding kit layer named name over the entries

@@ -11,7 +11,7 @@ import (
 	"github.com/wsspi/wsspi/handles"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
-	"github.com/wsspi/wsspi/spi/spitest"
+	"github.com/wsspi/wsspi/spitest"
 )
 
 // Typical usage inside a test: a factory installs the provider under test

@@ -13,7 +13,7 @@ import (
 	"github.com/wsspi/wsspi/internal/testlsp"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
-	"github.com/wsspi/wsspi/spi/spitest"
+	"github.com/wsspi/wsspi/spitest"
 )
 
 var over = []spi.CatalogEntryId{catalog.DefaultTCPIPv4}
