@@ -1,0 +1,268 @@
+package spitest
+
+import (
+	"errors"
+
+	"github.com/wsspi/wsspi"
+	"github.com/wsspi/wsspi/handles"
+	"github.com/wsspi/wsspi/spi"
+)
+
+// snapshot returns the live handles of the process, sorted by value.
+func (e *env) snapshot() []handles.Entry { return e.p.Handles().Snapshot().Live }
+
+// snapshotInto is snapshot into *buf, reusing its storage: the socket
+// action looks at the table before and after every WSASocket, and
+// allocating two lists each time cost a tenth of the workload.
+func (e *env) snapshotInto(buf *[]handles.Entry) []handles.Entry {
+	*buf = e.p.Handles().AppendLive((*buf)[:0])
+	return *buf
+}
+
+// added returns the entries of after that are not in before (both sorted
+// by value): the handles made in between.
+func added(before, after []handles.Entry) []handles.Entry {
+	var out []handles.Entry
+	i := 0
+	for _, a := range after {
+		for i < len(before) && before[i].Handle < a.Handle {
+			i++
+		}
+		if i < len(before) && before[i].Handle == a.Handle && before[i].Generation == a.Generation {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// socket makes a client socket through the target entry, checks what
+// kind of handle it is, connects it to a new peer and sets up its
+// notifications. It returns nil when the socket could not be made (a
+// finding says why, unless fails is set: a fault was armed).
+func (e *env) socket(th *wsspi.Thread, m mech) *sock {
+	before := e.snapshotInto(&e.before)
+	e.clientOp++
+	h, err := th.WSASocket(e.entry.AddressFamily, e.entry.SocketType, e.entry.Protocol, &e.entry, 0, spi.WSA_FLAG_OVERLAPPED)
+	if err != nil {
+		e.logf("WSASocket: %v", err)
+		return nil
+	}
+	s := &sock{name: "s" + itoa(len(e.socks)), h: h, th: th, mech: m}
+	e.socks = append(e.socks, s)
+	after := e.snapshotInto(&e.after)
+	e.logf("%s = WSASocket(entry %d) = %v, notified by %v", s.name, e.entry.CatalogEntryId, h, m)
+	e.checkNewSocket(s, before, after)
+	e.clientOp++
+	if err := th.Connect(h, e.addr); err != nil {
+		e.logf("connect %s: %v", s.name, err)
+		return s
+	}
+	peer, _, err := e.peerTh.Accept(e.listener)
+	if err != nil {
+		e.fail(ruleStream, "%s: connect returned success but the peer's listener has no connection to accept: %v", s.name, err)
+		return s
+	}
+	s.peer = peer
+	if m == viaPort {
+		if e.port == 0 {
+			port, err := e.p.CreateIoCompletionPort(spi.INVALID_HANDLE_VALUE, 0, 0, 0)
+			if err != nil {
+				panic("spitest: CreateIoCompletionPort: " + err.Error())
+			}
+			e.port = port
+		}
+		e.nextKey += 0x10
+		s.key = 0x5000 + e.nextKey
+		e.clientOp++
+		if _, err := e.p.CreateIoCompletionPort(h, e.port, s.key, 0); err != nil {
+			e.fail(ruleMechanism, "%s: CreateIoCompletionPort(%v) on the client's socket failed: %v", s.name, h, err)
+		}
+	}
+	return s
+}
+
+// payload returns n bytes of the run's byte pattern: every byte sent in a
+// run differs from its neighbours, so a duplicate or a reordering shows.
+func (e *env) payload(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = e.pattern
+		e.pattern++
+		if e.pattern == 251 {
+			e.pattern = 0
+		}
+	}
+	return b
+}
+
+// issue starts an overlapped send or receive on s: through WSASend or
+// WSARecv, or through WriteFile or ReadFile when file is set.
+func (e *env) issue(s *sock, send, file bool, size int) *op {
+	o := &op{s: s, ov: new(spi.Overlapped), mech: s.mech, send: send}
+	if file && o.mech == viaRoutine {
+		o.mech = viaEvent // ReadFile and WriteFile take no routine
+	}
+	cr := e.arm(o)
+	verb := map[[2]bool]string{{true, false}: "WSASend", {false, false}: "WSARecv", {true, true}: "WriteFile", {false, true}: "ReadFile"}[[2]bool{send, file}]
+	o.name = s.name + "." + verb + "#" + itoa(len(e.allOps))
+	if send {
+		o.buf = e.payload(size)
+	} else {
+		o.buf = make([]byte, size)
+	}
+	e.ops[o.ov] = o
+	e.allOps = append(e.allOps, o)
+	if send {
+		s.sends = append(s.sends, o)
+	} else {
+		s.recvs = append(s.recvs, o)
+	}
+	e.clientOp++
+	switch {
+	case send && file:
+		o.retBytes, o.ret = s.th.WriteFile(s.h, o.buf, o.ov)
+	case file:
+		o.retBytes, o.ret = s.th.ReadFile(s.h, o.buf, o.ov)
+	case send:
+		o.retBytes, o.ret = s.th.WSASend(s.h, [][]byte{o.buf}, 0, o.ov, cr)
+	default:
+		var flags uint32
+		o.retBytes, o.ret = s.th.WSARecv(s.h, [][]byte{o.buf}, &flags, o.ov, cr)
+	}
+	e.classify(o)
+	return o
+}
+
+// arm prepares o's notification mechanism: an event of its own in HEvent,
+// or the completion routine to pass; nil for a port.
+func (e *env) arm(o *op) spi.CompletionRoutine {
+	switch o.mech {
+	case viaEvent:
+		ev, err := e.p.WSACreateEvent()
+		if err != nil {
+			panic("spitest: WSACreateEvent: " + err.Error())
+		}
+		e.events = append(e.events, ev)
+		e.evOps = append(e.evOps, o)
+		o.event, o.ov.HEvent = ev, ev
+	case viaRoutine:
+		return e.routine(o)
+	}
+	return nil
+}
+
+// ioctl issues an overlapped SIO_BASE_HANDLE on s, which completes at
+// once and must be notified like any overlapped operation.
+func (e *env) ioctl(s *sock) *op {
+	o := &op{s: s, ov: new(spi.Overlapped), mech: s.mech, ioctl: true, buf: make([]byte, 8)}
+	cr := e.arm(o)
+	o.name = s.name + ".WSAIoctl(SIO_BASE_HANDLE, overlapped)#" + itoa(len(e.allOps))
+	e.ops[o.ov] = o
+	e.allOps = append(e.allOps, o)
+	e.clientOp++
+	o.retBytes, o.ret = s.th.WSAIoctl(s.h, spi.SIO_BASE_HANDLE, nil, o.buf, o.ov, cr)
+	e.classify(o)
+	if o.immediate {
+		e.checkBaseHandle(s, o.buf, o.retBytes)
+	}
+	return o
+}
+
+// baseHandle asks s for SIO_BASE_HANDLE without an overlapped and checks
+// the answer.
+func (e *env) baseHandle(s *sock) {
+	out := make([]byte, 8)
+	e.clientOp++
+	n, err := s.th.WSAIoctl(s.h, spi.SIO_BASE_HANDLE, nil, out, nil, nil)
+	e.logf("WSAIoctl(%s, SIO_BASE_HANDLE) = %d, %v", s.name, n, err)
+	if err != nil {
+		if !s.closed && !s.reset {
+			e.fail(ruleBaseHandle, "%s: WSAIoctl(SIO_BASE_HANDLE) failed: %v; the base provider answers it", s.name, err)
+		}
+		return
+	}
+	e.checkBaseHandle(s, out, n)
+}
+
+// classify records what the call that started o returned.
+func (e *env) classify(o *op) {
+	switch {
+	case o.ret == nil:
+		o.immediate = true
+	case errors.Is(o.ret, spi.WSA_IO_PENDING):
+		o.pending = true
+	}
+	e.logf("%s(%d bytes) = %d, %v", o.name, len(o.buf), o.retBytes, errText(o.ret))
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "success"
+	}
+	return spi.ErrnoOf(err).Error()
+}
+
+// peerSend sends n bytes from the peer of s (nonblocking).
+func (e *env) peerSend(s *sock, n int) {
+	if s.peer == 0 || s.gone {
+		return
+	}
+	b := e.payload(n)
+	k, err := e.peerTh.WSASend(s.peer, [][]byte{b}, 0, nil, nil)
+	e.logf("peer of %s sends %d bytes: %d, %v", s.name, n, k, errText(err))
+	if err == nil {
+		s.peerSent = append(s.peerSent, b[:k]...)
+	}
+}
+
+// peerRecv reads everything the peer of s has been sent.
+func (e *env) peerRecv(s *sock) {
+	if s.peer == 0 || s.gone {
+		return
+	}
+	if e.peerBuf == nil {
+		e.peerBuf = [][]byte{make([]byte, 4096)}
+	}
+	for {
+		k, err := e.peerTh.WSARecv(s.peer, e.peerBuf, nil, nil, nil)
+		if err != nil || k == 0 {
+			break
+		}
+		s.peerGot = append(s.peerGot, e.peerBuf[0][:k]...)
+	}
+	e.checkPeerGot(s)
+}
+
+// peerClose closes the peer of s gracefully.
+func (e *env) peerClose(s *sock) {
+	if s.peer == 0 || s.gone {
+		return
+	}
+	e.peerRecv(s)
+	s.gone = true
+	e.logf("peer of %s closes", s.name)
+	_ = e.peerTh.Closesocket(s.peer)
+}
+
+// close closes client socket s.
+func (e *env) close(s *sock) {
+	if s.closed {
+		return
+	}
+	for _, o := range e.allOps {
+		if o.s == s && len(o.notes) == 0 && o.expectsNote() {
+			o.closedAt = true
+		}
+	}
+	if s.base != 0 {
+		e.faults.disarm(s.base)
+	}
+	e.clientOp++
+	err := s.th.Closesocket(s.h)
+	e.logf("closesocket(%s) = %v", s.name, errText(err))
+	s.closed = true
+	if err != nil {
+		e.fail(ruleCloseAborts, "closesocket(%s) failed: %v", s.name, err)
+	}
+}

@@ -1,0 +1,269 @@
+package spitest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wsspi/wsspi/handles"
+	"github.com/wsspi/wsspi/spi"
+)
+
+// checkNewSocket checks the handle a WSASocket call returned against the
+// handles the call made: its kind against XP1_IFS_HANDLES, its owner and
+// context, and it finds the base provider's socket for SIO_BASE_HANDLE.
+func (e *env) checkNewSocket(s *sock, before, after []handles.Entry) {
+	var en handles.Entry
+	var ifsNew []spi.Handle
+	for _, a := range added(before, after) {
+		if a.Handle == s.h {
+			en = a
+		}
+		if a.Kind == handles.KindIFSSocket {
+			ifsNew = append(ifsNew, a.Handle)
+		}
+	}
+	if en.Handle == 0 {
+		e.fail(ruleIFSFlag, "%s: WSASocket returned %v, which is not a handle it made", s.name, s.h)
+		return
+	}
+	if len(ifsNew) == 1 {
+		s.base = ifsNew[0]
+	}
+	switch {
+	case e.ifs && en.Kind != handles.KindIFSSocket:
+		e.fail(ruleIFSFlag, "entry %d sets XP1_IFS_HANDLES, but the socket WSASocket returned (%v) is a %v handle (from WPUCreateSocketHandle), not an IFS handle",
+			e.entry.CatalogEntryId, s.h, en.Kind)
+	case !e.ifs && en.Kind != handles.KindSocket:
+		e.fail(ruleIFSFlag, "entry %d does not set XP1_IFS_HANDLES, but the socket WSASocket returned (%v) is a %v handle, not one from WPUCreateSocketHandle",
+			e.entry.CatalogEntryId, s.h, en.Kind)
+	}
+	if en.Kind != handles.KindSocket {
+		return
+	}
+	chainTop := spi.CatalogEntryId(e.entry.ProtocolChain.ChainEntries[0])
+	if en.Owner != e.entry.CatalogEntryId && en.Owner != chainTop {
+		e.fail(ruleContext, "%s: the handle is owned by catalog entry %d, neither the chain %d nor its layer %d: ws2_32 routes calls on it elsewhere",
+			s.name, en.Owner, e.entry.CatalogEntryId, chainTop)
+	}
+	ctx, err := e.p.Handles().QuerySocketHandleContext(s.h)
+	if err != nil {
+		e.fail(ruleContext, "%s: WPUQuerySocketHandleContext(%v) failed: %v", s.name, s.h, err)
+	} else if !sameContext(ctx, en.Context) {
+		e.fail(ruleContext, "%s: WPUQuerySocketHandleContext(%v) returned %T, not the context registered (%T)", s.name, s.h, ctx, en.Context)
+	}
+}
+
+// sameContext compares two contexts by identity where it can.
+func sameContext(a, b any) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = true // not comparable: nothing to say
+		}
+	}()
+	return a == b
+}
+
+func (e *env) checkBaseHandle(s *sock, out []byte, n uint32) {
+	if n < 8 {
+		e.fail(ruleBaseHandle, "%s: SIO_BASE_HANDLE returned %d bytes, not a SOCKET", s.name, n)
+		return
+	}
+	got := spi.Handle(binary.LittleEndian.Uint64(out))
+	if s.base != 0 && got != s.base {
+		e.fail(ruleBaseHandle, "%s: SIO_BASE_HANDLE answered %v, but the base provider's socket under %v is %v", s.name, got, s.h, s.base)
+	}
+}
+
+// checkResult compares the status block and WSAGetOverlappedResult with
+// what a packet or an event reported.
+func (e *env) checkResult(o *op, status spi.Errno, n uint32) {
+	if o.ov.InProgress() {
+		e.fail(ruleResult, "%s was notified while its overlapped still says WSS_OPERATION_IN_PROGRESS", o.name)
+		return
+	}
+	if got := uint32(o.ov.LoadInternalHigh()); got != n {
+		e.fail(ruleResult, "%s: InternalHigh is %d but the notification says %d bytes", o.name, got, n)
+	}
+	if o.s.closed || o.ioctl {
+		return
+	}
+	e.clientOp++
+	bytes, _, err := o.s.th.WSAGetOverlappedResult(o.s.h, o.ov, false)
+	if errors.Is(err, spi.WSAENOTSOCK) && (o.s.closed || o.s.reset) {
+		return
+	}
+	if got := spi.ErrnoOf(err); got != status || (err == nil && bytes != n) {
+		e.fail(ruleResult, "%s: WSAGetOverlappedResult says %d bytes, %v; the notification said %d bytes, %v",
+			o.name, bytes, errText(err), n, errText(errOrNil(status)))
+	}
+}
+
+// advance feeds the finished operations of each socket, in issue order,
+// to the stream check.
+func (e *env) advance() {
+	for _, s := range e.socks {
+		for len(s.recvs) > 0 && s.recvs[0].done() {
+			o := s.recvs[0]
+			s.recvs = s.recvs[1:]
+			if status, n := o.result(); status == 0 && len(o.notes) > 0 {
+				s.got = append(s.got, o.buf[:min(int(n), len(o.buf))]...)
+			}
+			if len(s.got) > len(s.peerSent) || !bytes.Equal(s.got, s.peerSent[:len(s.got)]) {
+				e.fail(ruleStream, "%s: the client received %s; the peer sent %s", s.name, show(s.got), show(s.peerSent))
+				s.got = append(s.got[:0], s.peerSent[:min(len(s.got), len(s.peerSent))]...)
+			}
+		}
+		for len(s.sends) > 0 && s.sends[0].done() {
+			o := s.sends[0]
+			s.sends = s.sends[1:]
+			if status, n := o.result(); status == 0 && len(o.notes) > 0 {
+				s.sent = append(s.sent, o.buf[:min(int(n), len(o.buf))]...)
+			}
+		}
+		e.checkPeerGot(s)
+	}
+}
+
+// checkPeerGot checks that the peer received a prefix of what the client
+// sent, in order and once.
+func (e *env) checkPeerGot(s *sock) {
+	n := min(len(s.peerGot), len(s.sent))
+	possible := len(s.sent)
+	for _, o := range s.sends {
+		if o.expectsNote() {
+			possible += len(o.buf)
+		}
+	}
+	if !bytes.Equal(s.peerGot[:n], s.sent[:n]) || len(s.peerGot) > possible {
+		e.fail(ruleStream, "%s: the peer received %s; the client sent %s", s.name, show(s.peerGot), show(s.sent))
+		s.peerGot = append(s.peerGot[:0], s.sent[:n]...)
+	}
+}
+
+// show prints a byte stream briefly.
+func show(b []byte) string {
+	if len(b) <= 24 {
+		return fmt.Sprintf("%d bytes %v", len(b), b)
+	}
+	return fmt.Sprintf("%d bytes %v…%v", len(b), b[:12], b[len(b)-12:])
+}
+
+// finish ends the run: it closes every socket, waits for every
+// notification, checks each operation was notified once, checks that the
+// provider closed its handles, then cleans the process up and checks that
+// nothing of it is left.
+func (e *env) finish() {
+	if e.closed {
+		return
+	}
+	e.closed = true
+	for _, s := range e.socks {
+		e.close(s)
+	}
+	e.awaitAll()
+	for _, s := range e.socks {
+		e.peerRecv(s)
+	}
+	e.advance()
+	for _, o := range e.allOps {
+		if o.expectsNote() && len(o.notes) == 0 {
+			r, how := ruleCompletesOnce, "pending"
+			switch {
+			case o.immediate:
+				r, how = ruleImmediate, "successful at once"
+			case o.closedAt:
+				r, how = ruleCloseAborts, "pending, its socket was closed,"
+			}
+			e.fail(r, "%s returned %s but was never notified by %v", o.name, how, o.mech)
+		}
+		if o.closedAt && len(o.notes) > 0 {
+			if st := o.notes[0].status; st != 0 && !abortStatus(st) && !resetStatus(st) {
+				e.fail(ruleCloseAborts, "%s, pending when its socket was closed, completed with %v", o.name, st)
+			}
+		}
+	}
+	e.awaitHandles()
+	leaked := map[spi.Handle]bool{}
+	for _, en := range e.p.Handles().Snapshot().Live {
+		if en.Kind == handles.KindSocket {
+			leaked[en.Handle] = true
+			e.fail(ruleHandleClose, "handle %v from WPUCreateSocketHandle (entry %d) is still open after every socket was closed and every operation completed",
+				en.Handle, en.Owner)
+		}
+	}
+	if e.listener != 0 {
+		_ = e.peerTh.Closesocket(e.listener)
+	}
+	for _, s := range e.socks {
+		if s.peer != 0 && !s.gone {
+			_ = e.peerTh.Closesocket(s.peer)
+		}
+	}
+	e.settle()
+	e.collect()
+	e.checkOpenIDs()
+	for _, ev := range e.events {
+		_ = e.p.WSACloseEvent(ev)
+	}
+	if e.port != 0 {
+		_ = e.p.CloseHandle(e.port)
+	}
+	for _, th := range append(e.threads, e.poller, e.peerTh) {
+		th.Exit()
+	}
+	if err := e.p.Close(); err != nil {
+		e.fail(ruleCleanup, "WSACleanup failed: %v", err)
+	}
+	e.settle()
+	for _, en := range e.p.Handles().Snapshot().Live {
+		e.fail(ruleCleanup, "after WSACleanup the process still has handle %v: %v (owner %d)", en.Handle, en.Kind, en.Owner)
+	}
+	e.checkHandleTrace(leaked)
+}
+
+// awaitHandles waits, outside a bubble, up to the timeout for the
+// provider's own goroutines to close the handles it made with
+// WPUCreateSocketHandle: a layer closes a handle from the last forwarding
+// of its operations, which may follow the client's notification.
+func (e *env) awaitHandles() {
+	if e.cfg.bubble {
+		return
+	}
+	deadline := time.Now().Add(e.cfg.timeout)
+	for time.Now().Before(deadline) {
+		left := false
+		for _, en := range e.p.Handles().Snapshot().Live {
+			left = left || en.Kind == handles.KindSocket
+		}
+		if !left {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// checkOpenIDs checks that no thread id from WPUOpenCurrentThread is left
+// open on the client's threads once everything completed.
+func (e *env) checkOpenIDs() {
+	for _, th := range e.threads {
+		if n := th.Kernel().Snapshot().OpenIDs; n > 0 {
+			e.fail(ruleCleanup, "%d thread ids opened with WPUOpenCurrentThread on a client thread are still open after every operation completed", n)
+		}
+	}
+}
+
+// abortStatus reports whether st is how closesocket ends an operation
+// pending on the socket: WSA_OPERATION_ABORTED, as WSPCloseSocket's
+// documentation says, or WSAECONNABORTED (STATUS_CONNECTION_ABORTED), what
+// Windows since Vista reports on a connected stream socket (Wine's tests of
+// Windows, docs/facts.md §9.4), as the loopback provider does.
+func abortStatus(st spi.Errno) bool {
+	return st == spi.WSA_OPERATION_ABORTED || st == spi.WSAECONNABORTED
+}
+
+func resetStatus(st spi.Errno) bool {
+	return st == spi.WSAECONNRESET || st == spi.WSAECONNABORTED || st == spi.ERROR_NETNAME_DELETED
+}
