@@ -12,8 +12,8 @@ import (
 func (e *env) snapshot() []handles.Entry { return e.p.Handles().Snapshot().Live }
 
 // snapshotInto is snapshot into *buf, reusing its storage: the socket
-// action looks at the table before and after every WSASocket, and
-// allocating two lists each time cost a tenth of the workload.
+// action looks at the table before and after every WSASocket, and two
+// fresh lists each time showed in the workload's speed (bench/README.md).
 func (e *env) snapshotInto(buf *[]handles.Entry) []handles.Entry {
 	*buf = e.p.Handles().AppendLive((*buf)[:0])
 	return *buf
@@ -38,8 +38,9 @@ func added(before, after []handles.Entry) []handles.Entry {
 
 // socket makes a client socket through the target entry, checks what
 // kind of handle it is, connects it to a new peer and sets up its
-// notifications. It returns nil when the socket could not be made (a
-// finding says why, unless fails is set: a fault was armed).
+// notifications. It returns nil when WSASocket failed, which the log
+// records (the workload's faults make it fail; a case that needs the
+// socket returns early).
 func (e *env) socket(th *wsspi.Thread, m mech) *sock {
 	before := e.snapshotInto(&e.before)
 	e.clientOp++

@@ -133,8 +133,8 @@ func (e *env) settle() {
 // goroutines have nothing to deliver that the client could see now), and
 // with one processor only (with more, a goroutine the client's call woke
 // runs on another). Each yield wakes an idle processor to look for work,
-// and yielding at every settle cost the workload a tenth of its speed.
-// Nothing depends on the yield: awaitAll waits for late notifications.
+// so yielding at every settle, where it cannot help, slows the workload
+// (bench/README.md). Nothing depends on the yield: awaitAll waits for late notifications.
 func (e *env) quiesce() {
 	if e.cfg.bubble {
 		synctest.Wait()

@@ -59,7 +59,7 @@
 //     XP1_IFS_HANDLES, and over the loopback base provider alone (a nil
 //     Factory), record no trace: their providers make no
 //     WPUCreateSocketHandle handle (one that does breaks the IFS flag rule
-//     below), and tracing slows a run down two- to fivefold;
+//     below), and tracing slows a run down;
 //   - the entry's XP1_IFS_HANDLES matches the kind of handle WSASocket
 //     returns (an IFS file object, or a WPUCreateSocketHandle handle), and
 //     a WPUCreateSocketHandle handle is owned by the chain and gives back

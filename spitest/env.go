@@ -123,8 +123,9 @@ func (o *op) result() (spi.Errno, uint32) {
 }
 
 // logf records a step of the run. The line is formatted only if a
-// finding reports it (logText): formatting every step was a sixth of a
-// run's time. Every argument is a value (names, handles, counts, errors)
+// finding reports it (logText): a run logs every step and reports almost
+// none, and formatting as it goes showed in the workload's speed
+// (bench/README.md). Every argument is a value (names, handles, counts, errors)
 // that does not change afterwards, so the late text is the same.
 func (e *env) logf(format string, args ...any) {
 	e.log = append(e.log, logLine{format, args})
@@ -169,7 +170,8 @@ func newEnv(cfg *config, f Factory, id spi.CatalogEntryId, sched *Scheduler) (*e
 		// (checkHandleTrace), except over an entry with XP1_IFS_HANDLES,
 		// whose providers make no WPUCreateSocketHandle handle (one that
 		// does breaks IFSFlag), and over the loopback base provider alone
-		// (nil f): tracing makes a run two to five times slower.
+		// (nil f), which have no such handle to check: tracing is a
+		// large part of a run's cost (bench/README.md).
 		rec = new(trace.Recorder)
 		opts.Trace = rec
 	}
