@@ -61,7 +61,7 @@ func (e *env) socket(th *wsspi.Thread, m mech) *sock {
 	}
 	peer, _, err := e.peerTh.Accept(e.listener)
 	if err != nil {
-		e.fail(ruleStream, "%s: connect returned success but the peer's listener has no connection to accept: %v", s.name, err)
+		e.fail(ruleConnect, "%s: connect returned success but the peer's listener has no connection to accept: %v", s.name, err)
 		return s
 	}
 	s.peer = peer

@@ -128,6 +128,23 @@
 // them ("Faults/..."), the workload arms them at random, and a plain test
 // can arm them itself (see the example of Faults).
 //
+// # Rules and their sources
+//
+// A finding quotes the rule it breaks ([Rule]) with its sources: for a
+// Winsock rule, the source keys and the numbered sections of the
+// project's fact sheet, docs/facts.md, which states the rule with its
+// references; for a rule of the kit's own, "spitest". The kit's own rules,
+// which Windows does not state but a conformance run needs, are these:
+//
+//   - Factory: The factory installs the provider under test into a fresh
+//     machine and names catalog entries that exist and pass catalog lint.
+//   - NoPanic: A provider reports errors; it does not panic.
+//   - Connect: A connect through the target entry that succeeds reaches
+//     the address the client named: the peer's listener has the
+//     connection to accept.
+//
+// [Rules] returns every rule the kit checks.
+//
 // # Bad input
 //
 // A factory that panics, returns an error, installs nothing, names an

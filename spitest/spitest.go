@@ -59,14 +59,19 @@ type Finding struct {
 }
 
 // Error formats the finding: the case, the entry, what happened, the rule
-// quoted with its source, how to reproduce it, and the last steps.
+// quoted with its sources (source keys and sections of docs/facts.md, or
+// "spitest"), how to reproduce it, and the last steps.
 func (f *Finding) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s", f.Case)
 	if f.Entry != 0 {
 		fmt.Fprintf(&b, " [entry %d %q]", f.Entry, f.EntryName)
 	}
-	fmt.Fprintf(&b, ": %s\n\trule %s (%s): %q", f.Detail, f.Rule.Name, f.Rule.Source, f.Rule.Quote)
+	src := f.Rule.Source
+	if f.Rule.Facts != "" {
+		src += "; " + f.Rule.Facts
+	}
+	fmt.Fprintf(&b, ": %s\n\trule %s (%s): %q", f.Detail, f.Rule.Name, src, f.Rule.Quote)
 	if f.Run != "" {
 		fmt.Fprintf(&b, "\n\treproduce: %s", f.Run)
 	}
@@ -168,7 +173,7 @@ func CaseNames() []string {
 func Rules() []Rule {
 	return []Rule{ruleCompletesOnce, ruleMechanism, rulePortKey, ruleResult, ruleImmediate, ruleCloseAborts,
 		ruleHandleClose, ruleCleanup, ruleContext, ruleIFSFlag, ruleReadFile, ruleBaseHandle, ruleStream,
-		ruleSocketFails, ruleStartupFails, ruleFactory}
+		ruleSocketFails, ruleStartupFails, ruleConnect, ruleNoPanic, ruleFactory}
 }
 
 // Check runs every case over every target entry of f and returns the
@@ -291,8 +296,7 @@ func runOnce(cfg *config, f Factory, id spi.CatalogEntryId, name string, sched *
 				if raised == nil {
 					raised = r
 				}
-				e.fail(Rule{Name: "NoPanic", Source: "spitest", Quote: "A provider reports errors; it does not panic."},
-					"the run panicked: %v\n%s", r, debug.Stack())
+				e.fail(ruleNoPanic, "the run panicked: %v\n%s", r, debug.Stack())
 			}
 		}()
 		fn()
