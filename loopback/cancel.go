@@ -9,6 +9,10 @@ import "github.com/wsspi/wsspi/spi"
 // I/O).
 func (s *socket) CancelIo(thread spi.ThreadID, allThreads bool, ov *spi.Overlapped) int {
 	n := s.n
+	match := func(o *op) bool {
+		return (allThreads || o.req.Thread.ThreadHandle == thread.ThreadHandle) &&
+			(ov == nil || o.req.Overlapped == ov)
+	}
 	var fl flushList
 	count := 0
 	n.mu.Lock()
@@ -16,9 +20,7 @@ func (s *socket) CancelIo(thread spi.ThreadID, allThreads bool, ov *spi.Overlapp
 		var prev *op
 		for o := q.head; o != nil; {
 			next := o.next
-			if o.req.Overlapped != nil &&
-				(allThreads || o.req.Thread.ThreadHandle == thread.ThreadHandle) &&
-				(ov == nil || o.req.Overlapped == ov) {
+			if o.req.Overlapped != nil && match(o) {
 				q.remove(prev, o)
 				n.finishLocked(o, spi.ERROR_OPERATION_ABORTED, &fl)
 				count++
@@ -28,14 +30,8 @@ func (s *socket) CancelIo(thread spi.ThreadID, allThreads bool, ov *spi.Overlapp
 			o = next
 		}
 	}
-	count += n.cancelAcceptDataLocked(s, func(o *op) bool {
-		return (allThreads || o.req.Thread.ThreadHandle == thread.ThreadHandle) &&
-			(ov == nil || o.req.Overlapped == ov)
-	}, &fl)
-	count += n.cancelAddressListChangeLocked(s, func(o *op) bool {
-		return (allThreads || o.req.Thread.ThreadHandle == thread.ThreadHandle) &&
-			(ov == nil || o.req.Overlapped == ov)
-	}, &fl)
+	count += n.cancelAcceptDataLocked(s, match, &fl)
+	count += n.cancelAddressListChangeLocked(s, match, &fl)
 	if count > 0 {
 		n.settleLocked(s, &fl)
 	}

@@ -6,20 +6,16 @@ import (
 	"github.com/wsspi/wsspi/spi"
 )
 
-// dgramSend sends one datagram. It never waits: a datagram the receiver
+// dgramSendAndUnlock sends one datagram, called by send with the network
+// lock held; it releases the lock. It never waits: a datagram the receiver
 // cannot queue is dropped, as UDP drops it, and the send succeeds all the
 // same.
-func (s *socket) dgramSend(bufs [][]byte, to netip.AddrPort, sendTo bool, req spi.IORequest) (uint32, error) {
+func (s *socket) dgramSendAndUnlock(bufs [][]byte, to netip.AddrPort, sendTo bool, req spi.IORequest) (uint32, error) {
 	n := s.n
 	size := totalLen(bufs)
 	var fl flushList
-	n.mu.Lock()
 	var err error
 	switch {
-	case s.closed:
-		err = spi.WSAENOTSOCK
-	case s.shutSend:
-		err = spi.WSAESHUTDOWN
 	case !to.IsValid() && s.state != stateConnected && sendTo:
 		err = spi.WSAEDESTADDRREQ
 	case !to.IsValid() && s.state != stateConnected:
@@ -51,24 +47,10 @@ func (s *socket) dgramSend(bufs [][]byte, to netip.AddrPort, sendTo bool, req sp
 	return s.returnAndUnlock(req, 0, uint32(size), 0, &fl)
 }
 
-// dgramRecv receives one datagram, waiting for one if none is queued.
-func (s *socket) dgramRecv(bufs [][]byte, in uint32, flags *uint32, from *netip.AddrPort, req spi.IORequest) (uint32, error) {
-	n := s.n
+// dgramRecvAndUnlock receives one datagram, waiting for one if none is
+// queued, called by recv with the network lock held; it releases the lock.
+func (s *socket) dgramRecvAndUnlock(bufs [][]byte, in uint32, flags *uint32, from *netip.AddrPort, req spi.IORequest) (uint32, error) {
 	var fl flushList
-	n.mu.Lock()
-	var err error
-	switch {
-	case s.closed:
-		err = spi.WSAENOTSOCK
-	case !s.bound:
-		err = spi.WSAEINVAL
-	case s.shutRecv:
-		err = spi.WSAESHUTDOWN
-	}
-	if err != nil {
-		n.mu.Unlock()
-		return 0, err
-	}
 	size := totalLen(bufs)
 	if s.recvq.empty() && s.dq.Len() > 0 {
 		k, status, rflags, addr := s.takeDgramLocked(bufs, size, in&spi.MSG_PEEK != 0)

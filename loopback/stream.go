@@ -6,76 +6,6 @@ import (
 	"github.com/wsspi/wsspi/spi"
 )
 
-// Flags a send or a receive accepts; any other bit (MSG_OOB included)
-// fails the call with WSAEOPNOTSUPP.
-const (
-	sendFlags = spi.MSG_DONTROUTE | spi.MSG_PARTIAL
-	recvFlags = spi.MSG_PEEK | spi.MSG_WAITALL | spi.MSG_PARTIAL | spi.MSG_PUSH_IMMEDIATE
-)
-
-// send serves WSPSend, WSPSendTo (sendTo set, with its destination) and
-// WriteFile.
-func (s *socket) send(bufs [][]byte, flags uint32, to netip.AddrPort, sendTo bool, req spi.IORequest) (uint32, error) {
-	if flags&^sendFlags != 0 {
-		return 0, spi.WSAEOPNOTSUPP
-	}
-	if s.stream && s.n.faults != nil {
-		var err error
-		if bufs, err = s.transferFault(bufs, true); err != nil {
-			return 0, err
-		}
-	}
-	if err := s.start(req); err != nil {
-		return 0, err
-	}
-	if s.stream {
-		return s.streamSend(bufs, req)
-	}
-	return s.dgramSend(bufs, to, sendTo, req)
-}
-
-// recv serves WSPRecv, WSPRecvFrom and ReadFile. flags is in/out.
-func (s *socket) recv(bufs [][]byte, flags *uint32, from *netip.AddrPort, req spi.IORequest) (uint32, error) {
-	var in uint32
-	if flags != nil {
-		in = *flags
-	}
-	if in&^recvFlags != 0 {
-		return 0, spi.WSAEOPNOTSUPP
-	}
-	if in&spi.MSG_WAITALL != 0 && (!s.stream || in&(spi.MSG_PEEK|spi.MSG_PARTIAL) != 0) {
-		return 0, spi.WSAEOPNOTSUPP
-	}
-	if s.stream && s.n.faults != nil {
-		var err error
-		if bufs, err = s.transferFault(bufs, false); err != nil {
-			return 0, err
-		}
-	}
-	if err := s.start(req); err != nil {
-		return 0, err
-	}
-	if s.stream {
-		return s.streamRecv(bufs, in, flags, req)
-	}
-	return s.dgramRecv(bufs, in, flags, from, req)
-}
-
-// sendCheckLocked returns why a stream socket cannot send, if it cannot.
-func (s *socket) sendCheckLocked() error {
-	switch {
-	case s.closed:
-		return spi.WSAENOTSOCK
-	case s.state != stateConnected:
-		return spi.WSAENOTCONN
-	case s.shutSend:
-		return spi.WSAESHUTDOWN
-	case s.err != 0:
-		return s.err
-	}
-	return nil
-}
-
 // readerGone reports whether the peer d can no longer receive: it was
 // closed, or shut down for receiving.
 func readerGone(d *socket) bool { return d.closed || d.shutRecv }
@@ -111,15 +41,12 @@ func (s *socket) pushLocked(bufs [][]byte, size int) (rst *socket) {
 	return nil
 }
 
-func (s *socket) streamSend(bufs [][]byte, req spi.IORequest) (uint32, error) {
+// streamSendAndUnlock moves a send on a stream socket, called by send with
+// the network lock held; it releases the lock.
+func (s *socket) streamSendAndUnlock(bufs [][]byte, req spi.IORequest) (uint32, error) {
 	n := s.n
 	size := totalLen(bufs)
 	var fl flushList
-	n.mu.Lock()
-	if err := s.sendCheckLocked(); err != nil {
-		n.mu.Unlock()
-		return 0, err
-	}
 	if s.sendq.empty() && s.canSendLocked(size) {
 		if rst := s.pushLocked(bufs, size); rst != nil {
 			n.resetConnLocked(rst, &fl)
@@ -130,27 +57,11 @@ func (s *socket) streamSend(bufs [][]byte, req spi.IORequest) (uint32, error) {
 	return s.waitOrPendAndUnlock(getOp(s, req, bufs, size, false), nil, &fl)
 }
 
-func (s *socket) streamRecv(bufs [][]byte, in uint32, flags *uint32, req spi.IORequest) (uint32, error) {
+// streamRecvAndUnlock serves a receive on a stream socket, called by recv
+// with the network lock held; it releases the lock.
+func (s *socket) streamRecvAndUnlock(bufs [][]byte, in uint32, flags *uint32, req spi.IORequest) (uint32, error) {
 	n := s.n
 	var fl flushList
-	n.mu.Lock()
-	var err error
-	switch {
-	case s.closed:
-		err = spi.WSAENOTSOCK
-	case s.state != stateConnected:
-		err = spi.WSAENOTCONN
-	case s.shutRecv:
-		err = spi.WSAESHUTDOWN
-	case s.err != 0:
-		err = s.err
-	case in&spi.MSG_WAITALL != 0 && req.Overlapped == nil && s.nonblocking:
-		err = spi.WSAEOPNOTSUPP
-	}
-	if err != nil {
-		n.mu.Unlock()
-		return 0, err
-	}
 	size := totalLen(bufs)
 	avail := s.rx.Len()
 	ready := avail > 0 || s.rxFin
