@@ -159,8 +159,9 @@ type Entry struct {
 	// Pads Entry from 56 to 64 bytes. Go copies a struct of 56 bytes with
 	// a last 16-byte move that overlaps the one before it, which the CPU
 	// cannot serve from its store buffer; Lookup's result is copied twice
-	// on its way to the caller's variable, and the stall made lookups about
-	// 2.5 times slower. Blank fields are ignored by ==, and by cmp.
+	// on its way to the caller's variable, so every lookup would pay the
+	// stall (bench/README.md, "handles", has the measurement). Blank
+	// fields are ignored by ==, and by cmp.
 	_ [8]byte
 }
 
@@ -182,9 +183,9 @@ func New(opts Options) *Table {
 		pages:       make([]atomic.Pointer[page], (c+pageSize-1)/pageSize),
 	}
 	// The directory is not shared yet, so it is filled by copying, not by
-	// one atomic store per page: 4096 of those, for the default capacity,
-	// were a twentieth of the spitest workload, which makes processes by
-	// the thousand.
+	// one atomic store per page (4096 of them at the default capacity):
+	// the spitest workload makes processes, and so tables, by the thousand
+	// (bench/README.md, "handles").
 	empty := emptyDirectory()
 	for off := 0; off < len(t.pages); {
 		off += copy(t.pages[off:], empty)
@@ -294,26 +295,23 @@ func (t *Table) add(op string, kind Kind, owner spi.CatalogEntryId, context, obj
 }
 
 // newEntryLocked returns a new, unpublished entry. Entries are allocated
-// in blocks of entryBlock: with one allocation per handle a create and
-// close cost about 1.2 to 1.4 times a mutex-guarded map's, with blocks of
-// 8 about 0.9 to 1.0 (BenchmarkHandleCreateCloseRatio, 2-CPU VM). Larger
-// blocks, 32 to 1024 entries, measured no better beyond the ±15% that
-// separates one run from the next. The price of blocks: a block stays in
-// memory while any of its entries is live or referenced, and with it the
-// contexts and objects of its closed entries.
+// in blocks of entryBlock, because one allocation per handle made a create
+// and close cost more than an insert and a delete in a mutex-guarded map,
+// and blocks of 8 brought it level; larger blocks measured no better
+// (BenchmarkHandleCreateCloseRatio; the figures are in bench/README.md,
+// "handles"). The price of blocks: a block stays in memory while any of
+// its entries is live or referenced, and with it the contexts and objects
+// of its closed entries.
 //
 // What remains is the garbage itself, one entry per create, which the map
-// does not make. Measured (same benchmark, November 2026): the ratio is
-// 1.19-1.34x at GOGC=25, 0.91-1.02x at 100, 0.75-0.85x at 400, and with
-// the entries of a fixed ring handed out again (an experiment, unsound for
-// readers) 0.48-0.51x. Recycling entries soundly needs readers that cannot
-// be copying an entry while it is rewritten: a seqlock over the slot read
-// word by word with atomics (the interface words taken apart with unsafe)
-// measured 9-11 ns a lookup in a prototype, and 4.4-5.6 ns for the context
-// alone, against 3 ns for this table and the 0.2x sync.Map bound (about 4
-// ns); a reference count per lookup makes readers write to shared memory.
-// Lookups are the hot path (every call that names a socket makes one), so
-// the table keeps immutable entries and pays at create.
+// does not make, so the comparison moves with GOGC. Entries are not
+// recycled, because a lookup copies its entry without a lock and may still
+// be copying one while it is rewritten. Recycling them soundly would make
+// readers pay instead: a seqlock over the slot, read word by word with
+// atomics, made a prototype's lookups several times slower than this
+// table's, and a reference count per lookup makes readers write to shared
+// memory. Lookups are the hot path (every call that names a socket makes
+// one), so the table keeps immutable entries and pays at create.
 func (t *Table) newEntryLocked() *Entry {
 	if len(t.block) == 0 {
 		t.block = make([]Entry, entryBlock)
