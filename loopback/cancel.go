@@ -17,17 +17,10 @@ func (s *socket) CancelIo(thread spi.ThreadID, allThreads bool, ov *spi.Overlapp
 	count := 0
 	n.mu.Lock()
 	for _, q := range [2]*opQueue{&s.sendq, &s.recvq} {
-		var prev *op
-		for o := q.head; o != nil; {
-			next := o.next
-			if o.req.Overlapped != nil && match(o) {
-				q.remove(prev, o)
-				n.finishLocked(o, spi.ERROR_OPERATION_ABORTED, &fl)
-				count++
-			} else {
-				prev = o
-			}
-			o = next
+		mine := q.extract(func(o *op) bool { return o.req.Overlapped != nil && match(o) })
+		for o := mine.pop(); o != nil; o = mine.pop() {
+			n.finishLocked(o, spi.ERROR_OPERATION_ABORTED, &fl)
+			count++
 		}
 	}
 	count += n.cancelAcceptDataLocked(s, match, &fl)
