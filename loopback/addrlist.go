@@ -90,8 +90,10 @@ func (n *Network) RemoveAddress(a netip.Addr) error {
 }
 
 // Addresses returns a copy of the machine's local addresses, in the order
-// they were added: 127.0.0.1 and ::1 first on a new network. It holds the
-// loopback and link-local addresses SIO_ADDRESS_LIST_QUERY leaves out.
+// they were added: 127.0.0.1 and ::1 first on a new network. It is the
+// machine's unicast address table, as GetUnicastIpAddressTable lists it on
+// Windows, so it holds the loopback and link-local addresses
+// SIO_ADDRESS_LIST_QUERY leaves out.
 func (n *Network) Addresses() []netip.Addr {
 	n.mu.Lock()
 	defer n.mu.Unlock()

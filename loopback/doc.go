@@ -27,7 +27,10 @@
 //	data, table, err := prov.WSPStartup(spi.WINSOCK_VERSION, &entry, upcalls, imports)
 //
 // WSPStartup is reference-counted per Provider; the last WSPCleanup closes
-// the process's sockets.
+// the process's sockets. The package example does this wiring by hand,
+// with the least kernel a base provider needs; a wsspi.Machine does it for
+// each of its processes, with the catalog, handle tables and completion
+// ports behind it.
 //
 // # Results and notifications
 //

@@ -20,11 +20,12 @@ type Faults interface {
 	TransferFault(s spi.Socket, send bool, size int) Fault
 }
 
-// Fault is what [Faults] decides for one transfer. The zero value is no
-// fault.
+// Fault is what [Faults] decides for one transfer: one WSPSend, WSPRecv,
+// WriteFile or ReadFile on a stream socket. The zero value is no fault.
 type Fault struct {
-	// Fail, when not 0, fails the call at once with this code: nothing
-	// starts and nothing is notified.
+	// Fail, when not 0, fails the call at once with this code, as a
+	// WSPSend or WSPRecv that returns SOCKET_ERROR: nothing starts and
+	// nothing is notified.
 	Fail spi.Errno
 	// Reset resets the connection first, as an RST from the peer would:
 	// the socket loses its unread bytes, and this call and every pending

@@ -9,31 +9,33 @@ import (
 
 // Buffer sizes, port range and message size of the simulated transport.
 const (
-	// DefaultSendBuffer is the initial SO_SNDBUF of every socket, in bytes:
-	// 64 KiB, what getsockopt reports on Windows 7 and later (8 KiB on
-	// Windows XP and Server 2003).
+	// DefaultSendBuffer is the initial SO_SNDBUF of every socket, in bytes,
+	// as WSPGetSockOpt reports it: 64 KiB, what getsockopt reports on
+	// Windows 7 and later (8 KiB on Windows XP and Server 2003).
 	DefaultSendBuffer = 65536
 	// DefaultReceiveBuffer is the initial SO_RCVBUF of every socket, in
-	// bytes (64 KiB, as SO_SNDBUF).
+	// bytes, as WSPGetSockOpt reports it (64 KiB, as SO_SNDBUF).
 	DefaultReceiveBuffer = 65536
 	// EphemeralPortFirst and EphemeralPortLast bound the ports handed out
-	// for port 0 and implicit binds: Windows' dynamic port range since
-	// Vista.
+	// by WSPBind to port 0 and by the implicit binds of WSPConnect,
+	// ConnectEx and WSPSendTo: Windows' dynamic port range since Vista.
 	EphemeralPortFirst = 49152
 	EphemeralPortLast  = 65535
-	// MaxDatagramSize is the largest UDP payload the provider accepts when
-	// its catalog entry gives no dwMessageSize: 65507, the most an IPv4
-	// datagram carries. Otherwise the entry's MessageSize is the limit (and
-	// SO_MAX_MSG_SIZE); larger sends fail with WSAEMSGSIZE.
+	// MaxDatagramSize is the largest UDP payload WSPSend and WSPSendTo
+	// accept when the socket's catalog entry gives no dwMessageSize: 65507,
+	// the most an IPv4 datagram carries. Otherwise the entry's MessageSize
+	// is the limit (and SO_MAX_MSG_SIZE); larger sends fail with
+	// WSAEMSGSIZE.
 	MaxDatagramSize = 65507
-	// MaxBacklog is the longest listen backlog; larger values, SOMAXCONN
+	// MaxBacklog is the longest WSPListen backlog; larger values, SOMAXCONN
 	// included, are clamped to it, as Windows clamps SOMAXCONN to 200.
 	MaxBacklog = 200
 )
 
-// Network is the loopback network of one simulated machine: the port
-// spaces of TCP and UDP over 127.0.0.0/8 and ::1, the listeners, the
-// connections, the datagram endpoints, and the machine's list of local
+// Network is the loopback network of one simulated machine, what the
+// TCP/IP stack under AFD (afd.sys over tcpip.sys) is to a Windows machine:
+// the port spaces of TCP and UDP over 127.0.0.0/8 and ::1, the listeners,
+// the connections, the datagram endpoints, and the machine's list of local
 // addresses (see [Network.AddAddress]). Every process of the machine
 // loads the provider through its own [Provider] made by
 // [Network.NewProvider], and their sockets meet here, so two processes can
@@ -80,11 +82,13 @@ type portKey struct {
 	port uint16
 }
 
-// NewNetwork returns an empty loopback network, whose local addresses are
+// NewNetwork returns an empty loopback network, as a machine's TCP/IP
+// stack starts: no socket, no port bound, and the local addresses
 // 127.0.0.1 and ::1.
 func NewNetwork() *Network { return NewNetworkWith(Options{}) }
 
-// NewNetworkWith returns an empty loopback network configured by opts.
+// NewNetworkWith returns an empty loopback network configured by opts: the
+// network of [NewNetwork], with a scheduler or faults injected.
 func NewNetworkWith(opts Options) *Network {
 	n := &Network{ports: make(map[portKey][]*socket), nextPort: EphemeralPortFirst,
 		addrs: defaultAddresses(), sched: opts.Scheduler, faults: opts.Faults}
@@ -93,8 +97,9 @@ func NewNetworkWith(opts Options) *Network {
 }
 
 // NewProvider returns a fresh copy of the provider "DLL" for one process
-// of the machine: its WSPStartup method is the [spi.WSPStartupFunc] the
-// process's ws2_32 calls. Each process must get its own Provider, as each
+// of the machine, what LoadLibrary of mswsock.dll is when ws2_32 first
+// needs one of its catalog entries: its [Provider.WSPStartup] method is the
+// [spi.WSPStartupFunc] the process's ws2_32 then calls. Each process must get its own Provider, as each
 // Windows process gets its own copy of a DLL's globals: the reference count
 // of WSPStartup and WSPCleanup, the upcall table and the handle of every
 // socket are per process.

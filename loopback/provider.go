@@ -21,8 +21,10 @@ func versionLess(a, b uint16) bool {
 }
 
 // Provider is the loopback provider as loaded into one process (one copy
-// of the "DLL"): its WSPStartup reference count, the upcall table and
-// kernel services it was last given, and the process's sockets. Get one
+// of the "DLL", as msafd in mswsock.dll is loaded into each Windows
+// process that uses TCP/IP): its WSPStartup reference count, the upcall
+// table and kernel services it was last given, and the process's sockets.
+// Its [spi.WSPProcTable], which WSPStartup returns, serves the WSP calls. Get one
 // from [Network.NewProvider]. A Provider is safe for concurrent use.
 type Provider struct {
 	n     *Network
