@@ -1,7 +1,9 @@
 package spitest
 
 import (
+	"bytes"
 	"errors"
+	"slices"
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/handles"
@@ -83,17 +85,13 @@ func (e *env) socket(th *wsspi.Thread, m mech) *sock {
 	return s
 }
 
-// payload returns n bytes of the run's byte pattern: every byte sent in a
-// run differs from its neighbours, so a duplicate or a reordering shows.
+// payload returns the next n bytes of the run's byte pattern
+// (fillPattern): no four bytes a run sends repeat, so a duplicate or a
+// reordering shows as bytes from elsewhere in the stream, and a change as
+// bytes never sent.
 func (e *env) payload(n int) []byte {
 	b := make([]byte, n)
-	for i := range b {
-		b[i] = e.pattern
-		e.pattern++
-		if e.pattern == 251 {
-			e.pattern = 0
-		}
-	}
+	fillPattern(&e.lfsr, b)
 	return b
 }
 
@@ -107,6 +105,7 @@ func (e *env) issue(s *sock, send, file bool, size int) *op {
 	cr := e.arm(o)
 	verb := map[[2]bool]string{{true, false}: "WSASend", {false, false}: "WSARecv", {true, true}: "WriteFile", {false, true}: "ReadFile"}[[2]bool{send, file}]
 	o.name = s.name + "." + verb + "#" + itoa(len(e.allOps))
+	s.fileIO = s.fileIO || file
 	if send {
 		o.buf = e.payload(size)
 	} else {
@@ -204,16 +203,46 @@ func errText(err error) string {
 	return spi.ErrnoOf(err).Error()
 }
 
-// peerSend sends n bytes from the peer of s (nonblocking).
+// peerSend sends n bytes from the peer of s (nonblocking). With a
+// transform the peer sends their wire, which Wire makes of every send of
+// the peer so far; the part the base provider does not take at once goes
+// first at the peer's next send or receive.
 func (e *env) peerSend(s *sock, n int) {
 	if s.peer == 0 || s.gone {
 		return
 	}
 	b := e.payload(n)
-	k, err := e.peerTh.WSASend(s.peer, [][]byte{b}, 0, nil, nil)
-	e.logf("peer of %s sends %d bytes: %d, %v", s.name, n, k, errText(err))
-	if err == nil {
-		s.peerSent = append(s.peerSent, b[:k]...)
+	if e.transform == nil {
+		k, err := e.peerTh.WSASend(s.peer, [][]byte{b}, 0, nil, nil)
+		e.logf("peer of %s sends %d bytes: %d, %v", s.name, n, k, errText(err))
+		if err == nil {
+			s.peerSent = append(s.peerSent, b[:k]...)
+		}
+		return
+	}
+	sends := append(slices.Clip(s.peerSends), b)
+	wire := e.transform.Wire(sends)
+	if !bytes.HasPrefix(wire, s.peerWire) {
+		e.fail(ruleFactory, "%s: Target.Transform.Wire is not incremental: Wire of the peer's %d sends (%s) does not begin with Wire of the first %d (%s), which the peer already sent",
+			s.name, len(sends), show(wire), len(s.peerSends), show(s.peerWire))
+		return
+	}
+	e.logf("peer of %s sends %d bytes, %d bytes on the wire", s.name, n, len(wire)-len(s.peerWire))
+	s.peerSends, s.peerWire = sends, wire
+	s.peerSent = append(s.peerSent, b...)
+	e.peerFlush(s)
+}
+
+// peerFlush hands the peer's wire that the base provider has not taken to
+// it, until it takes no more.
+func (e *env) peerFlush(s *sock) {
+	for s.peerOut < len(s.peerWire) {
+		k, err := e.peerTh.WSASend(s.peer, [][]byte{s.peerWire[s.peerOut:]}, 0, nil, nil)
+		e.logf("peer of %s sends %d bytes of wire: %d, %v", s.name, len(s.peerWire)-s.peerOut, k, errText(err))
+		if err != nil || k == 0 {
+			return
+		}
+		s.peerOut += int(k)
 	}
 }
 
@@ -222,6 +251,7 @@ func (e *env) peerRecv(s *sock) {
 	if s.peer == 0 || s.gone {
 		return
 	}
+	e.peerFlush(s)
 	if e.peerBuf == nil {
 		e.peerBuf = [][]byte{make([]byte, 4096)}
 	}

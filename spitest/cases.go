@@ -29,7 +29,7 @@ var cases = []kase{
 	{"IFSFlag", []Rule{ruleIFSFlag}, func(e *env) { e.socket(e.threads[0], viaPort) }},
 	{"ReadFileWriteFile", []Rule{ruleReadFile}, readWriteFile},
 	{"BaseHandle", []Rule{ruleBaseHandle}, baseHandle},
-	{"StreamOrder", []Rule{ruleStream}, streamOrder},
+	{"StreamOrder", []Rule{ruleStream, ruleStreamData}, streamOrder},
 	{"Faults/SocketFails", []Rule{ruleSocketFails}, socketFails},
 	{"Faults/StartupFails", []Rule{ruleStartupFails}, startupFails},
 	{"Faults/Reset", []Rule{ruleCompletesOnce}, resetFault},
@@ -163,8 +163,8 @@ func readWriteFile(e *env) {
 				e.fail(ruleReadFile, "%s on %v handle %v completed with %v", o.name, kindName(e.ifs), s.h, errText(errOrNil(o.notes[0].status)))
 			}
 		}
-		if len(s.peerGot) != len(w.buf) && len(w.notes) == 1 {
-			e.fail(ruleReadFile, "%s: WriteFile of %d bytes completed but the peer received %d", s.name, len(w.buf), len(s.peerGot))
+		if got, err := e.peerReceived(s); err == nil && len(got) != len(w.buf) && len(w.notes) == 1 {
+			e.fail(ruleReadFile, "%s: WriteFile of %d bytes completed but the peer received %d", s.name, len(w.buf), len(got))
 		}
 		if !e.ifs {
 			if tr, err := e.p.HandleTransitions(s.h); err == nil && tr.Total() < 2*6 {

@@ -102,7 +102,7 @@ func (e *env) checkResult(o *op, status spi.Errno, n uint32) {
 }
 
 // advance feeds the finished operations of each socket, in issue order,
-// to the stream check.
+// to the stream checks.
 func (e *env) advance() {
 	for _, s := range e.socks {
 		for len(s.recvs) > 0 && s.recvs[0].done() {
@@ -111,11 +111,8 @@ func (e *env) advance() {
 			if status, n := o.result(); status == 0 && len(o.notes) > 0 {
 				s.got = append(s.got, o.buf[:min(int(n), len(o.buf))]...)
 			}
-			if len(s.got) > len(s.peerSent) || !bytes.Equal(s.got, s.peerSent[:len(s.got)]) {
-				e.fail(ruleStream, "%s: the client received %s; the peer sent %s", s.name, show(s.got), show(s.peerSent))
-				s.got = append(s.got[:0], s.peerSent[:min(len(s.got), len(s.peerSent))]...)
-			}
 		}
+		e.checkGot(s)
 		for len(s.sends) > 0 && s.sends[0].done() {
 			o := s.sends[0]
 			s.sends = s.sends[1:]
@@ -127,20 +124,99 @@ func (e *env) advance() {
 	}
 }
 
+// checkGot checks that the client received a prefix of what the peer
+// sent, in order and once. The first wrong byte is reported once; the
+// record of what the client received goes on as it was.
+func (e *env) checkGot(s *sock) {
+	if s.inBroken || len(s.got) <= len(s.peerSent) && bytes.Equal(s.got, s.peerSent[:len(s.got)]) {
+		return
+	}
+	s.inBroken = true
+	r, why := e.streamVerdict(s, s.got, s.peerSent)
+	wire := ""
+	if e.transform != nil {
+		wire = fmt.Sprintf(" (on the wire %s, made by Target.Transform.Wire)", show(s.peerWire[:s.peerOut]))
+	}
+	e.fail(r, "%s: the client received %s; the peer sent %s%s%s", s.name, show(s.got), show(s.peerSent), wire, why)
+}
+
 // checkPeerGot checks that the peer received a prefix of what the client
-// sent, in order and once.
+// sent, in order and once: with a transform, that Unwire reads the wire
+// the peer received as such a prefix. The first wrong byte is reported
+// once; the record of what the peer received goes on as it was.
 func (e *env) checkPeerGot(s *sock) {
-	n := min(len(s.peerGot), len(s.sent))
+	if s.outBroken {
+		return
+	}
+	got, err := e.peerReceived(s)
+	if err != nil {
+		s.outBroken = true
+		e.fail(ruleStreamData, "%s: the peer received %s, which Target.Transform.Unwire rejects (%v); the client sent %s",
+			s.name, show(s.peerGot), err, show(s.sent))
+		return
+	}
+	n := min(len(got), len(s.sent))
 	possible := len(s.sent)
 	for _, o := range s.sends {
 		if o.expectsNote() {
 			possible += len(o.buf)
 		}
 	}
-	if !bytes.Equal(s.peerGot[:n], s.sent[:n]) || len(s.peerGot) > possible {
-		e.fail(ruleStream, "%s: the peer received %s; the client sent %s", s.name, show(s.peerGot), show(s.sent))
-		s.peerGot = append(s.peerGot[:0], s.sent[:n]...)
+	if bytes.Equal(got[:n], s.sent[:n]) && len(got) <= possible {
+		return
 	}
+	s.outBroken = true
+	// What the peer may have: the sends completed, then those that may
+	// still complete.
+	may := append([]byte{}, s.sent...)
+	for _, o := range s.sends {
+		if o.expectsNote() {
+			may = append(may, o.buf...)
+		}
+	}
+	r, why := e.streamVerdict(s, got, may)
+	plain := ""
+	if e.transform != nil {
+		plain = ", read by Target.Transform.Unwire as " + show(got)
+	}
+	e.fail(r, "%s: the peer received %s%s; the client sent %s%s", s.name, show(s.peerGot), plain, show(s.sent), why)
+}
+
+// peerReceived returns the plain bytes the peer of s received: what it
+// received, or with a transform what Unwire reads in it.
+func (e *env) peerReceived(s *sock) ([]byte, error) {
+	if e.transform == nil {
+		return s.peerGot, nil
+	}
+	if s.peerUnwired != len(s.peerGot) || s.peerPlain == nil {
+		p, err := e.transform.Unwire(s.peerGot)
+		if err != nil {
+			return nil, err
+		}
+		s.peerPlain, s.peerUnwired = append([]byte{}, p...), len(s.peerGot)
+	}
+	return s.peerPlain, nil
+}
+
+// streamVerdict says which rule a wrong stream breaks, and why, for the
+// end of a connection that received got (plain bytes) where want is what
+// it may have received: StreamOrder when the bytes from the first wrong
+// one on are bytes of want found elsewhere (out of order or repeated),
+// StreamData when they are bytes never sent (the data changed).
+func (e *env) streamVerdict(s *sock, got, want []byte) (Rule, string) {
+	i, misplaced := streamMismatch(got, want)
+	if misplaced {
+		j := bytes.Index(want, got[i:min(i+4, len(got))])
+		return ruleStream, fmt.Sprintf(": from offset %d on it has the stream's bytes from offset %d, out of order or again", i, j)
+	}
+	why := fmt.Sprintf(": at offset %d it has bytes never sent (%s, where the sender's are %s)", i, around(got, i), around(want, i))
+	switch {
+	case e.transform == nil:
+		why += "; a layer that changes the data it carries declares how in Target.Transform"
+	case e.ifs && s.fileIO:
+		why += "; ReadFile and WriteFile on an IFS handle go straight to the base provider, so no layer changes their data"
+	}
+	return ruleStreamData, why
 }
 
 // show prints a byte stream briefly.

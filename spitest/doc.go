@@ -67,7 +67,9 @@
 //   - ReadFile and WriteFile work on the handle, reaching a non-IFS layer;
 //   - SIO_BASE_HANDLE answers the base provider's socket, the one file
 //     object WSASocket made (the layer must not intercept it);
-//   - the bytes of each connection arrive in order, once.
+//   - the bytes of each connection arrive in order, once, and as they were
+//     sent, or as the target's Transform says (see "Layers that change
+//     data" below).
 //
 // The cases add scenarios that reach the rules' corners: pending receives
 // closed under each mechanism, immediate failures, and the faults below.
@@ -119,6 +121,49 @@
 // bubble the kit waits in real time, up to [Timeout], for notifications
 // and, at the end of a run, for the provider to close its socket handles.
 //
+// # Layers that change data
+//
+// A layer that encrypts, compresses or frames the data it carries declares
+// what it does in [Target.Transform], and the stream checks look through
+// it. The kit's peers are sockets of the base entry, below every layer, so
+// they see the wire: what a peer receives is read with Transform.Unwire
+// and must be a prefix of what the client sent, in order and once; what a
+// peer sends is made with Transform.Wire from plain bytes, and the client
+// must receive those plain bytes. The counts the client is told stay its
+// own: a send completes with the count of the client's bytes it took, a
+// receive with the count of plain bytes put in the client's buffers, and
+// what the wire carries shows in neither.
+//
+// A layer that changes lengths (compression, framing) is checked the same
+// way, because whole streams are compared, never single transfers: the
+// peer may read 30 bytes of wire for the 48 the client sent, and Unwire of
+// those 30 must be a prefix of the 48; a receive of the client completes
+// with the plain bytes the layer made of the wire it read, however many
+// wire bytes that took. Unwire of a wire cut inside a block gives the
+// plain bytes before the block, so a transfer that stops anywhere reads as
+// a prefix, and the stream is judged again as more arrives. The base
+// provider's short transfers (see Faults) cut the wire too: a layer that
+// then sends its next block before the rest of a cut one breaks the
+// stream, and the peer's Unwire finds it.
+//
+// The kit's payload never repeats four bytes in a run, so when what one
+// end received leaves what the other sent, the kit tells the two stream
+// rules apart: bytes of the stream found elsewhere in it break
+// StreamOrder (out of order, or again), bytes never sent break StreamData
+// (a layer changed the data and declared no Transform, or a wrong one).
+// Each direction of a connection is reported once, at its first wrong
+// byte; the records of what each end received go on as they were, so a
+// later finding of another rule still shows what happened. A Transform
+// whose Unwire does not undo its Wire on a sample stream, or whose Wire is
+// not incremental, gives one finding of the rule "Factory", and nothing
+// else is run.
+//
+// ReadFile and WriteFile on an IFS handle go straight to the base
+// provider, so an IFS layer cannot change their data: with a Transform
+// declared, the kit reports the StreamData they break, and says why. The
+// kit tests stream entries only; datagram entries are skipped, and with
+// them any change a layer makes to datagrams.
+//
 // # Faults
 //
 // [Faults] injects what Windows allows to fail: chosen handle
@@ -137,11 +182,16 @@
 // which Windows does not state but a conformance run needs, are these:
 //
 //   - Factory: The factory installs the provider under test into a fresh
-//     machine and names catalog entries that exist and pass catalog lint.
+//     machine and names catalog entries that exist and pass catalog lint,
+//     with a Transform, if it declares one, whose Unwire undoes its Wire.
 //   - NoPanic: A provider reports errors; it does not panic.
 //   - Connect: A connect through the target entry that succeeds reaches
 //     the address the client named: the peer's listener has the
 //     connection to accept.
+//   - StreamData (with D:protoinfo, docs/facts.md §3.2): The bytes one end
+//     of a connection receives are the bytes the other end sent, through
+//     the Transform the target declares: a layer that changes the data it
+//     carries declares how.
 //
 // [Rules] returns every rule the kit checks.
 //

@@ -53,8 +53,9 @@ type env struct {
 	evOps         []*op // the operations notified by events
 	events        []spi.Handle
 	nextKey       uintptr
-	pattern       byte // next payload byte
-	clientOp      int  // client API calls made, for the benchmark
+	lfsr          uint32     // the state of the payload pattern (fillPattern)
+	transform     *Transform // the target's, or nil
+	clientOp      int        // client API calls made, for the benchmark
 
 	alertable *wsspi.Thread // the thread in an alertable wait, while collect runs one
 	findings  []*Finding
@@ -75,13 +76,25 @@ type sock struct {
 	closed bool
 	gone   bool // peer closed
 
-	sends, recvs []*op // in issue order, until the stream check consumes them
-	sent         []byte
-	got          []byte // what the client received, in issue order of its receives
-	peerSent     []byte
-	peerGot      []byte
-	reset        bool // a fault reset the connection
-	short        bool // a short-transfer fault was armed
+	// The records of the connection's data, plain bytes unless said: they
+	// hold what happened and are never rewritten.
+	sends, recvs []*op    // in issue order, until the stream check consumes them
+	sent         []byte   // what the client's sends took, completed in issue order
+	got          []byte   // what the client received, in issue order of its receives
+	peerSent     []byte   // what the peer sent
+	peerGot      []byte   // what the peer received: the wire
+	peerSends    [][]byte // with a transform: the peer's sends, of which Wire made peerWire
+	peerWire     []byte   // with a transform: the wire of peerSends
+	peerOut      int      // with a transform: the bytes of peerWire handed to the base provider
+	peerPlain    []byte   // with a transform: Unwire(peerGot[:peerUnwired])
+	peerUnwired  int
+	// inBroken and outBroken are set once a finding reports the data the
+	// client received, or the peer received, as wrong: the records go on,
+	// the checks of that direction stop.
+	inBroken, outBroken bool
+	fileIO              bool // ReadFile or WriteFile was issued on the socket
+	reset               bool // a fault reset the connection
+	short               bool // a short-transfer fault was armed
 }
 
 // op is one overlapped operation the client issued.
@@ -179,10 +192,12 @@ func newEnv(cfg *config, f Factory, id spi.CatalogEntryId, sched *Scheduler) (*e
 		opts.Scheduler = sched
 	}
 	m := wsspi.NewMachineWith(opts)
-	if _, fs := runFactory(f, m); fs != nil {
+	target, fs := runFactory(f, m)
+	if fs != nil {
 		return nil, fs
 	}
-	e := &env{cfg: cfg, m: m, sched: sched, faults: faults, rec: rec, ops: map[*spi.Overlapped]*op{}, seen: map[string]bool{}}
+	e := &env{cfg: cfg, m: m, sched: sched, faults: faults, rec: rec, ops: map[*spi.Overlapped]*op{}, seen: map[string]bool{},
+		lfsr: 1, transform: target.Transform}
 	e.p = m.NewProcess()
 	view := e.p.Loader().View()
 	entry, ok := view.Entry(id)

@@ -54,6 +54,8 @@ var (
 		Quote: "SIO_BASE_HANDLE (0x48000022): the base service provider's socket. An LSP must never intercept it: the answer must come from the base provider."}
 	ruleStream = Rule{Name: "StreamOrder", Source: "D:wspsend, D:protoinfo", Facts: "docs/facts.md §2.5, §3.2",
 		Quote: "Routines may run in any order, but sends go out in submission order. … [TCP entries carry] XP1_GUARANTEED_DELIVERY and XP1_GUARANTEED_ORDER."}
+	ruleStreamData = Rule{Name: "StreamData", Source: "D:protoinfo, spitest", Facts: "docs/facts.md §3.2",
+		Quote: "A stream entry such as TCP carries XP1_GUARANTEED_DELIVERY and XP1_GUARANTEED_ORDER. … [The kit:] The bytes one end of a connection receives are the bytes the other end sent, through the Transform the target declares: a layer that changes the data it carries declares how."}
 	ruleSocketFails = Rule{Name: "SocketFails", Source: "D:wpucreate, D:wspsocket", Facts: "docs/facts.md §1.1, §2.5",
 		Quote: "On failure it returns INVALID_SOCKET, and the only documented error is WSAENOBUFS. … [WSPSocket] returns a descriptor, or INVALID_SOCKET with one of: WSAENETDOWN, …, WSAENOBUFS, …"}
 	ruleStartupFails = Rule{Name: "StartupFails", Source: "W:errors, D:wspstartup", Facts: "docs/facts.md §2.3",
@@ -63,5 +65,5 @@ var (
 	ruleNoPanic = Rule{Name: "NoPanic", Source: "spitest",
 		Quote: "A provider reports errors; it does not panic."}
 	ruleFactory = Rule{Name: "Factory", Source: "spitest",
-		Quote: "The factory installs the provider under test into a fresh machine and names catalog entries that exist and pass catalog lint."}
+		Quote: "The factory installs the provider under test into a fresh machine and names catalog entries that exist and pass catalog lint, with a Transform, if it declares one, whose Unwire undoes its Wire."}
 )

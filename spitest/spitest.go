@@ -28,7 +28,8 @@ import (
 // the loopback base provider's TCP entries.
 type Factory func(m *wsspi.Machine) (Target, error)
 
-// Target names what a [Factory] installed.
+// Target names what a [Factory] installed, and what its layers do to the
+// data they carry.
 type Target struct {
 	// Entries are the catalog entries whose sockets the kit makes: chains
 	// of the layered providers under test, or base entries. Empty means
@@ -36,6 +37,13 @@ type Target struct {
 	// (ChainLen 1 or more). The kit tests the stream (SOCK_STREAM) entries
 	// among them; datagram entries are skipped.
 	Entries []spi.CatalogEntryId
+	// Transform is what the layers of the entries do to the bytes they
+	// carry, between the client and the wire: an encrypting or
+	// compressing layer declares it, and the kit checks the data of every
+	// connection through it. nil: the layers carry the client's bytes
+	// unchanged. For a stack of data-changing layers it is the stack's
+	// change, the top layer's applied first.
+	Transform *Transform
 }
 
 // Finding is one rule a provider broke, as the kit saw it. Check joins
@@ -173,7 +181,7 @@ func CaseNames() []string {
 func Rules() []Rule {
 	return []Rule{ruleCompletesOnce, ruleMechanism, rulePortKey, ruleResult, ruleImmediate, ruleCloseAborts,
 		ruleHandleClose, ruleCleanup, ruleContext, ruleIFSFlag, ruleReadFile, ruleBaseHandle, ruleStream,
-		ruleSocketFails, ruleStartupFails, ruleConnect, ruleNoPanic, ruleFactory}
+		ruleStreamData, ruleSocketFails, ruleStartupFails, ruleConnect, ruleNoPanic, ruleFactory}
 }
 
 // Check runs every case over every target entry of f and returns the
@@ -317,7 +325,7 @@ func runOnce(cfg *config, f Factory, id spi.CatalogEntryId, name string, sched *
 }
 
 // resolve calls the factory on a probe machine to learn the target
-// entries, and checks what it installed. It notes in cfg which target
+// entries, and checks what it installed and the transform it declared. It notes in cfg which target
 // entries have XP1_IFS_HANDLES.
 func resolve(cfg *config, f Factory) ([]spi.CatalogEntryId, []*Finding) {
 	m := wsspi.NewMachine()
@@ -340,6 +348,11 @@ func resolve(cfg *config, f Factory) ([]spi.CatalogEntryId, []*Finding) {
 			ds = append(ds, l.String())
 		}
 		return nil, bad("the factory's catalog fails lint:\n\t\t%s", strings.Join(ds, "\n\t\t"))
+	}
+	if target.Transform != nil {
+		if why := checkTransform(target.Transform); why != "" {
+			return nil, bad("%s", why)
+		}
 	}
 	all, err := m.Catalog().WSCEnumProtocols(nil)
 	if err != nil {
