@@ -92,14 +92,7 @@ var families = []struct {
 // listen makes a TCP socket of th bound to addr and listening.
 func listen(tb TB, th *wsspi.Thread, addr netip.AddrPort, backlog int32) spi.Socket {
 	tb.Helper()
-	af := int32(spi.AF_INET)
-	if addr.Addr().Is6() {
-		af = spi.AF_INET6
-	}
-	l := must(th.Socket(af, spi.SOCK_STREAM, spi.IPPROTO_TCP))(tb)
-	check(tb, th.Bind(l, addr))
-	check(tb, th.Listen(l, backlog))
-	return l
+	return must(th.ListenTCP(addr, wsspi.ListenOptions{Backlog: backlog}))(tb).Socket
 }
 
 // conn is a TCP connection over loopback between the client and the
@@ -119,12 +112,9 @@ func newConn(tb TB, af int32, clientFlags uint32) *conn {
 
 func (w *world) connect(tb TB, af int32, clientFlags uint32) *conn {
 	tb.Helper()
-	k := &conn{world: w, addr: loopbackAddr(af, 9000)}
-	k.l = listen(tb, w.sth, k.addr, 8)
-	k.c = must(w.cth.WSASocket(af, spi.SOCK_STREAM, spi.IPPROTO_TCP, nil, 0, clientFlags))(tb)
-	check(tb, w.cth.Connect(k.c, k.addr))
-	k.s, _ = must2(w.sth.Accept(k.l))(tb)
-	return k
+	pr := must(w.cth.SocketPair(wsspi.PairOptions{Server: w.sth, Addr: loopbackAddr(af, 9000),
+		NotOverlapped: clientFlags&spi.WSA_FLAG_OVERLAPPED == 0, KeepListener: true}))(tb)
+	return &conn{world: w, addr: pr.Addr, l: pr.Listener.Socket, c: pr.Client, s: pr.Server}
 }
 
 func must2[T, U any](v T, u U, err error) func(TB) (T, U) {

@@ -72,13 +72,9 @@ func newLConn(tb TB, m *wsspi.Machine, clientFlags uint32) *lconn {
 	k := &lconn{m: m, client: m.NewProcess(), server: m.NewProcess()}
 	tb.Cleanup(func() { k.client.Close(); k.server.Close() })
 	k.cth, k.sth = k.client.NewThread(), k.server.NewThread()
-	addr := netip.MustParseAddrPort("127.0.0.1:7000")
-	k.l = must(k.sth.WSASocket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP, baseTCP(tb, m), 0, spi.WSA_FLAG_OVERLAPPED))(tb)
-	check(tb, k.sth.Bind(k.l, addr))
-	check(tb, k.sth.Listen(k.l, 8))
-	k.c = must(k.cth.WSASocket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP, nil, 0, clientFlags))(tb)
-	check(tb, k.cth.Connect(k.c, addr))
-	k.s, _ = must2(k.sth.Accept(k.l))(tb)
+	pr := must(k.cth.SocketPair(wsspi.PairOptions{Server: k.sth, Addr: netip.MustParseAddrPort("127.0.0.1:7000"),
+		ServerEntry: catalog.DefaultTCPIPv4, NotOverlapped: clientFlags&spi.WSA_FLAG_OVERLAPPED == 0, KeepListener: true}))(tb)
+	k.l, k.c, k.s = pr.Listener.Socket, pr.Client, pr.Server
 	return k
 }
 
