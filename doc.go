@@ -23,6 +23,14 @@
 //	_, err = th.WSASend(s, [][]byte{msg}, 0, &ov, nil)
 //	e, err := th.GetQueuedCompletionStatus(port, time.Second)
 //
+// and a test that needs a connection makes one in a call, the client's
+// socket and the server's accepted one, both on a completion port
+// ([Thread.SocketPair]; [Thread.ListenTCP] for a listener alone):
+//
+//	pr, err := th.SocketPair(wsspi.PairOptions{CompletionPort: true, ClientKey: 42})
+//	_, err = th.WSASend(pr.Client, [][]byte{msg}, 0, &ov, nil)
+//	e, err := th.GetQueuedCompletionStatus(pr.Port, time.Second) // e.CompletionKey == 42
+//
 // Every call is routed as ws2_32 routes it: the handle table names the
 // catalog entry that owns a socket, and the call goes to that entry's
 // provider through its proc table. Providers receive the upcall table
@@ -36,6 +44,28 @@
 // defined in docs/facts.md, which states each fact the simulator relies on
 // with its public source; docs/design.md records the simulator's own
 // decisions.
+//
+// # Where to start
+//
+//   - To run a Winsock client: this package's examples, a client with a
+//     completion port first, then the methods of [Thread], named after
+//     the calls they model.
+//   - To write a layered service provider (LSP):
+//     [github.com/wsspi/wsspi/layered], a correct non-IFS layer after
+//     Microsoft's sample that a few hooks complete, installed into a
+//     machine's catalog by layered.Install. Its examples build one.
+//   - To test an LSP, one of layered's or your own:
+//     [github.com/wsspi/wsspi/spitest] runs it through a table of cases,
+//     each checking a Winsock rule (spitest.Run in a test, one call), and
+//     lends its fault injector and seeded scheduler to plain tests.
+//   - To watch what happens: [MachineOptions].Trace records every call of
+//     every layer, which package [github.com/wsspi/wsspi/trace] prints as
+//     a timeline or a Mermaid diagram. The programs under examples/ each
+//     tell one story with it: go run ./examples/lsp (the main demo: a
+//     byte-counting LSP, its trace step by step), examples/naive-lsp (an
+//     LSP that loses every completion), examples/ifs-lsp,
+//     examples/skip-on-success, examples/exhaustion (WSAENOBUFS) and
+//     examples/echo (no LSP). The README lists them.
 //
 // # Decisions where Windows is not observable
 //
