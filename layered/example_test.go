@@ -1,6 +1,7 @@
 package layered_test
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync/atomic"
@@ -72,4 +73,53 @@ func Example() {
 	// WSARecv: <nil>
 	// packet: 2 bytes "hi"
 	// the layer saw 7 bytes sent and 2 received
+}
+
+// A layer that fails every third send with WSAECONNRESET: its Before hook
+// decides, and the kit does the rest (WSPSend, WSPSendTo, WriteFile and
+// ConnectEx's data are all OpSend or carry it; an overlapped send that
+// fails this way returns SOCKET_ERROR at once and pends nothing).
+func Example_failEveryThirdSend() {
+	m := wsspi.NewMachine()
+	var sends atomic.Int64
+	_, _, err := layered.Install(m, layered.Options{
+		Name: "Flaky", GUID: spi.MustParseGUID("{5EC0A7E1-0000-4000-8000-0000000F1A4E}"), Path: `C:\lsp\flaky.dll`,
+		Over: []spi.CatalogEntryId{catalog.DefaultTCPIPv4},
+		Config: layered.Config{Hooks: layered.Hooks{Before: func(c *layered.Call) layered.Verdict {
+			if c.Op == layered.OpSend && sends.Add(1)%3 == 0 {
+				return layered.Fail(spi.WSAECONNRESET)
+			}
+			return layered.Pass()
+		}}},
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	p := m.NewProcess()
+	defer p.Close()
+	th := p.NewThread()
+	addr := netip.MustParseAddrPort("127.0.0.1:80")
+	l, _ := th.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP)
+	_ = th.Bind(l, addr)
+	_ = th.Listen(l, 1)
+	c, _ := th.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP)
+	_ = th.Connect(c, addr)
+	s, _, _ := th.Accept(l) // the server's socket is layered too, but it only receives
+
+	for i := 1; i <= 6; i++ {
+		_, err := th.WSASend(c, [][]byte{{byte('0' + i)}}, 0, nil, nil)
+		fmt.Printf("send %d: %v\n", i, errors.Is(err, spi.WSAECONNRESET))
+	}
+	buf := make([]byte, 8)
+	n, _ := th.WSARecv(s, [][]byte{buf}, nil, nil, nil)
+	fmt.Printf("the server received %q\n", buf[:n])
+	// Output:
+	// send 1: false
+	// send 2: false
+	// send 3: true
+	// send 4: false
+	// send 5: false
+	// send 6: true
+	// the server received "1245"
 }

@@ -28,12 +28,9 @@ func extensionIoctl(code uint32, in []byte, ov *spi.Overlapped) (spi.GUID, bool)
 // layered socket h: the layer below must know the function (its error is
 // returned otherwise, and its answer is returned unchanged when the
 // process cannot register or resolve functions); then the layer's wrapper
-// is registered, once per instance and GUID, and its cookie written.
-func (in *Instance) extensionPointer(h spi.Socket, g spi.GUID, inBuf, out []byte, thread *spi.ThreadID) (uint32, error) {
-	e, s, err := in.resolve(h)
-	if err != nil {
-		return 0, err
-	}
+// is registered, once per instance and GUID, and its cookie written. e and
+// s are the instance's environment and the socket of the call.
+func (in *Instance) extensionPointer(e *env, s *Socket, g spi.GUID, inBuf, out []byte, thread *spi.ThreadID) (uint32, error) {
 	n, err := e.next.ProcTable.WSPIoctl(s.lower, spi.SIO_GET_EXTENSION_FUNCTION_POINTER, inBuf, out, nil, nil, thread)
 	if err != nil || e.imports.RegisterExtension == nil || e.imports.ExtensionFunction == nil {
 		return n, err
@@ -75,7 +72,8 @@ func lowerExtension(e *env, lower spi.Socket, g spi.GUID, thread *spi.ThreadID) 
 // acceptEx is the layer's AcceptEx: both handles are mapped to the lower
 // sockets, the operation is substituted on the listener (where it
 // completes, as on Windows), and the first data, if any, goes through
-// OnRecv.
+// OnRecv. Before and After see it as an OpAccept on the listener, with
+// the accept socket in Accepted and the first data in Bufs.
 func (in *Instance) acceptEx(listen, accept spi.Socket, buf []byte, ov *spi.Overlapped, thread *spi.ThreadID) (uint32, error) {
 	e, l, err := in.resolve(listen)
 	if err != nil {
@@ -93,8 +91,23 @@ func (in *Instance) acceptEx(listen, accept spi.Socket, buf []byte, ov *spi.Over
 	if !ok {
 		return 0, spi.WSAEINVAL
 	}
+	hooks := &in.p.cfg.Hooks
+	describe := func(c *Call, overlapped bool) {
+		*c = Call{Op: OpAccept, Func: fnAcceptEx, Socket: l, Overlapped: overlapped, Accepted: a,
+			size: uint32(len(buf)), sized: true}
+		if len(buf) > 0 {
+			c.Bufs = [][]byte{buf}
+		}
+	}
 	if ov == nil {
-		return lowerAcceptEx(l.lower, a.lower, buf, nil, thread)
+		if !hooks.acts() {
+			return lowerAcceptEx(l.lower, a.lower, buf, nil, thread)
+		}
+		c := new(Call)
+		describe(c, false)
+		return in.sync(l, c, func(c *Call) (uint32, error) {
+			return lowerAcceptEx(l.lower, a.lower, buf, nil, thread)
+		}, nil)
 	}
 	o, err := in.begin(e, l, ov, nil, thread)
 	if err != nil {
@@ -102,8 +115,16 @@ func (in *Instance) acceptEx(listen, accept spi.Socket, buf []byte, ov *spi.Over
 	}
 	if len(buf) > 0 {
 		o.recv = true
-		if in.p.cfg.Hooks.OnRecv != nil {
+		if hooks.OnRecv != nil || hooks.After != nil {
 			o.bufs = append(o.bufArr[:0], buf)
+		}
+	}
+	if hooks.acts() {
+		describe(&o.call, true)
+		if hooks.Before != nil {
+			if done, n, err := in.before(e, o, hooks.Before(&o.call)); done {
+				return n, err
+			}
 		}
 	}
 	n, err := lowerAcceptEx(l.lower, a.lower, buf, &o.ov, &o.thread)
@@ -112,7 +133,8 @@ func (in *Instance) acceptEx(listen, accept spi.Socket, buf []byte, ov *spi.Over
 
 // connectEx is the layer's ConnectEx: the handle is mapped to the lower
 // socket, the data to send goes through OnSend, and the operation is
-// substituted.
+// substituted. Before and After see it as an OpConnect, with its data in
+// Bufs (Before may change them and the address).
 func (in *Instance) connectEx(h spi.Socket, name netip.AddrPort, sendBuf []byte, ov *spi.Overlapped, thread *spi.ThreadID) (uint32, error) {
 	e, s, err := in.resolve(h)
 	if err != nil {
@@ -126,20 +148,73 @@ func (in *Instance) connectEx(h spi.Socket, name netip.AddrPort, sendBuf []byte,
 	if !ok {
 		return 0, spi.WSAEINVAL
 	}
-	if hook := in.p.cfg.Hooks.OnSend; hook != nil && len(sendBuf) > 0 {
-		var joined []byte
-		for _, b := range hook(s, [][]byte{sendBuf}) {
-			joined = append(joined, b...)
+	hooks := &in.p.cfg.Hooks
+	describe := func(c *Call, overlapped bool) {
+		*c = Call{Op: OpConnect, Func: fnConnectEx, Socket: s, Overlapped: overlapped, Addr: name,
+			size: uint32(len(sendBuf)), sized: true}
+		if len(sendBuf) > 0 {
+			c.Bufs = [][]byte{sendBuf}
 		}
-		sendBuf = joined
+	}
+	// adopt takes what Before left in c, and OnSend's change.
+	adopt := func(c *Call) {
+		if c != nil {
+			name, sendBuf = c.Addr, joined(c.Bufs)
+		}
+		if hook := hooks.OnSend; hook != nil && len(sendBuf) > 0 {
+			sendBuf = joined(hook(s, [][]byte{sendBuf}))
+		}
 	}
 	if ov == nil {
-		return lowerConnectEx(s.lower, name, sendBuf, nil, thread)
+		if !hooks.acts() {
+			adopt(nil)
+			return lowerConnectEx(s.lower, name, sendBuf, nil, thread)
+		}
+		c := new(Call)
+		describe(c, false)
+		return in.sync(s, c, func(c *Call) (uint32, error) {
+			adopt(c)
+			c.Bufs = nil
+			if len(sendBuf) > 0 {
+				c.Bufs = [][]byte{sendBuf}
+			}
+			return lowerConnectEx(s.lower, name, sendBuf, nil, thread)
+		}, nil)
 	}
 	o, err := in.begin(e, s, ov, nil, thread)
 	if err != nil {
 		return 0, err
 	}
+	var c *Call
+	if hooks.acts() {
+		c = &o.call
+		describe(c, true)
+		if hooks.Before != nil {
+			v := hooks.Before(c)
+			if done, n, err := in.before(e, o, v); done {
+				return n, err
+			}
+		}
+	}
+	adopt(c)
+	if hooks.After != nil && len(sendBuf) > 0 {
+		o.bufs = append(o.bufArr[:0], sendBuf)
+	}
 	n, err := lowerConnectEx(s.lower, name, sendBuf, &o.ov, &o.thread)
 	return in.issued(e, o, n, err)
+}
+
+// joined returns bufs as one buffer: bufs[0] itself when there is one.
+func joined(bufs [][]byte) []byte {
+	switch len(bufs) {
+	case 0:
+		return nil
+	case 1:
+		return bufs[0]
+	}
+	var b []byte
+	for _, x := range bufs {
+		b = append(b, x...)
+	}
+	return b
 }

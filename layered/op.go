@@ -1,8 +1,10 @@
 package layered
 
 import (
+	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/wsspi/wsspi/spi"
 )
@@ -42,12 +44,19 @@ type op struct {
 	opened  bool                  // thread came from WPUOpenCurrentThread
 	recv    bool                  // a receive
 	stale   bool                  // the layer below may write ov after the op ends: never reuse
-	bufs    [][]byte              // the client's receive buffers, kept for OnRecv
+	bufs    [][]byte              // a receive's client buffers, kept for OnRecv and After; a send's buffers sent, for After
 	bufArr  [2][]byte             // storage for bufs
 	flags   uint32                // the lower call's in/out flags
+	from    *netip.AddrPort       // WSPRecvFrom's, for After
+
+	call  Call          // what Before and After see, when either is set
+	self  bool          // Before completed the op without the layer below, with res
+	res   result        // self's result, or the result a delay holds
+	delay time.Duration // Before's delay
+	timer atomic.Pointer[time.Timer]
 
 	refs  atomic.Int32
-	state atomic.Uint32 // opLive, then opDone or opAbandoned
+	state atomic.Uint32 // opLive, then opDone or opAbandoned, or opHeld on the way
 
 	prev, next *op // the socket's list, guarded by sock.mu
 	linked     bool
@@ -58,7 +67,16 @@ const (
 	opLive      uint32 = iota // issued, not yet ended
 	opDone                    // forwarded, or failed at once
 	opAbandoned               // ended by the last WSPCleanup, without notification
+	opHeld                    // its result is decided, and a delay holds its notification (see hold)
 )
+
+// result is an operation's outcome as the kit passes it on: its error (0
+// for success), byte count and flags.
+type result struct {
+	status spi.Errno
+	n      uint32
+	flags  uint32
+}
 
 var opPool = sync.Pool{New: func() any { return new(op) }}
 
@@ -99,7 +117,9 @@ func (o *op) release() {
 	o.sock, o.client, o.routine = nil, nil, nil
 	o.thread, o.opened, o.recv, o.flags = spi.ThreadID{}, false, false, 0
 	clear(o.bufArr[:])
-	o.bufs = nil
+	o.bufs, o.from = nil, nil
+	o.call, o.self, o.res, o.delay = Call{}, false, result{}, 0
+	o.timer.Store(nil)
 	opPool.Put(o)
 }
 
@@ -183,7 +203,9 @@ func (o *op) endSilently(e *env, err spi.Errno) {
 //     below, with skip-on-success set, no packet will come. From a
 //     non-IFS layer below, one will (WPUCompleteOverlappedRequest ignores
 //     skip-on-success, KB 2568167); the worker that dequeues it finds the
-//     op forwarded and only drops its reference;
+//     op forwarded and only drops its reference. (An After hook may still
+//     fail the call at once, or hold its completion, and the call then
+//     returns the error, or WSA_IO_PENDING.);
 //   - success while other operations of the socket are outstanding: their
 //     completions must not be overtaken, so this one goes through the
 //     private port behind them (posted there by the layer, or, over an IFS
@@ -194,10 +216,10 @@ func (o *op) endSilently(e *env, err spi.Errno) {
 //     success's is): the packet will come, and the call returns
 //     WSA_IO_PENDING;
 //   - an error, nothing started: the op ends here and the error is
-//     returned; nothing will be notified. A non-IFS layer below writes
-//     such a failure into the overlapped it was given (ours) as the
-//     sample does, so a written Internal alone does not mean a packet
-//     will come.
+//     returned; nothing will be notified (unless an After hook turns the
+//     failure into a completion). A non-IFS layer below writes such a
+//     failure into the overlapped it was given (ours) as the sample does,
+//     so a written Internal alone does not mean a packet will come.
 func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
 	code := errnoOf(err)
 	switch {
@@ -214,8 +236,8 @@ func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
 		alone := o.sock.pending.Load() == 1
 		switch {
 		case alone:
-			won := in.forward(e, o, 0, n, flags, true)
-			if o.sock.skip && won {
+			out := in.forward(e, o, result{n: n, flags: flags}, true, false)
+			if o.sock.skip && out.won {
 				// No packet will come. (When a worker forwarded first, a
 				// packet did come after all, and that worker holds and
 				// drops its reference: dropping it here too would recycle
@@ -223,22 +245,19 @@ func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
 				in.noPacket(o)
 			}
 			o.release()
-			if !won {
-				// Over a non-IFS layer the packet of the layer below
-				// reached a worker first, and that worker forwards the
-				// completion, perhaps still doing so: report the call as
-				// pending, so the client never hears "done at once"
-				// before its notification is queued.
-				return 0, spi.WSA_IO_PENDING
-			}
-			return n, nil
+			// When the worker won (over a non-IFS layer the packet of the
+			// layer below reached it first, and it forwards the
+			// completion, perhaps still doing so) the call reports
+			// pending, so the client never hears "done at once" before
+			// its notification is queued.
+			return out.returns()
 		case !o.sock.skip:
 			o.release()
 			return 0, spi.WSA_IO_PENDING
 		}
 		o.ov.StoreOffset(flags) // for the worker
 		if e.imports.PostQueuedCompletionStatus(e.port, n, 0, &o.ov) != nil {
-			in.forward(e, o, 0, n, flags, true) // the port is gone: cleanup is under way
+			in.forward(e, o, result{n: n, flags: flags}, false, false) // the port is gone: cleanup is under way
 			in.noPacket(o)
 		}
 		o.release()
@@ -249,18 +268,20 @@ func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
 		o.release()
 		return 0, spi.WSA_IO_PENDING
 	}
-	if !o.state.CompareAndSwap(opLive, opDone) {
+	out := in.forward(e, o, result{status: code, n: n}, true, true)
+	if !out.won {
 		// A worker forwarded the operation already: the layer below
 		// completed it after all, and the client hears of it through that
 		// notification, so the call must not also report a failure.
 		o.release()
 		return 0, spi.WSA_IO_PENDING
 	}
-	o.endSilently(e, code)
-	in.finish(e, o)
 	in.noPacket(o)
 	o.release()
-	return n, err
+	if out.now && out.r.status == code {
+		return n, err // the layer below's error, as it gave it
+	}
+	return out.returns()
 }
 
 // completedBelow reports whether the layer below, returning an error, has
@@ -278,40 +299,117 @@ func (o *op) completedBelow(e *env) bool {
 	return e.lowerIFS || !spi.NTStatus(st).IsError()
 }
 
-// forward completes the client's operation with the lower result, unless
-// it is already ended: it lets OnRecv see received data, writes Offset =
-// flags and OffsetHigh = the error into the client's overlapped (the
-// convention WSPGetOverlappedResult reads), then either queues the
-// client's completion routine with WPUQueueApc through a trampoline (after
-// writing InternalHigh and Internal itself, which WPUQueueApc does not),
-// or calls WPUCompleteOverlappedRequest, which posts to the port the
-// client associated with the layer's handle and signals the event. It
-// closes a thread it opened and unlinks the op (closing the handle of a
-// socket closed meanwhile once its last operation is forwarded). It drops
-// no reference of the caller's, and reports whether it was this call that
-// forwarded the operation.
-func (in *Instance) forward(e *env, o *op, status spi.Errno, bytes, flags uint32, inline bool) bool {
+// outcome is what forward did with an operation.
+type outcome struct {
+	won  bool   // this call ended the op's live state; nothing else was done otherwise
+	now  bool   // the op failed at once: no notification
+	held bool   // a delay holds the notification (see hold)
+	r    result // the result notified, failed with or held
+}
+
+// returns is what the call that issued an op returns once forward ran
+// inline: the error of a failure at once; the byte count of a success
+// notified at once; WSA_IO_PENDING when the client hears of the result
+// only through its notification (a failure, a warning, a held
+// completion, or one a worker forwards).
+func (out outcome) returns() (uint32, error) {
+	switch {
+	case out.won && out.now:
+		return 0, out.r.status
+	case !out.won || out.held || out.r.status != 0:
+		return 0, spi.WSA_IO_PENDING
+	}
+	return out.r.n, nil
+}
+
+// forward completes the client's operation with result r, unless it is
+// already ended: r is the layer below's, or the one Before gave an op it
+// completed itself (self). OnRecv sees received data and After the
+// result, whose verdict may change it, fail the call at once (when inline,
+// the issuing call has not yet returned) or hold its notification for a
+// delay. failsAtOnce says that r is a failure the call returns at once
+// unless After decides otherwise. Then forward notifies (see notify) or
+// ends the op silently (a failure at once). It drops no reference of the
+// caller's, and reports what it did; won is false when it was not this
+// call that ended the operation.
+func (in *Instance) forward(e *env, o *op, r result, inline, failsAtOnce bool) outcome {
 	if !o.state.CompareAndSwap(opLive, opDone) {
-		return false
+		return outcome{}
 	}
+	if o.self {
+		r = o.res
+	}
+	s, h := o.sock, &in.p.cfg.Hooks
+	now, delay := failsAtOnce, o.delay
+	if h.OnRecv != nil && o.recv && !now && (r.status == 0 || r.status == spi.WSAEMSGSIZE) {
+		h.OnRecv(s, o.bufs, r.n)
+	}
+	if h.After != nil {
+		c := &o.call
+		c.Bufs, c.N, c.Err = o.bufs, r.n, r.status
+		if o.recv {
+			c.Flags = r.flags
+		}
+		if o.from != nil {
+			c.Addr = *o.from
+		}
+		v := h.After(c)
+		if o.recv {
+			r.flags = c.Flags
+		}
+		if o.from != nil && *o.from != c.Addr {
+			*o.from = c.Addr
+		}
+		switch v.act {
+		case actFail:
+			r, now = result{status: v.err}, inline
+		case actFailCompletion:
+			r, now = result{status: v.err}, false
+		case actComplete:
+			r, now = result{n: c.complete(v.n), flags: r.flags}, false
+		}
+		delay += v.delay
+	}
+	switch {
+	case now:
+		o.endSilently(e, r.status)
+		in.finish(e, o)
+		return outcome{won: true, now: true, r: r}
+	case delay > 0:
+		in.hold(e, o, r, delay)
+		return outcome{won: true, held: true, r: r}
+	}
+	in.notify(e, o, r, inline)
+	return outcome{won: true, r: r}
+}
+
+// notify tells the client of the end of its operation with result r: it
+// writes Offset = flags and OffsetHigh = the error into the client's
+// overlapped (the convention WSPGetOverlappedResult reads), then either
+// queues the client's completion routine with WPUQueueApc through a
+// trampoline (after writing InternalHigh and Internal itself, which
+// WPUQueueApc does not), or calls WPUCompleteOverlappedRequest, which
+// posts to the port the client associated with the layer's handle and
+// signals the event. It closes a thread the op opened and unlinks the op
+// (closing the handle of a socket closed meanwhile once its last
+// operation is forwarded). inline says that the issuing call has not
+// returned yet.
+func (in *Instance) notify(e *env, o *op, r result, inline bool) {
 	s, p := o.sock, in.p
-	if h := p.cfg.Hooks.OnRecv; h != nil && o.recv && (status == 0 || status == spi.WSAEMSGSIZE) {
-		h(s, o.bufs, bytes)
-	}
 	c := o.client
-	c.StoreOffset(flags)
-	c.StoreOffsetHigh(uint32(status))
+	c.StoreOffset(r.flags)
+	c.StoreOffsetHigh(uint32(r.status))
 	var err error
 	if o.routine != nil {
-		c.StoreInternalHigh(uintptr(bytes))
-		c.StoreInternal(uintptr(spi.WinsockErrorToNtStatus(status)))
+		c.StoreInternalHigh(uintptr(r.n))
+		c.StoreInternal(uintptr(spi.WinsockErrorToNtStatus(r.status)))
 		o.refs.Add(1) // the trampoline's
 		if err = e.upcalls.WPUQueueApc(&o.thread, runRoutine, o); err != nil {
 			o.release()
 		} else {
 			p.apcs.Add(1)
 		}
-	} else if err = s.complete(e, c, status, bytes); err == nil {
+	} else if err = s.complete(e, c, r.status, r.n); err == nil {
 		p.completed.Add(1)
 	}
 	switch {
@@ -324,7 +422,6 @@ func (in *Instance) forward(e *env, o *op, status spi.Errno, bytes, flags uint32
 		_ = e.upcalls.WPUCloseThread(&o.thread)
 	}
 	in.finish(e, o)
-	return true
 }
 
 // runRoutine is the trampoline WPUQueueApc runs on the client's thread: it
@@ -393,7 +490,7 @@ func (in *Instance) serve(start *env, id spi.ThreadID) {
 		if e == nil {
 			continue // the issuer's last WSPCleanup abandons the op
 		}
-		issuer.forward(e, o, spi.NtStatusToWinsockError(spi.NTStatus(pkt.Internal)), pkt.NumberOfBytesTransferred, o.ov.LoadOffset(), false)
+		issuer.forward(e, o, result{status: spi.NtStatusToWinsockError(spi.NTStatus(pkt.Internal)), n: pkt.NumberOfBytesTransferred, flags: o.ov.LoadOffset()}, false, false)
 		o.release() // the packet's reference
 	}
 }

@@ -1,7 +1,6 @@
 package layered
 
 import (
-	"net/netip"
 	"sync"
 	"sync/atomic"
 
@@ -23,35 +22,6 @@ func negotiate(requested uint16) (uint16, bool) {
 	return requested, true
 }
 
-// Hooks are what a user adds to the kit to make an LSP of it. Every hook is
-// optional; a Provider with no hooks is a pure forwarding layer. Hooks run
-// on the goroutine of the call that triggers them, or on one of the
-// provider's worker goroutines for overlapped receives that complete
-// later, never under a lock of the kit; they must not block, and they may
-// run concurrently for different sockets (and, with more than one worker,
-// for the same socket).
-type Hooks struct {
-	// OnSend sees the buffers of every send (WSPSend, WSPSendTo, and
-	// WriteFile, which the redirector turns into WSPSend) before they go to
-	// the layer below, and returns the buffers to send instead; returning
-	// bufs unchanged inspects only. The byte count reported to the client
-	// is the lower layer's count of the buffers returned.
-	OnSend func(s *Socket, bufs [][]byte) [][]byte
-	// OnRecv sees the data of every receive (WSPRecv, WSPRecvFrom, and
-	// ReadFile) that completes with status 0 or WSAEMSGSIZE, before the
-	// client is told: the first n bytes of bufs, the client's own buffers,
-	// which it may change in place.
-	OnRecv func(s *Socket, bufs [][]byte, n uint32)
-	// OnConnect sees the address of every WSPConnect and returns the
-	// address to connect the lower socket to; an error fails the connect
-	// with that error (an [spi.Errno]) before the layer below is called.
-	OnConnect func(s *Socket, name netip.AddrPort) (netip.AddrPort, error)
-	// OnClose runs once per socket when it closes: in WSPCloseSocket, after
-	// the layer below closed its socket, or in the last WSPCleanup for a
-	// socket left open.
-	OnClose func(s *Socket)
-}
-
 // Config configures a [Provider]. The zero value is a pure forwarding layer
 // with one worker.
 type Config struct {
@@ -61,8 +31,17 @@ type Config struct {
 	// serve the private completion port of each loaded instance, as the
 	// Microsoft sample runs one per processor. 0 means 1. With one worker
 	// the completions of a socket reach the client in the order the layer
-	// below completed them; with more they may not.
+	// below completed them (unless a hook delays some); with more they may
+	// not.
 	Workers int
+	// Scheduler, when set, decides when the completions that hooks delay
+	// are delivered ([Delay]): each is deferred to it, keyed by the
+	// layer's socket, instead of waiting for a timer. Give it the
+	// scheduler of the machine (wsspi.MachineOptions.Scheduler), such as a
+	// seeded spitest.Scheduler, so that one seed replays the layer's
+	// delays with the rest of the run. Nil: delays are timers
+	// (time.AfterFunc, virtual time inside a testing/synctest bubble).
+	Scheduler spi.Scheduler
 }
 
 // Provider is a non-IFS layered service provider built on the kit: the
@@ -83,6 +62,7 @@ type Provider struct {
 	completed   atomic.Uint64
 	apcs        atomic.Uint64
 	inline      atomic.Uint64
+	held        atomic.Int64
 	failed      atomic.Uint64
 	abandoned   atomic.Uint64
 	foreign     atomic.Uint64
@@ -137,17 +117,22 @@ type Stats struct {
 	Sockets int
 	// Outstanding overlapped operations not yet completed to the client.
 	Outstanding int
+	// Held counts the outstanding operations (of Outstanding) whose
+	// result is decided and whose completion a hook's delay holds.
+	Held int
 	// Workers serving private completion ports.
 	Workers int
 	// Completed counts completions forwarded with
-	// WPUCompleteOverlappedRequest (port and event clients).
+	// WPUCompleteOverlappedRequest (port and event clients), failures a
+	// hook sent through the completion included.
 	Completed uint64
 	// APCs counts completions forwarded with WPUQueueApc (completion
 	// routines).
 	APCs uint64
 	// Inline counts the forwarded completions (of Completed and APCs)
-	// delivered before the call that started them returned, because the
-	// layer below is IFS and completed them at once.
+	// delivered before the call that started them returned: the layer
+	// below is IFS and completed them at once, or a Before hook completed
+	// them without it.
 	Inline uint64
 	// Failed counts forwarding calls that failed: the client was not
 	// told (a handle closed behind the layer's back, an exited thread).
@@ -169,6 +154,7 @@ func (p *Provider) Stats() Stats {
 		Instances:   int(p.instances.Load()),
 		Sockets:     int(p.sockets.Load()),
 		Outstanding: int(p.outstanding.Load()),
+		Held:        int(p.held.Load()),
 		Workers:     int(p.workers.Load()),
 		Completed:   p.completed.Load(),
 		APCs:        p.apcs.Load(),
@@ -202,7 +188,10 @@ type Instance struct {
 
 	stop     spi.Overlapped // the stop packet's Overlapped, which only the instance can name
 	live     int            // workers of the current load not yet stopped, guarded by mu
+	epochs   uint64         // loads so far, guarded by mu: the epoch of each env
 	portGone atomic.Bool    // a worker found the private port closed under it
+
+	deliverMu sync.RWMutex // held for reading by deliveries of held completions (see hold), taken by the last WSPCleanup
 }
 
 // env is what an instance works with between its first WSPStartup and its
@@ -216,6 +205,7 @@ type env struct {
 	owner    spi.CatalogEntryId  // the entry that owns the instance's handles
 	info     spi.WSAProtocolInfo // the entry WSPStartup was called for
 	port     spi.Handle          // the private completion port
+	epoch    uint64              // the load: the same for the copies a later WSPStartup stores
 }
 
 // WSPStartup starts the instance up, or adds a reference if it is started.
@@ -272,8 +262,9 @@ func (in *Instance) WSPStartup(version uint16, info *spi.WSAProtocolInfo, upcall
 		_ = next.Cleanup()
 		return data, spi.WSPProcTable{}, err
 	}
+	in.epochs++
 	e := &env{upcalls: upcalls, imports: imports, next: next, lowerIFS: next.Info.IFS(),
-		owner: owner, info: *info, port: port}
+		owner: owner, info: *info, port: port, epoch: in.epochs}
 	threads := make([]spi.ThreadID, 0, workers)
 	for range workers {
 		id, err := imports.CreateThread()
@@ -306,7 +297,8 @@ func (in *Instance) WSPStartup(version uint16, info *spi.WSAProtocolInfo, upcall
 // the port's handle value once the port is closed and the value may name
 // another port), closes the private port (dropping what is left on it),
 // closes the layer's lower sockets abortively,
-// ends the outstanding operations silently (their client overlapped gets
+// ends the outstanding operations silently, those whose completion a hook
+// holds included (their client overlapped gets
 // WSA_OPERATION_ABORTED in Internal and OffsetHigh, and nobody is told, as
 // WSPCleanup documents), closes the layer's handles, and cleans the next
 // layer up.
@@ -333,6 +325,11 @@ func (in *Instance) wspCleanup() error {
 	}
 	in.workers.Wait()
 	in.live = 0
+	// A barrier: deliveries of held completions under way end here, and
+	// later ones find the environment gone (see hold).
+	in.deliverMu.Lock()
+	//lint:ignore SA2001 the critical section is empty on purpose: it waits for the readers
+	in.deliverMu.Unlock()
 	if !in.portGone.Load() {
 		_ = e.imports.CloseHandle(e.port)
 	}

@@ -139,13 +139,7 @@ func (in *Instance) attach(e *env, s *Socket, lower spi.Socket) (spi.Socket, err
 	return h, nil
 }
 
-// closeSocket serves WSPCloseSocket: later calls on s fail with
-// WSAENOTSOCK, the lower socket is closed (its pending operations complete
-// with WSA_OPERATION_ABORTED and are forwarded, once each), and the
-// layer's handle is closed once the last outstanding operation has been
-// forwarded: at once if there is none, otherwise by that last forwarding
-// (the sample's CheckForContextCleanup). A lower close that fails with
-// WSAEWOULDBLOCK leaves the socket open, as WSPCloseSocket documents.
+// closeSocket serves WSPCloseSocket, through the hooks (see closeLower).
 func (in *Instance) closeSocket(h spi.Socket) error {
 	e, err := in.current()
 	if err != nil {
@@ -155,13 +149,32 @@ func (in *Instance) closeSocket(h spi.Socket) error {
 	if err != nil {
 		return err
 	}
+	if !in.p.cfg.Hooks.acts() {
+		return in.closeLower(e, s)
+	}
+	c := &Call{Op: OpClose, Func: fnClose, Socket: s}
+	_, err = in.sync(s, c, func(*Call) (uint32, error) { return 0, in.closeLower(e, s) }, nil)
+	return err
+}
+
+// closeLower closes s: later calls on s fail with WSAENOTSOCK, the lower
+// socket is closed (its pending operations complete with
+// WSA_OPERATION_ABORTED and are forwarded, once each), and the layer's
+// handle is closed once the last outstanding operation has been
+// forwarded: at once if there is none, otherwise by that last forwarding
+// (the sample's CheckForContextCleanup). A lower close that fails with
+// WSAEWOULDBLOCK leaves the socket open, as WSPCloseSocket documents; any
+// other error of the lower close is returned, the layer's socket closed
+// all the same, as the sample returns the lower close's result.
+func (in *Instance) closeLower(e *env, s *Socket) error {
 	s.mu.Lock()
 	if !s.closing.CompareAndSwap(false, true) {
 		s.mu.Unlock()
 		return spi.WSAENOTSOCK
 	}
 	s.mu.Unlock()
-	if err := e.next.ProcTable.WSPCloseSocket(s.lower); errnoOf(err) == spi.WSAEWOULDBLOCK {
+	err := e.next.ProcTable.WSPCloseSocket(s.lower)
+	if errnoOf(err) == spi.WSAEWOULDBLOCK {
 		s.closing.Store(false)
 		return err
 	}
@@ -173,7 +186,7 @@ func (in *Instance) closeSocket(h spi.Socket) error {
 	if now {
 		in.closeHandle(e, s)
 	}
-	return nil
+	return err
 }
 
 // closeHandle closes the layer's handle of s, once its socket is done.
@@ -195,25 +208,33 @@ func (s *Socket) abandon(e *env) {
 	ch := s.waitCh
 	s.waitCh = nil
 	s.mu.Unlock()
-	p := s.in.p
 	for _, o := range ops {
-		if !o.state.CompareAndSwap(opLive, opAbandoned) {
-			continue // forwarded by a call racing with the cleanup
+		if o.unhold() { // else forwarded by a call racing with the cleanup
+			s.dropAbandoned(e, o)
 		}
-		o.endSilently(e, spi.WSA_OPERATION_ABORTED)
-		s.pending.Add(-1)
-		p.outstanding.Add(-1)
-		p.abandoned.Add(1)
-		// o is not recycled: the layer below may still write its
-		// overlapped.
 	}
 	if ch != nil {
 		close(ch)
 	}
 	if now {
 		s.closeOwnHandle(e)
-		p.sockets.Add(-1)
+		s.in.p.sockets.Add(-1)
 	}
+}
+
+// dropAbandoned ends o, which the last WSPCleanup abandoned (see unhold),
+// without notification: its client overlapped gets WSA_OPERATION_ABORTED,
+// and it stops counting as outstanding. o is never recycled: the layer
+// below may still write its overlapped.
+func (s *Socket) dropAbandoned(e *env, o *op) {
+	s.mu.Lock()
+	s.ops.remove(o)
+	s.mu.Unlock()
+	o.endSilently(e, spi.WSA_OPERATION_ABORTED)
+	s.pending.Add(-1)
+	p := s.in.p
+	p.outstanding.Add(-1)
+	p.abandoned.Add(1)
 }
 
 // closeOwnHandle closes the layer's handle of s if it is still s's: a

@@ -208,26 +208,53 @@ func (in *Instance) duplicate(h spi.Socket, pid uint32) (spi.WSAProtocolInfo, er
 // wrapped in a new handle of the layer's own, with the listener's entry
 // and overlapped mode. The handle is made first, so that when the handle
 // table is full the accept fails with WSAENOBUFS before the layer below
-// takes the connection, which stays queued for a later accept.
+// takes the connection, which stays queued for a later accept. A
+// connection an After hook refuses is closed.
 func (in *Instance) accept(h spi.Socket, condition spi.ConditionFunc, data any) (spi.Socket, netip.AddrPort, error) {
 	e, s, err := in.resolve(h)
 	if err != nil {
 		return spi.INVALID_SOCKET, netip.AddrPort{}, err
 	}
+	if !in.p.cfg.Hooks.acts() {
+		ns, addr, err := in.acceptBelow(e, s, condition, data)
+		if err != nil {
+			return spi.INVALID_SOCKET, netip.AddrPort{}, err
+		}
+		return ns.handle, addr, nil
+	}
+	var ns *Socket
+	c := &Call{Op: OpAccept, Func: fnAccept, Socket: s}
+	_, err = in.sync(s, c, func(c *Call) (uint32, error) {
+		var err error
+		ns, c.Addr, err = in.acceptBelow(e, s, condition, data)
+		c.Accepted = ns
+		return 0, err
+	}, nil)
+	if err != nil {
+		if ns != nil {
+			_ = in.closeLower(e, ns)
+		}
+		return spi.INVALID_SOCKET, netip.AddrPort{}, err
+	}
+	return ns.handle, c.Addr, nil
+}
+
+// acceptBelow takes a connection from the layer below into a new socket
+// of the layer's (see accept).
+func (in *Instance) acceptBelow(e *env, s *Socket, condition spi.ConditionFunc, data any) (*Socket, netip.AddrPort, error) {
 	ns, err := in.reserve(e, s.info, s.overlapped)
 	if err != nil {
-		return spi.INVALID_SOCKET, netip.AddrPort{}, err
+		return nil, netip.AddrPort{}, err
 	}
 	lower, addr, err := e.next.ProcTable.WSPAccept(s.lower, condition, data)
 	if err != nil {
 		_ = e.upcalls.WPUCloseSocketHandle(ns.handle)
-		return spi.INVALID_SOCKET, netip.AddrPort{}, err
+		return nil, netip.AddrPort{}, err
 	}
-	nh, err := in.attach(e, ns, lower)
-	if err != nil {
-		return spi.INVALID_SOCKET, netip.AddrPort{}, err
+	if _, err := in.attach(e, ns, lower); err != nil {
+		return nil, netip.AddrPort{}, err
 	}
-	return nh, addr, nil
+	return ns, addr, nil
 }
 
 // joinLeaf serves WSPJoinLeaf: a new socket from the layer below is
@@ -247,18 +274,27 @@ func (in *Instance) joinLeaf(h spi.Socket, name netip.AddrPort, callerData []byt
 	return in.newSocket(e, lower, s.info, s.overlapped)
 }
 
-// connect serves WSPConnect, through the OnConnect hook.
+// connect serves WSPConnect, through the hooks.
 func (in *Instance) connect(h spi.Socket, name netip.AddrPort, callerData []byte, calleeData *[]byte, sqos, gqos *spi.QOS) error {
 	e, s, err := in.resolve(h)
 	if err != nil {
 		return err
 	}
-	if hook := in.p.cfg.Hooks.OnConnect; hook != nil {
-		if name, err = hook(s, name); err != nil {
-			return err
+	down := func(name netip.AddrPort) error {
+		if hook := in.p.cfg.Hooks.OnConnect; hook != nil {
+			var err error
+			if name, err = hook(s, name); err != nil {
+				return err
+			}
 		}
+		return e.next.ProcTable.WSPConnect(s.lower, name, callerData, calleeData, sqos, gqos)
 	}
-	return e.next.ProcTable.WSPConnect(s.lower, name, callerData, calleeData, sqos, gqos)
+	if !in.p.cfg.Hooks.acts() {
+		return down(name)
+	}
+	c := &Call{Op: OpConnect, Func: fnConnect, Socket: s, Addr: name}
+	_, err = in.sync(s, c, func(c *Call) (uint32, error) { return 0, down(c.Addr) }, nil)
+	return err
 }
 
 // getSockOpt serves WSPGetSockOpt. SO_PROTOCOL_INFOW reports the layer's
@@ -306,11 +342,10 @@ func (in *Instance) recvFrom(h spi.Socket, bufs [][]byte, flags *uint32, from *n
 // (see extension.go); in particular the kit never intercepts
 // SIO_BASE_HANDLE, so the base provider answers it through any number of
 // layers, and SIO_BSP_HANDLE, SIO_BSP_HANDLE_SELECT and
-// SIO_BSP_HANDLE_POLL get the next layer's answer.
+// SIO_BSP_HANDLE_POLL get the next layer's answer. (Hooks may: a Before
+// that fails SIO_BASE_HANDLE with WSAEFAULT makes the layer one of those
+// that hide the base handle.)
 func (in *Instance) ioctl(h spi.Socket, code uint32, inBuf, out []byte, ov *spi.Overlapped, cr spi.CompletionRoutine, thread *spi.ThreadID) (uint32, error) {
-	if g, ok := extensionIoctl(code, inBuf, ov); ok {
-		return in.extensionPointer(h, g, inBuf, out, thread)
-	}
 	return in.io(h, &lowerCall{kind: callIoctl, code: code, inBuf: inBuf, out: out}, ov, cr, thread)
 }
 
@@ -341,6 +376,44 @@ type lowerCall struct {
 
 func (c *lowerCall) receives() bool { return c.kind == callRecv || c.kind == callRecvFrom }
 
+func (c *lowerCall) sends() bool { return c.kind == callSend || c.kind == callSendTo }
+
+// describe fills call with c, as Before sees it.
+func (c *lowerCall) describe(call *Call, s *Socket, overlapped bool) {
+	*call = Call{Socket: s, Overlapped: overlapped, Bufs: c.bufs, size: bytesOf(c.bufs), sized: true}
+	switch c.kind {
+	case callSend:
+		call.Op, call.Func, call.Flags = OpSend, fnSend, c.flags
+	case callSendTo:
+		call.Op, call.Func, call.Flags, call.Addr = OpSend, fnSendTo, c.flags, c.to
+	case callRecv, callRecvFrom:
+		call.Op, call.Func = OpRecv, fnRecv
+		if c.rflags != nil {
+			call.Flags = *c.rflags
+		}
+		if c.kind == callRecvFrom {
+			call.Func = fnRecvFrom
+			if c.from != nil {
+				call.Addr = *c.from
+			}
+		}
+	default:
+		call.Op, call.Func, call.Code, call.In, call.Out = OpIoctl, fnIoctl, c.code, c.inBuf, c.out
+		call.size = uint32(len(c.out))
+	}
+}
+
+// adopt takes what Before may change of a call that goes down: the
+// buffers, flags and destination of a send, the input of an ioctl.
+func (c *lowerCall) adopt(call *Call) {
+	switch c.kind {
+	case callSend, callSendTo:
+		c.bufs, c.flags, c.to = call.Bufs, call.Flags, call.Addr
+	case callIoctl:
+		c.inBuf = call.In
+	}
+}
+
 // do makes the call on the lower socket, with ov, the lower call's own
 // receive flags, and thread; no completion routine ever goes down.
 func (c *lowerCall) do(t *spi.WSPProcTable, lower spi.Socket, rflags *uint32, ov *spi.Overlapped, thread *spi.ThreadID) (uint32, error) {
@@ -357,48 +430,105 @@ func (c *lowerCall) do(t *spi.WSPProcTable, lower spi.Socket, rflags *uint32, ov
 	return t.WSPIoctl(lower, c.code, c.inBuf, c.out, ov, nil, thread)
 }
 
-// io serves the I/O entries: it maps the handle, lets OnSend change what a
-// send sends, and passes a call that is not overlapped (no overlapped;
-// a completion routine alone does not make it so) straight down, running
-// OnRecv on what a receive got. An overlapped call is substituted: begin,
-// the lower call with the op's overlapped, then issued. For a receive
-// OnRecv runs when it completes.
+// io serves the I/O entries: it maps the handle and passes a call that
+// is not overlapped (no overlapped; a completion routine alone does not
+// make it so) down through the hooks (sync, lowerSync). An overlapped call
+// is substituted: begin, Before, OnSend, the lower call with the op's
+// overlapped, then issued; OnRecv and After run when it completes.
 func (in *Instance) io(h spi.Socket, c *lowerCall, ov *spi.Overlapped, cr spi.CompletionRoutine, thread *spi.ThreadID) (uint32, error) {
 	e, s, err := in.resolve(h)
 	if err != nil {
 		return 0, err
 	}
 	hooks := &in.p.cfg.Hooks
-	if hooks.OnSend != nil && (c.kind == callSend || c.kind == callSendTo) {
-		c.bufs = hooks.OnSend(s, c.bufs)
-	}
 	if ov == nil {
-		n, err := c.do(&e.next.ProcTable, s.lower, c.rflags, nil, thread)
-		if hooks.OnRecv != nil && c.receives() && (err == nil || errnoOf(err) == spi.WSAEMSGSIZE) {
-			hooks.OnRecv(s, c.bufs, n)
+		if hooks.acts() {
+			return in.ioSync(e, s, c, thread)
 		}
-		return n, err
+		return in.lowerSync(e, s, c, thread)
 	}
 	o, err := in.begin(e, s, ov, cr, thread)
 	if err != nil {
 		return 0, err
 	}
 	if c.receives() {
-		// The buffer array is the caller's only for the call (D:wspsend):
-		// OnRecv gets a copy.
-		o.recv = true
+		o.recv, o.from = true, c.from
 		if c.rflags != nil {
 			o.flags = *c.rflags
 		}
-		if hooks.OnRecv != nil {
-			o.bufs = append(o.bufArr[:0], c.bufs...)
+	}
+	if hooks.acts() {
+		c.describe(&o.call, s, true)
+		if hooks.Before != nil {
+			v := hooks.Before(&o.call)
+			c.adopt(&o.call)
+			if done, n, err := in.before(e, o, v); done {
+				return n, err
+			}
 		}
+	}
+	if hooks.OnSend != nil && c.sends() {
+		c.bufs = hooks.OnSend(s, c.bufs)
+	}
+	if hooks.After != nil || (hooks.OnRecv != nil && c.receives()) {
+		// The buffer array is the caller's only for the call (D:wspsend):
+		// the hooks that run at completion get a copy.
+		o.bufs = append(o.bufArr[:0], c.bufs...)
 	}
 	n, err := c.do(&e.next.ProcTable, s.lower, &o.flags, &o.ov, &o.thread)
 	if err == nil && c.rflags != nil {
 		*c.rflags = o.flags
 	}
-	return in.issued(e, o, n, err)
+	n, err = in.issued(e, o, n, err)
+	if err == nil && c.rflags != nil && hooks.After != nil {
+		*c.rflags = ov.LoadOffset() // as After left them
+	}
+	return n, err
+}
+
+// lowerSync makes a call that is not overlapped on the lower socket,
+// through OnSend and OnRecv; SIO_GET_EXTENSION_FUNCTION_POINTER for AcceptEx
+// or ConnectEx gets the layer's own function.
+func (in *Instance) lowerSync(e *env, s *Socket, c *lowerCall, thread *spi.ThreadID) (uint32, error) {
+	if c.kind == callIoctl {
+		if g, ok := extensionIoctl(c.code, c.inBuf, nil); ok {
+			return in.extensionPointer(e, s, g, c.inBuf, c.out, thread)
+		}
+	}
+	hooks := &in.p.cfg.Hooks
+	if hooks.OnSend != nil && c.sends() {
+		c.bufs = hooks.OnSend(s, c.bufs)
+	}
+	n, err := c.do(&e.next.ProcTable, s.lower, c.rflags, nil, thread)
+	if hooks.OnRecv != nil && c.receives() && (err == nil || errnoOf(err) == spi.WSAEMSGSIZE) {
+		hooks.OnRecv(s, c.bufs, n)
+	}
+	return n, err
+}
+
+// ioSync is lowerSync through Before and After.
+func (in *Instance) ioSync(e *env, s *Socket, c *lowerCall, thread *spi.ThreadID) (uint32, error) {
+	call := new(Call)
+	c.describe(call, s, false)
+	return in.sync(s, call, func(call *Call) (uint32, error) {
+		c.adopt(call)
+		n, err := in.lowerSync(e, s, c, thread)
+		call.Bufs = c.bufs
+		if c.rflags != nil {
+			call.Flags = *c.rflags
+		}
+		if c.from != nil {
+			call.Addr = *c.from
+		}
+		return n, err
+	}, func(call *Call) {
+		if c.rflags != nil {
+			*c.rflags = call.Flags
+		}
+		if c.from != nil && *c.from != call.Addr {
+			*c.from = call.Addr
+		}
+	})
 }
 
 // selectSockets serves WSPSelect: each set is mapped to the lower
