@@ -38,13 +38,15 @@ func run(w io.Writer) error {
 	client := m.NewProcess()
 	defer client.Close()
 
-	listener, err := listen(server.NewThread())
+	// socket, bind and listen; from here on only serve uses the thread.
+	sth := server.NewThread()
+	listener, err := sth.ListenTCP(addr, wsspi.ListenOptions{Backlog: 1})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "server: listening on %v\n", addr)
+	fmt.Fprintf(w, "server: listening on %v\n", listener.Addr)
 	served := make(chan error, 1)
-	go func() { served <- serve(server.NewThread(), listener) }()
+	go func() { served <- serve(sth, listener) }()
 
 	if err := talk(w, client.NewThread(), []string{"hello, loopback", "second message"}); err != nil {
 		return err
@@ -56,20 +58,11 @@ func run(w io.Writer) error {
 	return nil
 }
 
-func listen(th *wsspi.Thread) (spi.Socket, error) {
-	s, err := th.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP)
-	if err != nil {
-		return 0, err
-	}
-	if err := th.Bind(s, addr); err != nil {
-		return 0, err
-	}
-	return s, th.Listen(s, 1)
-}
-
-// serve accepts one connection and echoes until the peer shuts down.
-func serve(th *wsspi.Thread, listener spi.Socket) error {
-	conn, _, err := th.Accept(listener)
+// serve accepts one connection on the listener th made, closes the
+// listener, and echoes until the peer shuts down.
+func serve(th *wsspi.Thread, listener *wsspi.Listener) error {
+	conn, _, err := listener.Accept()
+	listener.Close()
 	if err != nil {
 		return err
 	}

@@ -146,10 +146,7 @@ func run() (*demo, error) {
 
 	// The server makes its sockets on the base entry, so that only the
 	// client's I/O crosses the layer.
-	peers, err := demokit.Listen(m, addr, 1)
-	if err != nil {
-		return nil, err
-	}
+	peers := demokit.NewPeers(m)
 	defer peers.Close()
 	client, sth, th := peers.Client, peers.ServerThread, peers.ClientThread
 
@@ -158,16 +155,12 @@ func run() (*demo, error) {
 base provider and registers that very handle as its own (WPUModifyIFSHandle),
 so ws2_32 sends the socket's calls to the layer. connect(); the client
 associates the handle with its port, key 42.`)
-	if d.socket, err = demokit.TCPSocket(th, nil); err != nil {
-		return nil, err
-	}
-	peer, err := peers.Connect(d.socket)
+	pair, err := peers.Pair(addr, clientKey)
 	if err != nil {
 		return nil, err
 	}
-	if d.port, err = client.CreateIoCompletionPort(d.socket, 0, clientKey, 0); err != nil {
-		return nil, err
-	}
+	d.socket, d.port = pair.Client, pair.Port
+	peer := pair.Server
 	// get takes the packet of an operation that started off the port.
 	get := func(ov *spi.Overlapped, started, pending error) error {
 		if started != nil && !errors.Is(started, pending) {

@@ -109,11 +109,11 @@ func run() (*demo, error) {
 
 	// The server makes its sockets on the base entry, so that only the
 	// client's I/O crosses the layer.
-	peers, err := demokit.Listen(m, addr, 2)
-	if err != nil {
+	peers := demokit.NewPeers(m)
+	defer peers.Close()
+	if err := peers.Listen(addr, 2); err != nil {
 		return nil, err
 	}
-	defer peers.Close()
 	client, sth, th := peers.Client, peers.ServerThread, peers.ClientThread
 	// The client's port, and a socket of the base provider for comparison.
 	port, err := client.CreateIoCompletionPort(spi.INVALID_HANDLE_VALUE, 0, 0, 0)

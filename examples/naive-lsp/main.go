@@ -176,10 +176,7 @@ func run() (*demo, error) {
 
 	// The server makes its sockets on the base entry, so that only the
 	// client's I/O crosses the layer.
-	peers, err := demokit.Listen(m, addr, 1)
-	if err != nil {
-		return nil, err
-	}
+	peers := demokit.NewPeers(m)
 	defer peers.Close()
 	client, sth, th := peers.Client, peers.ServerThread, peers.ClientThread
 
@@ -187,16 +184,12 @@ func run() (*demo, error) {
 	sc.Step(`socket() goes through the naive LSP's chain: the layer creates a socket of the
 base provider and gives the client a handle of its own (WPUCreateSocketHandle).
 connect(); the client associates that handle with its port, key 42.`)
-	if d.socket, err = demokit.TCPSocket(th, nil); err != nil {
-		return nil, err
-	}
-	peer, err := peers.Connect(d.socket)
+	pair, err := peers.Pair(addr, clientKey)
 	if err != nil {
 		return nil, err
 	}
-	if d.port, err = client.CreateIoCompletionPort(d.socket, 0, clientKey, 0); err != nil {
-		return nil, err
-	}
+	d.socket, d.port = pair.Client, pair.Port
+	peer := pair.Server
 	// get waits for the packet of an operation that started: none comes.
 	get := func(started error, pending error) error {
 		if started != nil && !errors.Is(started, pending) {

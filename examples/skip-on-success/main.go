@@ -119,21 +119,14 @@ func try(name string, withLSP bool) (*machineRun, error) {
 
 	// The server makes its sockets on the base entry; the client's go
 	// through the first TCP entry of the catalog.
-	peers, err := demokit.Listen(m, addr, 1)
+	peers := demokit.NewPeers(m)
+	defer peers.Close()
+	client, th := peers.Client, peers.ClientThread
+	pair, err := peers.Pair(addr, clientKey)
 	if err != nil {
 		return nil, err
 	}
-	defer peers.Close()
-	client, th := peers.Client, peers.ClientThread
-	if r.socket, err = demokit.TCPSocket(th, nil); err != nil {
-		return nil, err
-	}
-	if _, err := peers.Connect(r.socket); err != nil {
-		return nil, err
-	}
-	if r.port, err = client.CreateIoCompletionPort(r.socket, 0, clientKey, 0); err != nil {
-		return nil, err
-	}
+	r.socket, r.port = pair.Client, pair.Port
 	if withLSP {
 		// Let the layer's worker reach its wait, which it starts at a
 		// moment only the Go scheduler decides, before the trace starts.

@@ -163,51 +163,52 @@ func TCPSocket(th *wsspi.Thread, info *spi.WSAProtocolInfo) (spi.Socket, error) 
 }
 
 // Peers are a server and a client process of one machine, each with a
-// thread. The server listens on a socket of the base TCP/IPv4 provider, so
-// that only the client's I/O crosses a layer installed over it.
+// thread. The server's sockets are of the base TCP/IPv4 provider, so that
+// only the client's I/O crosses a layer installed over it.
 type Peers struct {
 	Server, Client             *wsspi.Process
 	ServerThread, ClientThread *wsspi.Thread
-	Listener                   spi.Socket
 	Base                       spi.WSAProtocolInfo // the base TCP/IPv4 entry
-	addr                       netip.AddrPort
+	Listener                   *wsspi.Listener     // the server's, after Listen
 }
 
-// Listen makes a server process and then a client process on m, and has
-// the server listen at addr with the backlog. Close the peers when done.
-func Listen(m *wsspi.Machine, addr netip.AddrPort, backlog int32) (*Peers, error) {
+// NewPeers makes a server process and then a client process on m, each
+// with a thread. Close the peers when done.
+func NewPeers(m *wsspi.Machine) *Peers {
 	base, _ := m.Catalog().View().Entry(catalog.DefaultTCPIPv4)
 	server, client := m.NewProcess(), m.NewProcess()
-	p := &Peers{
+	return &Peers{
 		Server: server, Client: client,
 		ServerThread: server.NewThread(), ClientThread: client.NewThread(),
-		Base: base, addr: addr,
+		Base: base,
 	}
-	err := p.listen(backlog)
-	if err != nil {
-		p.Close()
-		return nil, err
-	}
-	return p, nil
 }
 
-func (p *Peers) listen(backlog int32) (err error) {
-	if p.Listener, err = TCPSocket(p.ServerThread, &p.Base); err != nil {
-		return err
-	}
-	if err := p.ServerThread.Bind(p.Listener, p.addr); err != nil {
-		return err
-	}
-	return p.ServerThread.Listen(p.Listener, backlog)
+// Pair connects a socket that the client makes through the first TCP
+// entry of the catalog to a server socket that listens at addr, and
+// associates the client's socket with a new completion port under key
+// (wsspi.Thread.SocketPair). The server's end, in the server process, is
+// on no port.
+func (p *Peers) Pair(addr netip.AddrPort, key uintptr) (*wsspi.Pair, error) {
+	return p.ClientThread.SocketPair(wsspi.PairOptions{
+		Server: p.ServerThread, ServerEntry: catalog.DefaultTCPIPv4, Addr: addr,
+		CompletionPort: true, ClientKey: key,
+	})
 }
 
-// Connect connects the client's socket s to the server, and returns the
-// server's end, which it accepts.
+// Listen has the server listen at addr with the backlog, for Connect.
+func (p *Peers) Listen(addr netip.AddrPort, backlog int32) (err error) {
+	p.Listener, err = p.ServerThread.ListenTCP(addr, wsspi.ListenOptions{Entry: catalog.DefaultTCPIPv4, Backlog: backlog})
+	return err
+}
+
+// Connect connects the client's socket s to the server's listener, and
+// returns the server's end, which it accepts.
 func (p *Peers) Connect(s spi.Socket) (spi.Socket, error) {
-	if err := p.ClientThread.Connect(s, p.addr); err != nil {
+	if err := p.ClientThread.Connect(s, p.Listener.Addr); err != nil {
 		return spi.INVALID_SOCKET, err
 	}
-	peer, _, err := p.ServerThread.Accept(p.Listener)
+	peer, _, err := p.Listener.Accept()
 	return peer, err
 }
 
