@@ -1,6 +1,8 @@
 package spitest_test
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"net/netip"
 	"testing"
@@ -35,6 +37,56 @@ func Example() {
 	fmt.Println("findings:", err)
 	// Output:
 	// findings: <nil>
+}
+
+// A layer that changes the data it carries declares how in
+// Target.Transform, and the kit checks the data through it: here a layer
+// that XORs every byte with 0x5a, the same on the wire as back. Without
+// the Transform the same run finds the StreamData rule broken.
+func ExampleTransform() {
+	xor := func(b []byte) []byte {
+		out := make([]byte, len(b))
+		for i, x := range b {
+			out[i] = x ^ 0x5a
+		}
+		return out
+	}
+	transform := &spitest.Transform{
+		Wire:   func(sends [][]byte) []byte { return xor(bytes.Join(sends, nil)) },
+		Unwire: func(wire []byte) ([]byte, error) { return xor(wire), nil },
+	}
+	factory := func(declared *spitest.Transform) spitest.Factory {
+		return func(m *wsspi.Machine) (spitest.Target, error) {
+			_, ids, err := layered.Install(m, layered.Options{
+				Name: "XOR LSP",
+				GUID: spi.MustParseGUID("{5EC0A7E1-2222-4000-8000-0000000000E2}"),
+				Path: `C:\lsp\xor.dll`,
+				Over: []spi.CatalogEntryId{catalog.DefaultTCPIPv4},
+				Config: layered.Config{Hooks: layered.Hooks{
+					OnSend: func(_ *layered.Socket, bufs [][]byte) [][]byte {
+						return [][]byte{xor(bytes.Join(bufs, nil))} // new buffers: the client's are not the layer's
+					},
+					OnRecv: func(_ *layered.Socket, bufs [][]byte, n uint32) {
+						for _, b := range bufs {
+							copy(b, xor(b[:min(len(b), int(n))])) // in place
+							n -= min(n, uint32(len(b)))
+						}
+					},
+				}},
+			})
+			return spitest.Target{Entries: ids.Chains, Transform: declared}, err
+		}
+	}
+	err := spitest.Check(factory(transform), spitest.Cases("Notify", "ReadFileWriteFile"), spitest.Timeout(5*time.Second))
+	fmt.Println("declared:", err)
+	err = spitest.Check(factory(nil), spitest.Cases("Notify/port"), spitest.Timeout(5*time.Second))
+	var f *spitest.Finding
+	if errors.As(err, &f) {
+		fmt.Println("undeclared:", f.Rule.Name)
+	}
+	// Output:
+	// declared: <nil>
+	// undeclared: StreamData
 }
 
 // Faults and Scheduler serve plain tests too: here the base provider
