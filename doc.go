@@ -58,7 +58,7 @@
 //     [github.com/wsspi/wsspi/spitest] runs it through a table of cases,
 //     each checking a Winsock rule (spitest.Run in a test, one call), and
 //     lends its fault injector and seeded scheduler to plain tests.
-//   - To watch what happens: [MachineOptions].Trace records every call of
+//   - To watch what happens: [MachineOptions.Trace] records every call of
 //     every layer, which package [github.com/wsspi/wsspi/trace] prints as
 //     a timeline or a Mermaid diagram. The programs under examples/ each
 //     tell one story with it: go run ./examples/lsp (the main demo: a
