@@ -1,0 +1,314 @@
+package wsspi_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"net/netip"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/wsspi/wsspi"
+	"github.com/wsspi/wsspi/layered"
+	"github.com/wsspi/wsspi/spi"
+)
+
+// These tests rewrite data with the hooks: what a send sends, what a
+// receive received and its length, addresses, an ioctl's output, and the
+// SIO_BASE_HANDLE failure some LSPs of the wild give. Each runs over every
+// stack of hookStacks.
+
+// hookConn connects a client through st, whose hooked layer has hooks h.
+func hookConn(t *testing.T, st hookStack, h layered.Hooks) (*lconn, []*layered.Provider) {
+	t.Helper()
+	m := wsspi.NewMachine()
+	provs, _ := st.build(t, m, layered.Config{Hooks: h})
+	return newLConn(t, m, spi.WSA_FLAG_OVERLAPPED), provs
+}
+
+// forHookStacks runs f over each stack.
+func forHookStacks(t *testing.T, f func(t *testing.T, st hookStack)) {
+	for _, st := range hookStacks {
+		t.Run(st.name, func(t *testing.T) { f(t, st) })
+	}
+}
+
+// upper returns the buffers upper-cased, in buffers of the layer's own.
+func upper(bufs [][]byte) [][]byte {
+	out := make([][]byte, len(bufs))
+	for i, b := range bufs {
+		out[i] = bytes.ToUpper(b)
+	}
+	return out
+}
+
+func TestABeforeHookRewritesWhatSendsSendAndTheClientHearsItsOwnCount(t *testing.T) {
+	forHookStacks(t, func(t *testing.T, st hookStack) {
+		var mu sync.Mutex
+		var seen []string
+		k, provs := hookConn(t, st, layered.Hooks{Before: func(c *layered.Call) layered.Verdict {
+			if c.Op == layered.OpSend {
+				mu.Lock()
+				seen = append(seen, c.Func)
+				mu.Unlock()
+				c.Bufs = upper(c.Bufs)
+			}
+			return layered.Pass()
+		}})
+		port := must(k.client.CreateIoCompletionPort(k.c, 0, 1, 0))(t)
+		if n, err := k.cth.WSASend(k.c, [][]byte{[]byte("he"), []byte("llo")}, 0, nil, nil); n != 5 || err != nil {
+			t.Errorf("blocking WSASend = %d, %v; want 5, nil", n, err)
+		}
+		var ov spi.Overlapped
+		n, err := k.cth.WSASend(k.c, [][]byte{[]byte("world")}, 0, &ov, nil)
+		if err != nil && !errors.Is(err, spi.WSA_IO_PENDING) {
+			t.Fatal(err)
+		}
+		e := must(k.cth.GetQueuedCompletionStatus(port, long))(t)
+		if e.Overlapped != &ov || e.NumberOfBytesTransferred != 5 || (err == nil && n != 5) {
+			t.Errorf("overlapped WSASend: %d, %v, packet %+v; want 5 bytes", n, err, e)
+		}
+		var fov spi.Overlapped
+		if _, err := k.cth.WriteFile(k.c, []byte("file!"), &fov); err != nil && !errors.Is(err, spi.ERROR_IO_PENDING) {
+			t.Fatal(err)
+		}
+		if e := must(k.cth.GetQueuedCompletionStatus(port, long))(t); e.Overlapped != &fov || e.NumberOfBytesTransferred != 5 {
+			t.Errorf("WriteFile's packet %+v; want 5 bytes", e)
+		}
+		if got := recvAll(t, k.sth, k.s, 15); string(got) != "HELLOWORLDFILE!" {
+			t.Errorf("the server received %q, want HELLOWORLDFILE!", got)
+		}
+		mu.Lock()
+		if diff := cmp.Diff([]string{"WSPSend", "WSPSend", "WSPSend"}, seen); diff != "" {
+			t.Errorf("Before saw (-want +got):\n%s", diff)
+		}
+		mu.Unlock()
+		k.client.Close()
+		eventually(t, "the kits hold nothing", func() bool { return quiet(provs...) })
+	})
+}
+
+// unframe is the After hook of a layer whose peer frames its data with a
+// 2-byte length: it moves the payload to the start of the client's buffer
+// and reports its length, fewer bytes than came up.
+func unframe(c *layered.Call) layered.Verdict {
+	if c.Op != layered.OpRecv || c.Err != 0 || c.N < 2 {
+		return layered.Pass()
+	}
+	b := c.Bufs[0]
+	n := binary.BigEndian.Uint16(b)
+	copy(b, b[2:c.N])
+	return layered.Complete(uint32(n))
+}
+
+func TestAnAfterHookRewritesReceivedDataAndReportsAShorterLength(t *testing.T) {
+	forHookStacks(t, func(t *testing.T, st hookStack) {
+		for _, style := range append([]string{"blocking", "ReadFile"}, "port", "event", "routine") {
+			t.Run(style, func(t *testing.T) {
+				k, provs := hookConn(t, st, layered.Hooks{After: unframe})
+				buf := make([]byte, 16)
+				var n uint32
+				var err error
+				switch style {
+				case "blocking":
+					must(k.sth.WSASend(k.s, [][]byte{{0, 3}, []byte("abc")}, 0, nil, nil))(t)
+					n, err = k.cth.WSARecv(k.c, [][]byte{buf}, new(uint32), nil, nil)
+				case "ReadFile":
+					nt := newPortNotifier(t, k.cth, k.c)
+					ov, _ := nt.prepare()
+					must(k.sth.WSASend(k.s, [][]byte{{0, 3}, []byte("abc")}, 0, nil, nil))(t)
+					if _, err := k.cth.ReadFile(k.c, buf, ov); err != nil && !errors.Is(err, spi.ERROR_IO_PENDING) {
+						t.Fatal(err)
+					}
+					r := nt.next(t)
+					n, err = r.Bytes, nil
+					if r.Err != 0 {
+						err = r.Err
+					}
+				default:
+					for _, s := range styles {
+						if s.name != style {
+							continue
+						}
+						nt := s.new(t, k.cth, k.c)
+						ov, cr := nt.prepare()
+						pendRecv(t, k.cth, k.c, buf, ov, cr)
+						must(k.sth.WSASend(k.s, [][]byte{{0, 3}, []byte("abc")}, 0, nil, nil))(t)
+						r := nt.next(t)
+						n, err = r.Bytes, nil
+						if r.Err != 0 {
+							err = r.Err
+						}
+					}
+				}
+				if n != 3 || err != nil || string(buf[:3]) != "abc" {
+					t.Errorf("received %d, %v, %q; want 3 bytes abc", n, err, buf[:n])
+				}
+				k.client.Close()
+				eventually(t, "the kits hold nothing", func() bool { return quiet(provs...) })
+			})
+		}
+	})
+}
+
+func TestHooksRewriteTheAddressesOfConnectAndAccept(t *testing.T) {
+	forHookStacks(t, func(t *testing.T, st hookStack) {
+		wrong := netip.MustParseAddrPort("127.0.0.1:7999")
+		masked := netip.MustParseAddrPort("192.0.2.1:1")
+		var connectsTo netip.AddrPort
+		k, provs := hookConn(t, st, layered.Hooks{
+			Before: func(c *layered.Call) layered.Verdict {
+				if c.Op == layered.OpConnect && c.Addr == wrong {
+					c.Addr = hookServerAddr
+				}
+				if c.Op == layered.OpConnect {
+					connectsTo = c.Addr
+				}
+				return layered.Pass()
+			},
+			After: func(c *layered.Call) layered.Verdict {
+				if c.Func == "WSPAccept" && c.Err == 0 {
+					if c.Accepted == nil || c.Accepted.Lower() == 0 {
+						t.Errorf("After of an accept saw no accepted socket: %+v", c.Accepted)
+					}
+					c.Addr = masked
+				}
+				return layered.Pass()
+			},
+		})
+		c := must(k.cth.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP))(t)
+		check(t, k.cth.Connect(c, wrong))
+		if connectsTo != hookServerAddr {
+			t.Errorf("the connect went to %v, want %v", connectsTo, hookServerAddr)
+		}
+		if got := must(k.cth.Getpeername(c))(t); got != hookServerAddr {
+			t.Errorf("connected to %v, want %v", got, hookServerAddr)
+		}
+
+		w := &hookWorld{lconn: k}
+		l := clientListens(t, w)
+		peerConnects(t, w, false)
+		a, from, err := k.cth.Accept(l)
+		if err != nil || from != masked {
+			t.Errorf("accept = %v, %v, %v; want the address the hook gave, %v", a, from, err, masked)
+		}
+		k.client.Close()
+		eventually(t, "the kits hold nothing", func() bool { return quiet(provs...) })
+	})
+}
+
+func TestAnAfterHookRewritesAnIoctlsOutput(t *testing.T) {
+	forHookStacks(t, func(t *testing.T, st hookStack) {
+		k, provs := hookConn(t, st, layered.Hooks{After: func(c *layered.Call) layered.Verdict {
+			if c.Op == layered.OpIoctl && c.Code == spi.FIONREAD && c.Err == 0 {
+				binary.LittleEndian.PutUint32(c.Out, 1000+binary.LittleEndian.Uint32(c.Out))
+			}
+			return layered.Pass()
+		}})
+		must(k.sth.WSASend(k.s, [][]byte{[]byte("hello")}, 0, nil, nil))(t)
+		if got := fionread(t, k.cth, k.c); got != 1005 {
+			t.Errorf("FIONREAD = %d, want 1005", got)
+		}
+		k.client.Close()
+		eventually(t, "the kits hold nothing", func() bool { return quiet(provs...) })
+	})
+}
+
+// hideBaseHandle is the Before hook of an LSP that refuses SIO_BASE_HANDLE
+// with WSAEFAULT, as some LSPs of the wild do.
+func hideBaseHandle(c *layered.Call) layered.Verdict {
+	if c.Op == layered.OpIoctl && c.Code == spi.SIO_BASE_HANDLE {
+		return layered.Fail(spi.WSAEFAULT)
+	}
+	return layered.Pass()
+}
+
+func TestABeforeHookFailsSIO_BASE_HANDLEWithWSAEFAULTAndLetsOtherCodesThrough(t *testing.T) {
+	forHookStacks(t, func(t *testing.T, st hookStack) {
+		k, provs := hookConn(t, st, layered.Hooks{Before: hideBaseHandle})
+		out := make([]byte, 8)
+		_, err := k.cth.WSAIoctl(k.c, spi.SIO_BASE_HANDLE, nil, out, nil, nil)
+		wantErr(t, "blocking SIO_BASE_HANDLE", opErr("WSAIoctl", k.c, spi.WSAEFAULT), err)
+		for _, s := range styles {
+			nt := s.new(t, k.cth, k.c)
+			ov, cr := nt.prepare()
+			_, err := k.cth.WSAIoctl(k.c, spi.SIO_BASE_HANDLE, nil, out, ov, cr)
+			wantErr(t, s.name+" SIO_BASE_HANDLE", opErr("WSAIoctl", k.c, spi.WSAEFAULT), err)
+			nt.none(t)
+		}
+		if !bytes.Equal(out, make([]byte, 8)) {
+			t.Errorf("the output was written: %x", out)
+		}
+		if h := ioctlHandle(t, k.cth, k.c, spi.SIO_BSP_HANDLE); h == 0 {
+			t.Error("SIO_BSP_HANDLE returned no handle")
+		}
+		k.client.Close()
+		eventually(t, "the kits hold nothing", func() bool { return quiet(provs...) })
+	})
+}
+
+func TestHooksSeeEachCallAsTheClientMadeItAndItsResult(t *testing.T) {
+	type seen struct {
+		Phase      string
+		Op         layered.Op
+		Func       string
+		Client     bool // the Socket is the client's handle
+		Overlapped bool
+		Bytes      int
+		N          uint32
+		Err        spi.Errno
+	}
+	var mu sync.Mutex
+	var got []seen
+	var client spi.Socket
+	note := func(phase string, c *layered.Call) {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, b := range c.Bufs {
+			n += len(b)
+		}
+		got = append(got, seen{phase, c.Op, c.Func, c.Socket.Handle() == client, c.Overlapped, n, c.N, c.Err})
+	}
+	st := hookStacks[0]
+	m := wsspi.NewMachine()
+	provs, _ := st.build(t, m, layered.Config{Hooks: layered.Hooks{
+		Before: func(c *layered.Call) layered.Verdict { note("before", c); return layered.Pass() },
+		After:  func(c *layered.Call) layered.Verdict { note("after", c); return layered.Pass() },
+	}})
+	k := newLConn(t, m, spi.WSA_FLAG_OVERLAPPED)
+	client = k.c
+	port := must(k.client.CreateIoCompletionPort(k.c, 0, 1, 0))(t)
+	mu.Lock()
+	got = nil
+	mu.Unlock()
+
+	must(k.cth.WSASend(k.c, [][]byte{[]byte("hello")}, 0, nil, nil))(t)
+	var ov spi.Overlapped
+	pendRecv(t, k.cth, k.c, make([]byte, 8), &ov, nil)
+	must(k.sth.WSASend(k.s, [][]byte{[]byte("abc")}, 0, nil, nil))(t)
+	must(k.cth.GetQueuedCompletionStatus(port, long))(t)
+	_, err := k.cth.WSAIoctl(k.c, spi.FIONREAD, nil, nil, nil, nil)
+	wantErr(t, "FIONREAD without output", opErr("WSAIoctl", k.c, spi.WSAEFAULT), err)
+	check(t, k.cth.Closesocket(k.c))
+
+	want := []seen{
+		{"before", layered.OpSend, "WSPSend", true, false, 5, 0, 0},
+		{"after", layered.OpSend, "WSPSend", true, false, 5, 5, 0},
+		{"before", layered.OpRecv, "WSPRecv", true, true, 8, 0, 0},
+		{"after", layered.OpRecv, "WSPRecv", true, true, 8, 3, 0},
+		{"before", layered.OpIoctl, "WSPIoctl", true, false, 0, 0, 0},
+		{"after", layered.OpIoctl, "WSPIoctl", true, false, 0, 0, spi.WSAEFAULT},
+		{"before", layered.OpClose, "WSPCloseSocket", true, false, 0, 0, 0},
+		{"after", layered.OpClose, "WSPCloseSocket", true, false, 0, 0, 0},
+	}
+	mu.Lock()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the hooks saw (-want +got):\n%s", diff)
+	}
+	mu.Unlock()
+	k.client.Close()
+	eventually(t, "the kits hold nothing", func() bool { return quiet(provs...) })
+}
