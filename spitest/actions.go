@@ -262,7 +262,7 @@ func (e *env) peerRecv(s *sock) {
 		}
 		s.peerGot = append(s.peerGot, e.peerBuf[0][:k]...)
 	}
-	e.checkPeerGot(s)
+	e.checkPeerGot(s, false)
 }
 
 // peerClose closes the peer of s gracefully.

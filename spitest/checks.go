@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/wsspi/wsspi/handles"
@@ -112,7 +113,7 @@ func (e *env) advance() {
 				s.got = append(s.got, o.buf[:min(int(n), len(o.buf))]...)
 			}
 		}
-		e.checkGot(s)
+		e.checkGot(s, false)
 		for len(s.sends) > 0 && s.sends[0].done() {
 			o := s.sends[0]
 			s.sends = s.sends[1:]
@@ -120,66 +121,117 @@ func (e *env) advance() {
 				s.sent = append(s.sent, o.buf[:min(int(n), len(o.buf))]...)
 			}
 		}
-		e.checkPeerGot(s)
+		e.checkPeerGot(s, false)
 	}
 }
 
 // checkGot checks that the client received a prefix of what the peer
-// sent, in order and once. The first wrong byte is reported once; the
-// record of what the client received goes on as it was.
-func (e *env) checkGot(s *sock) {
-	if s.inBroken || len(s.got) <= len(s.peerSent) && bytes.Equal(s.got, s.peerSent[:len(s.got)]) {
-		return
+// sent, in order and once. The first wrong byte is reported once (see
+// judge); the record of what the client received goes on as it was.
+func (e *env) checkGot(s *sock, final bool) {
+	if s.in == nil {
+		if len(s.got) <= len(s.peerSent) && bytes.Equal(s.got, s.peerSent[:len(s.got)]) {
+			return
+		}
+		s.in = &streamBreak{at: firstDiff(s.got, s.peerSent), want: slices.Clip(s.peerSent)}
 	}
-	s.inBroken = true
-	r, why := e.streamVerdict(s, s.got, s.peerSent)
-	wire := ""
-	if e.transform != nil {
-		wire = fmt.Sprintf(" (on the wire %s, made by Target.Transform.Wire)", show(s.peerWire[:s.peerOut]))
-	}
-	e.fail(r, "%s: the client received %s; the peer sent %s%s%s", s.name, show(s.got), show(s.peerSent), wire, why)
+	e.judge(s, s.in, s.got, final, func(r Rule, why string) {
+		wire := ""
+		if e.transform != nil {
+			wire = fmt.Sprintf(" (on the wire %s, made by Target.Transform.Wire)", show(s.peerWire[:s.peerOut]))
+		}
+		e.fail(r, "%s: the client received %s; the peer sent %s%s%s", s.name, show(s.got), show(s.peerSent), wire, why)
+	})
 }
 
 // checkPeerGot checks that the peer received a prefix of what the client
 // sent, in order and once: with a transform, that Unwire reads the wire
 // the peer received as such a prefix. The first wrong byte is reported
-// once; the record of what the peer received goes on as it was.
-func (e *env) checkPeerGot(s *sock) {
-	if s.outBroken {
+// once (see judge); the record of what the peer received goes on as it
+// was.
+func (e *env) checkPeerGot(s *sock, final bool) {
+	if s.out == nil {
+		got, err := e.peerReceived(s)
+		if err != nil {
+			s.out = &streamBreak{judged: true}
+			e.fail(ruleStreamData, "%s: the peer received %s, which Target.Transform.Unwire rejects (%v); the client sent %s",
+				s.name, show(s.peerGot), err, show(s.sent))
+			return
+		}
+		n := min(len(got), len(s.sent))
+		possible := len(s.sent)
+		for _, o := range s.sends {
+			if o.expectsNote() {
+				possible += len(o.buf)
+			}
+		}
+		if bytes.Equal(got[:n], s.sent[:n]) && len(got) <= possible {
+			return
+		}
+		// What the peer may have: the sends completed, then those that may
+		// still complete.
+		may := append([]byte{}, s.sent...)
+		for _, o := range s.sends {
+			if o.expectsNote() {
+				may = append(may, o.buf...)
+			}
+		}
+		s.out = &streamBreak{at: firstDiff(got, may), want: may}
+	}
+	if s.out.judged {
 		return
 	}
 	got, err := e.peerReceived(s)
 	if err != nil {
-		s.outBroken = true
-		e.fail(ruleStreamData, "%s: the peer received %s, which Target.Transform.Unwire rejects (%v); the client sent %s",
-			s.name, show(s.peerGot), err, show(s.sent))
+		got = s.peerPlain // the plain bytes of the wire up to the break: Unwire read them once
+	}
+	e.judge(s, s.out, got, final, func(r Rule, why string) {
+		plain := ""
+		if e.transform != nil {
+			plain = ", read by Target.Transform.Unwire as " + show(got)
+		}
+		e.fail(r, "%s: the peer received %s%s; the client sent %s%s", s.name, show(s.peerGot), plain, show(s.sent), why)
+	})
+}
+
+// streamBreak is the first wrong byte one end of a connection received.
+type streamBreak struct {
+	at     int    // its offset in the plain bytes the end received
+	want   []byte // the plain bytes the end may have received, when it was found
+	judged bool   // its finding was made
+}
+
+// judge makes the finding of break b in got, the plain bytes one end of
+// the connection of s received, once it can tell the rules apart (four
+// bytes from the break on, or the end of the run: final), by calling
+// report with the rule and the end of the detail. The bytes of the run's
+// payload never repeat four at a time, so four bytes from the break that
+// are found elsewhere in what the end may have received are the stream's
+// own, out of order or again (StreamOrder); four found nowhere were never
+// sent (StreamData). Fewer, at the end of a run, cannot show a piece of
+// the stream, and are taken for a change (StreamData), saying so.
+func (e *env) judge(s *sock, b *streamBreak, got []byte, final bool, report func(Rule, string)) {
+	if b.judged || (len(got)-b.at < 4 && !final) {
 		return
 	}
-	n := min(len(got), len(s.sent))
-	possible := len(s.sent)
-	for _, o := range s.sends {
-		if o.expectsNote() {
-			possible += len(o.buf)
-		}
-	}
-	if bytes.Equal(got[:n], s.sent[:n]) && len(got) <= possible {
+	b.judged = true
+	w := got[b.at:min(b.at+4, len(got))]
+	if j := bytes.Index(b.want, w); j >= 0 && len(w) == 4 {
+		report(ruleStream, fmt.Sprintf(": from offset %d on it has the stream's bytes from offset %d, out of order or again", b.at, j))
 		return
 	}
-	s.outBroken = true
-	// What the peer may have: the sends completed, then those that may
-	// still complete.
-	may := append([]byte{}, s.sent...)
-	for _, o := range s.sends {
-		if o.expectsNote() {
-			may = append(may, o.buf...)
-		}
+	why := fmt.Sprintf(": at offset %d it has bytes never sent (%s, where the sender's are %s)", b.at, around(got, b.at), around(b.want, b.at))
+	if len(w) < 4 {
+		why = fmt.Sprintf(": at offset %d it has bytes the sender did not send there (%s, where the sender's are %s), %d at the end of the run, too few to tell a piece of the stream from bytes never sent",
+			b.at, around(got, b.at), around(b.want, b.at), len(w))
 	}
-	r, why := e.streamVerdict(s, got, may)
-	plain := ""
-	if e.transform != nil {
-		plain = ", read by Target.Transform.Unwire as " + show(got)
+	switch {
+	case e.transform == nil:
+		why += "; a layer that changes the data it carries declares how in Target.Transform"
+	case e.ifs && s.fileIO:
+		why += "; ReadFile and WriteFile on an IFS handle go straight to the base provider, so no layer changes their data"
 	}
-	e.fail(r, "%s: the peer received %s%s; the client sent %s%s", s.name, show(s.peerGot), plain, show(s.sent), why)
+	report(ruleStreamData, why)
 }
 
 // peerReceived returns the plain bytes the peer of s received: what it
@@ -196,27 +248,6 @@ func (e *env) peerReceived(s *sock) ([]byte, error) {
 		s.peerPlain, s.peerUnwired = append([]byte{}, p...), len(s.peerGot)
 	}
 	return s.peerPlain, nil
-}
-
-// streamVerdict says which rule a wrong stream breaks, and why, for the
-// end of a connection that received got (plain bytes) where want is what
-// it may have received: StreamOrder when the bytes from the first wrong
-// one on are bytes of want found elsewhere (out of order or repeated),
-// StreamData when they are bytes never sent (the data changed).
-func (e *env) streamVerdict(s *sock, got, want []byte) (Rule, string) {
-	i, misplaced := streamMismatch(got, want)
-	if misplaced {
-		j := bytes.Index(want, got[i:min(i+4, len(got))])
-		return ruleStream, fmt.Sprintf(": from offset %d on it has the stream's bytes from offset %d, out of order or again", i, j)
-	}
-	why := fmt.Sprintf(": at offset %d it has bytes never sent (%s, where the sender's are %s)", i, around(got, i), around(want, i))
-	switch {
-	case e.transform == nil:
-		why += "; a layer that changes the data it carries declares how in Target.Transform"
-	case e.ifs && s.fileIO:
-		why += "; ReadFile and WriteFile on an IFS handle go straight to the base provider, so no layer changes their data"
-	}
-	return ruleStreamData, why
 }
 
 // show prints a byte stream briefly.
@@ -244,6 +275,10 @@ func (e *env) finish() {
 		e.peerRecv(s)
 	}
 	e.advance()
+	for _, s := range e.socks { // the breaks still awaiting four bytes
+		e.checkGot(s, true)
+		e.checkPeerGot(s, true)
+	}
 	for _, o := range e.allOps {
 		if o.expectsNote() && len(o.notes) == 0 {
 			r, how := ruleCompletesOnce, "pending"

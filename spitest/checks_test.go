@@ -29,6 +29,9 @@ func TestStreamChecksKeepRecords(t *testing.T) {
 
 	recv(1, 2, 3)
 	recv(9, 9) // changed: never sent
+	if len(e.findings) != 0 {
+		t.Fatalf("a wrong byte was judged before four bytes from it arrived: %v", e.findings)
+	}
 	recv(6, 7, 8)
 	if diff := cmp.Diff([]byte{1, 2, 3, 9, 9, 6, 7, 8}, s.got); diff != "" {
 		t.Errorf("what the client received (-want +got):\n%s", diff)
@@ -36,7 +39,7 @@ func TestStreamChecksKeepRecords(t *testing.T) {
 	if diff := cmp.Diff([]string{"StreamData"}, rules()); diff != "" {
 		t.Fatalf("findings (-want +got):\n%s\n%v", diff, e.findings)
 	}
-	if d := e.findings[0].Detail; !strings.Contains(d, "the client received 5 bytes [1 2 3 9 9]") || !strings.Contains(d, "at offset 3") {
+	if d := e.findings[0].Detail; !strings.Contains(d, "the client received 8 bytes [1 2 3 9 9 6 7 8]") || !strings.Contains(d, "at offset 3") {
 		t.Errorf("the finding does not show what the client received, and where it went wrong: %s", d)
 	}
 
@@ -75,29 +78,36 @@ func TestPatternWindowsUnique(t *testing.T) {
 	}
 }
 
-// TestStreamMismatch: where a received stream leaves what was sent, and
-// whether the bytes from there are the stream's own.
-func TestStreamMismatch(t *testing.T) {
+// TestStreamVerdicts: a wrong byte is judged once four bytes from it have
+// arrived, or at the end of the run: bytes of the stream found elsewhere
+// in it break StreamOrder, bytes never sent StreamData.
+func TestStreamVerdicts(t *testing.T) {
 	sent := []byte{1, 2, 3, 4, 5, 6, 7, 8}
-	type result struct {
-		I         int
-		Misplaced bool
-	}
 	for _, tc := range []struct {
-		got  []byte
-		want result
+		got   []byte
+		final bool
+		want  string // the rule, "" for none (yet)
 	}{
-		{[]byte{1, 2, 3}, result{-1, false}},
-		{sent, result{-1, false}},
-		{[]byte{1, 2, 5, 6, 7, 8}, result{2, true}},       // bytes lost
-		{[]byte{1, 2, 3, 2, 3, 4, 5}, result{3, true}},    // bytes again
-		{[]byte{5, 6, 7, 8, 1, 2, 3, 4}, result{0, true}}, // reordered
-		{[]byte{1, 2, 3, 0x44}, result{3, false}},         // changed
-		{[]byte{1, 2, 3, 4, 5, 6, 7, 8, 9}, result{8, false}},
+		{[]byte{1, 2, 3}, false, ""},
+		{sent, true, ""},
+		{[]byte{1, 2, 5, 6, 7, 8}, false, "StreamOrder"},       // bytes lost
+		{[]byte{1, 2, 3, 2, 3, 4, 5}, false, "StreamOrder"},    // bytes again
+		{[]byte{5, 6, 7, 8, 1, 2, 3, 4}, false, "StreamOrder"}, // reordered
+		{[]byte{1, 2, 3, 0x44, 0x45, 0x46, 0x47}, false, "StreamData"},
+		{[]byte{1, 2, 3, 0x44}, false, ""}, // too few bytes to tell, yet
+		{[]byte{1, 2, 3, 0x44}, true, "StreamData"},
+		{[]byte{1, 2, 3, 5}, true, "StreamData"}, // a byte lost, or changed: one byte cannot tell
+		{[]byte{1, 2, 3, 4, 5, 6, 7, 8, 9}, true, "StreamData"},
 	} {
-		i, m := streamMismatch(tc.got, sent)
-		if diff := cmp.Diff(tc.want, result{i, m}); diff != "" {
-			t.Errorf("streamMismatch(%v, %v) (-want +got):\n%s", tc.got, sent, diff)
+		e := &env{seen: map[string]bool{}}
+		s := &sock{name: "s0", got: tc.got, peerSent: sent}
+		e.checkGot(s, tc.final)
+		got := ""
+		for _, f := range e.findings {
+			got += f.Rule.Name
+		}
+		if got != tc.want {
+			t.Errorf("client received %v of %v (final %v): rule %q, want %q", tc.got, sent, tc.final, got, tc.want)
 		}
 	}
 }

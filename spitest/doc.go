@@ -147,13 +147,14 @@
 // stream, and the peer's Unwire finds it.
 //
 // The kit's payload never repeats four bytes in a run, so when what one
-// end received leaves what the other sent, the kit tells the two stream
-// rules apart: bytes of the stream found elsewhere in it break
-// StreamOrder (out of order, or again), bytes never sent break StreamData
-// (a layer changed the data and declared no Transform, or a wrong one).
-// Each direction of a connection is reported once, at its first wrong
-// byte; the records of what each end received go on as they were, so a
-// later finding of another rule still shows what happened. A Transform
+// end received leaves what the other sent, the four bytes from the first
+// wrong one tell the two stream rules apart: found elsewhere in the
+// stream, they break StreamOrder (out of order, or again); found nowhere,
+// StreamData (a layer changed the data and declared no Transform, or a
+// wrong one). Each direction of a connection is reported once, when those
+// four bytes have arrived or the run ends (fewer, at the end, are taken
+// for a change, and the finding says so); the records of what each end
+// received go on as they were, so a finding shows what happened. A Transform
 // whose Unwire does not undo its Wire on a sample stream, or whose Wire is
 // not incremental, gives one finding of the rule "Factory", and nothing
 // else is run.

@@ -88,13 +88,12 @@ type sock struct {
 	peerOut      int      // with a transform: the bytes of peerWire handed to the base provider
 	peerPlain    []byte   // with a transform: Unwire(peerGot[:peerUnwired])
 	peerUnwired  int
-	// inBroken and outBroken are set once a finding reports the data the
-	// client received, or the peer received, as wrong: the records go on,
-	// the checks of that direction stop.
-	inBroken, outBroken bool
-	fileIO              bool // ReadFile or WriteFile was issued on the socket
-	reset               bool // a fault reset the connection
-	short               bool // a short-transfer fault was armed
+	// in and out are the first wrong byte the client received, and the
+	// peer: the records go on, the checks of that direction stop.
+	in, out *streamBreak
+	fileIO  bool // ReadFile or WriteFile was issued on the socket
+	reset   bool // a fault reset the connection
+	short   bool // a short-transfer fault was armed
 }
 
 // op is one overlapped operation the client issued.

@@ -105,23 +105,14 @@ func fillPattern(lfsr *uint32, b []byte) {
 	*lfsr = s
 }
 
-// streamMismatch compares got, the plain bytes one end of a connection
-// received, with want, the plain bytes it may have received (what was
-// sent, and what is still being sent, in order). It returns the first
-// offset where got leaves want and whether the bytes from there on are
-// the stream's own bytes found elsewhere in want (out of order or
-// repeated: the order rule) rather than bytes never sent (the data rule);
-// i is -1 when got is a prefix of want.
-func streamMismatch(got, want []byte) (i int, misplaced bool) {
-	i = 0
+// firstDiff returns the first offset where got differs from want, or
+// len(want) when want is a prefix of got.
+func firstDiff(got, want []byte) int {
+	i := 0
 	for i < len(got) && i < len(want) && got[i] == want[i] {
 		i++
 	}
-	if i == len(got) {
-		return -1, false
-	}
-	w := got[i:min(i+4, len(got))]
-	return i, bytes.Contains(want, w)
+	return i
 }
 
 // around shows the bytes of b near offset i.
