@@ -162,10 +162,12 @@ func (in *Instance) closeSocket(h spi.Socket) error {
 // WSA_OPERATION_ABORTED and are forwarded, once each), and the layer's
 // handle is closed once the last outstanding operation has been
 // forwarded: at once if there is none, otherwise by that last forwarding
-// (the sample's CheckForContextCleanup). A lower close that fails with
-// WSAEWOULDBLOCK leaves the socket open, as WSPCloseSocket documents; any
-// other error of the lower close is returned, the layer's socket closed
-// all the same, as the sample returns the lower close's result.
+// (the sample's CheckForContextCleanup). A lower close that fails leaves
+// the socket open and returns the error (WSAEWOULDBLOCK, as WSPCloseSocket
+// documents, or any other: the layer below keeps its socket, and its
+// pending operations, whose completions the layer must still forward),
+// except WSAENOTSOCK: the lower socket is gone already, and the layer's
+// closes.
 func (in *Instance) closeLower(e *env, s *Socket) error {
 	s.mu.Lock()
 	if !s.closing.CompareAndSwap(false, true) {
@@ -173,8 +175,7 @@ func (in *Instance) closeLower(e *env, s *Socket) error {
 		return spi.WSAENOTSOCK
 	}
 	s.mu.Unlock()
-	err := e.next.ProcTable.WSPCloseSocket(s.lower)
-	if errnoOf(err) == spi.WSAEWOULDBLOCK {
+	if err := e.next.ProcTable.WSPCloseSocket(s.lower); err != nil && errnoOf(err) != spi.WSAENOTSOCK {
 		s.closing.Store(false)
 		return err
 	}
@@ -186,7 +187,7 @@ func (in *Instance) closeLower(e *env, s *Socket) error {
 	if now {
 		in.closeHandle(e, s)
 	}
-	return err
+	return nil
 }
 
 // closeHandle closes the layer's handle of s, once its socket is done.
