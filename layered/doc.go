@@ -1,8 +1,46 @@
 // Package layered is a kit for writing non-IFS layered service providers
 // (LSPs): a correct core, after Microsoft's non-IFS LSP sample, that a
-// user completes with a few [Hooks] (inspect or change data on send and
-// receive, see connects and closes). A [Provider] with no hooks is a pure
-// forwarding layer.
+// user completes with a few [Hooks]: see and change the data of sends and
+// receives, the addresses of connects and accepts, the answers of ioctls,
+// and decide the fate of each operation (fail it, complete it, delay it).
+// A [Provider] with no hooks is a pure forwarding layer.
+//
+// # Hooks
+//
+// [Hooks.Before] sees each call of the client's that the layer serves, a
+// send (WSPSend, WSPSendTo, WriteFile), a receive (WSPRecv, WSPRecvFrom,
+// ReadFile), a connect (WSPConnect, ConnectEx), an accept (WSPAccept,
+// AcceptEx), an ioctl (WSPIoctl, any control code) or a close
+// (WSPCloseSocket), as a [Call], before the layer below is called;
+// [Hooks.After] sees its result before the client is told. Each returns a
+// [Verdict]:
+//
+//   - [Pass] goes on as the kit would;
+//   - [Fail] fails the call at once (SOCKET_ERROR; nothing pends);
+//   - [FailCompletion] fails it through its completion (WSA_IO_PENDING,
+//     then the client's port, event or completion routine hears of the
+//     error, as of any completion);
+//   - [Complete] completes it with a byte count of the hook's own: from
+//     Before without calling the layer below, from After with fewer (or
+//     rewritten) bytes than came up;
+//   - [Delay], or any verdict's [Verdict.Delayed], holds the completion
+//     for a while: a timer, or the work of [Config.Scheduler] (give it
+//     the machine's seeded scheduler, and one seed replays the layer's
+//     delays with the rest of the run).
+//
+// Before may rewrite what goes down (the buffers of a send, the address of
+// a connect or sendto, the input of an ioctl); After what comes up (the
+// data of a receive, in place, with Complete for its new length; the
+// address of a recvfrom or accept; an ioctl's output). Whatever the
+// verdicts, the kit does the overlapped bookkeeping of the section below:
+// each call that returns WSA_IO_PENDING or success gets exactly one
+// notification, one that fails at once gets none, calls that are not
+// overlapped behave the same way without notifications (a delay holds
+// their return), and [Stats] counts it all. A layer that fails every third
+// send is a Before of a few lines (see the example).
+//
+// The older hooks OnSend, OnRecv, OnConnect and OnClose only see or change
+// data; they run inside Before and After.
 //
 // # What the kit does
 //
@@ -53,10 +91,13 @@
 //     lower socket (its pending operations complete with
 //     WSA_OPERATION_ABORTED and are forwarded once each) and calls
 //     WPUCloseSocketHandle only when the last outstanding operation has
-//     been forwarded, as the sample's CheckForContextCleanup does.
+//     been forwarded, as the sample's CheckForContextCleanup does (a
+//     completion a hook holds included).
 //   - The last WSPCleanup notifies nobody: it stops the workers, closes the
-//     lower sockets abortively, ends outstanding operations silently,
-//     closes the layer's handles and cleans the next layer up.
+//     lower sockets abortively, ends outstanding operations silently (those
+//     whose completion a hook holds too; their delivery, should it come
+//     later, does nothing), closes the layer's handles and cleans the next
+//     layer up.
 //   - SIO_BASE_HANDLE goes down unchanged, so the base provider answers it
 //     through any number of layers; so do SIO_BSP_HANDLE,
 //     SIO_BSP_HANDLE_SELECT and SIO_BSP_HANDLE_POLL, which get the next
@@ -128,6 +169,26 @@
 //   - The last WSPCleanup sets SO_LINGER {1, 0} on each lower socket left
 //     open before closing it: open sockets are reset, as WSPCleanup
 //     documents.
+//   - A lower close that fails leaves the layer's socket open and returns
+//     the error, as WSAEWOULDBLOCK does (WSPCloseSocket documents it): the
+//     layer below keeps its socket and its pending operations, whose
+//     completions the layer must still forward. WSAENOTSOCK is the
+//     exception: the lower socket is gone, and the layer's closes.
+//   - Hooks: Before runs once the kit has substituted an overlapped call's
+//     OVERLAPPED, so a call Before fails at once leaves the client's
+//     OVERLAPPED as a failure at once of the layer below does (Internal
+//     and OffsetHigh hold the error). A completion of the hook's own (Before's
+//     FailCompletion or Complete) takes the path of an immediate success
+//     of the layer below: forwarded before the call returns when the
+//     socket has nothing else outstanding, through the private port
+//     otherwise. After runs wherever the result arrives, once, by
+//     whoever ends the operation (the issuing call or a worker); its Fail
+//     fails the call at once only if the call has not returned yet (the
+//     layer below answered at once), and otherwise goes through the
+//     completion. A held completion waits in a state of its own (see
+//     delay.go); whichever of its delivery and the last WSPCleanup comes
+//     first ends it. A delay reorders: later completions of the socket may
+//     overtake a held one.
 //   - WSPDuplicateSocket, WSPEventSelect, WSPEnumNetworkEvents and
 //     WSPAsyncSelect go down with the lower handle and return the lower
 //     layer's answer; WSPSelect maps its sets both ways.
@@ -139,13 +200,16 @@
 //     out one per socket), and substitutes its overlapped as for a send,
 //     so the completion reaches the client once (for AcceptEx, on the
 //     listener); the first data of AcceptEx goes through OnRecv and the
-//     data of ConnectEx through OnSend. Other GUIDs, and the ioctl with an
-//     overlapped, go down unchanged.
+//     data of ConnectEx through OnSend, and Before and After see them as
+//     OpAccept (with the accept socket in Accepted) and OpConnect. Other
+//     GUIDs, and the ioctl with an overlapped, go down unchanged.
 //
 // # Concurrency
 //
 // Provider, Instance and Socket are safe for concurrent use. Hooks run
-// without any lock of the kit held, on the calling goroutine or a worker.
+// without any lock of the kit held, on the calling goroutine, a worker, or
+// the goroutine that delivers a held completion (a timer's, or whoever
+// runs the scheduler's work).
 // Nothing blocks while holding a lock; WSPGetOverlappedResult waits on a
 // channel. The last WSPCleanup waits for the workers to end, so no
 // goroutine outlives it.

@@ -76,9 +76,10 @@ func Example() {
 }
 
 // A layer that fails every third send with WSAECONNRESET: its Before hook
-// decides, and the kit does the rest (WSPSend, WSPSendTo, WriteFile and
-// ConnectEx's data are all OpSend or carry it; an overlapped send that
-// fails this way returns SOCKET_ERROR at once and pends nothing).
+// decides, and the kit does the rest (WSPSend, WSPSendTo and WriteFile are
+// all OpSend; an overlapped send that fails this way returns SOCKET_ERROR
+// at once and pends nothing; FailCompletion would fail it through its
+// completion instead).
 func Example_failEveryThirdSend() {
 	m := wsspi.NewMachine()
 	var sends atomic.Int64
