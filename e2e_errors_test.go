@@ -1,14 +1,17 @@
 package wsspi_test
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/wsspi/wsspi"
+	"github.com/wsspi/wsspi/catalog"
 	"github.com/wsspi/wsspi/spi"
 )
 
@@ -135,12 +138,13 @@ func TestOverlappedCallsOnANonOverlappedSocketFailWithWSAEINVAL(t *testing.T) {
 	_, got["WSAIoctl"] = k.cth.WSAIoctl(k.c, spi.FIONREAD, nil, buf, &ov, nil)
 	_, got["WSASendTo"] = k.cth.WSASendTo(u, [][]byte{buf}, 0, loopbackAddr(spi.AF_INET, 5000), &ov, nil)
 	_, got["WSARecvFrom"] = k.cth.WSARecvFrom(u, [][]byte{buf}, nil, nil, &ov, nil)
+	why := notOverlapped
 	want := map[string]error{
-		"WSASend":     opErr("WSASend", k.c, spi.WSAEINVAL),
-		"WSARecv":     opErr("WSARecv", k.c, spi.WSAEINVAL),
-		"WSAIoctl":    opErr("WSAIoctl", k.c, spi.WSAEINVAL),
-		"WSASendTo":   opErr("WSASendTo", u, spi.WSAEINVAL),
-		"WSARecvFrom": opErr("WSARecvFrom", u, spi.WSAEINVAL),
+		"WSASend":     &spi.OpError{Op: "WSASend", Handle: k.c, Err: why},
+		"WSARecv":     &spi.OpError{Op: "WSARecv", Handle: k.c, Err: why},
+		"WSAIoctl":    &spi.OpError{Op: "WSAIoctl", Handle: k.c, Err: why},
+		"WSASendTo":   &spi.OpError{Op: "WSASendTo", Handle: u, Err: why},
+		"WSARecvFrom": &spi.OpError{Op: "WSARecvFrom", Handle: u, Err: why},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("overlapped calls (-want +got):\n%s", diff)
@@ -156,9 +160,8 @@ func TestOverlappedCallsOnANonOverlappedSocketFailWithWSAEINVAL(t *testing.T) {
 	}
 
 	_, err := k.client.CreateIoCompletionPort(k.c, 0, 1, 0)
-	if diff := cmp.Diff(error(spi.ERROR_INVALID_PARAMETER), err, cmpopts.EquateErrors()); diff != "" {
-		t.Errorf("associating a port (-want +got):\n%s", diff)
-	}
+	wantErr(t, "associating a port", &spi.OpError{Op: "CreateIoCompletionPort", Handle: k.c,
+		Err: spi.Because(spi.ERROR_INVALID_PARAMETER, "the handle was not opened for overlapped I/O (a socket needs WSA_FLAG_OVERLAPPED)")}, err)
 	err = k.client.SetFileCompletionNotificationModes(k.c, spi.FILE_SKIP_COMPLETION_PORT_ON_SUCCESS)
 	if diff := cmp.Diff(error(spi.ERROR_INVALID_PARAMETER), err, cmpopts.EquateErrors()); diff != "" {
 		t.Errorf("skip-on-success (-want +got):\n%s", diff)
@@ -293,9 +296,8 @@ func TestASocketBelongsToOnePortForLife(t *testing.T) {
 	second := must(k.client.CreateIoCompletionPort(spi.INVALID_HANDLE_VALUE, 0, 0, 0))(t)
 	for _, existing := range []spi.Handle{0, first, second} {
 		_, err := k.client.CreateIoCompletionPort(k.c, existing, 2, 0)
-		if diff := cmp.Diff(error(spi.ERROR_INVALID_PARAMETER), err, cmpopts.EquateErrors()); diff != "" {
-			t.Errorf("association with %v (-want +got):\n%s", existing, diff)
-		}
+		wantErr(t, fmt.Sprintf("association with %v", existing), &spi.OpError{Op: "CreateIoCompletionPort", Handle: k.c,
+			Err: spi.Because(spi.ERROR_INVALID_PARAMETER, "the handle is already associated with port "+first.String())}, err)
 	}
 	var ov spi.Overlapped
 	must(k.cth.WSASend(k.c, [][]byte{[]byte("x")}, 0, &ov, nil))(t)
@@ -306,4 +308,49 @@ func TestASocketBelongsToOnePortForLife(t *testing.T) {
 	check(t, k.client.CloseHandle(second))
 	check(t, k.cth.Closesocket(k.c))
 	checkNoHandles(t, k.client)
+}
+
+// A socket over an LSP whose DLL is not there, or whose WSPStartup fails,
+// fails with WSAEPROVIDERFAILEDINIT, and the message names the provider as
+// WSAEnumProtocols shows it and the path it was installed with, not a
+// chain's GUID the user never saw.
+func TestALoadErrorNamesTheProviderByItsNameAndPath(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		register func(m *wsspi.Machine, path string)
+		cause    string
+	}{
+		{"not registered", func(*wsspi.Machine, string) {}, catalog.ErrNotRegistered.Error()},
+		{"startup fails", func(m *wsspi.Machine, path string) {
+			m.RegisterProvider(path, func(uint16, *spi.WSAProtocolInfo, spi.WSPUpcallTable, spi.Imports) (spi.WSPData, spi.WSPProcTable, error) {
+				return spi.WSPData{}, spi.WSPProcTable{}, spi.WSASYSNOTREADY
+			})
+		}, spi.WSASYSNOTREADY.Error()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := wsspi.NewMachine()
+			const path = `C:\Program Files\Sniffer\sniff.dll`
+			must(m.Catalog().InstallLSP(catalog.LSP{ProviderId: kitGUID(0), Path: path, Name: "Sniffer",
+				Over: []spi.CatalogEntryId{catalog.DefaultTCPIPv4}}))(t)
+			c.register(m, path)
+			proc := m.NewProcess()
+			defer proc.Close()
+			_, err := proc.NewThread().Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP)
+			if !errors.Is(err, spi.WSAEPROVIDERFAILEDINIT) {
+				t.Fatalf("socket: %v, want WSAEPROVIDERFAILEDINIT", err)
+			}
+			var le *catalog.LoadError
+			if !errors.As(err, &le) {
+				t.Fatalf("socket: %v carries no *catalog.LoadError", err)
+			}
+			chain := must(proc.WSAEnumProtocols(nil))(t)[0].ProtocolName
+			want := fmt.Sprintf("provider %q (%s): WSAEPROVIDERFAILEDINIT: %s", chain, path, c.cause)
+			if le.Error() != want {
+				t.Errorf("load error\n got %s\nwant %s", le.Error(), want)
+			}
+			if !strings.HasPrefix(chain, "Sniffer over ") {
+				t.Errorf("the first entry is %q, not the LSP's chain", chain)
+			}
+		})
+	}
 }

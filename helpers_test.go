@@ -45,6 +45,10 @@ func check(tb TB, err error) {
 }
 
 // opErr is the error a simulated call returns: op on h failed with e.
+// notOverlapped is the cause of an overlapped call on a socket made
+// without WSA_FLAG_OVERLAPPED.
+var notOverlapped = spi.Because(spi.WSAEINVAL, "the socket was not created with WSA_FLAG_OVERLAPPED")
+
 func opErr(op string, h spi.Handle, e spi.Errno) error {
 	return &spi.OpError{Op: op, Handle: h, Err: e}
 }

@@ -44,9 +44,13 @@ type Provider struct {
 // Errno and its cause. It is a plain value, not changed after it is
 // returned.
 type LoadError struct {
-	// ProviderId and Path name the provider that failed to load.
-	ProviderId spi.GUID
+	// Name, Path and ProviderId name the provider that failed to load:
+	// the ProtocolName of the catalog entry it was loaded for (the name
+	// WSAEnumProtocols shows, "Sniffer over MSAFD Tcpip [TCP/IP]" for an
+	// LSP's chain), its "DLL" path, and the GUID of that entry.
+	Name       string
 	Path       string
+	ProviderId spi.GUID
 	// Errno is what ws2_32 reports: WSAEPROVIDERFAILEDINIT (the DLL is
 	// missing, or WSPStartup failed or panicked), WSAEINVALIDPROVIDER (it
 	// negotiated a version that is not 2.0 to 2.2), or
@@ -59,10 +63,16 @@ type LoadError struct {
 	Err error
 }
 
-// Error says which provider failed, how, and why.
+// Error says which provider failed, by its name and path, how, and why.
 func (e *LoadError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "provider %v (%s): %v", e.ProviderId, e.Path, e.Errno)
+	switch {
+	case e.Name != "":
+		fmt.Fprintf(&b, "provider %q (%s): ", e.Name, e.Path)
+	case e.Path != "":
+		fmt.Fprintf(&b, "provider %s: ", e.Path)
+	}
+	b.WriteString(e.Errno.Name())
 	if e.Err != nil {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
@@ -322,9 +332,9 @@ func (l *Loader) acquire(e *spi.WSAProtocolInfo, info spi.WSAProtocolInfo) (*Pro
 	}
 	path, err := l.view.providerPath(e.ProviderId)
 	if err != nil { // cannot happen: every entry in a view has a path
-		return nil, &LoadError{ProviderId: e.ProviderId, Errno: spi.WSAEPROVIDERFAILEDINIT, Err: err}
+		return nil, &LoadError{Name: e.ProtocolName, ProviderId: e.ProviderId, Errno: spi.WSAEPROVIDERFAILEDINIT, Err: err}
 	}
-	p, err := l.start(e.ProviderId, path, info)
+	p, err := l.start(e, path, info)
 	if err != nil {
 		return nil, err
 	}
@@ -356,9 +366,10 @@ func (l *Loader) ref(id spi.GUID) (*Provider, bool) {
 // start runs the provider's startup function and checks what it returns.
 // On any failure after a successful startup it calls the provider's
 // WSPCleanup, if it has one, so nothing stays half loaded.
-func (l *Loader) start(id spi.GUID, path string, info spi.WSAProtocolInfo) (*Provider, error) {
+func (l *Loader) start(e *spi.WSAProtocolInfo, path string, info spi.WSAProtocolInfo) (*Provider, error) {
+	id := e.ProviderId
 	fail := func(errno spi.Errno, err error) error {
-		return &LoadError{ProviderId: id, Path: path, Errno: errno, Err: err}
+		return &LoadError{Name: e.ProtocolName, Path: path, ProviderId: id, Errno: errno, Err: err}
 	}
 	startup, ok := l.reg.Lookup(path)
 	if !ok {

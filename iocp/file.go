@@ -91,18 +91,23 @@ func (f *File) Event() *Event { return f.event }
 // nil or closed. The port may belong to another Kernel than the file: a
 // file object shared by two processes (a duplicated handle) is associated
 // by whichever process does it first, and its completions go to that port
-// from then on, whichever process issued the I/O.
+// from then on, whichever process issued the I/O. The error's reason
+// ([spi.Reason]) says which rule refused the association; the error names no
+// handle, since a File does not know its handle value ([Kernel.CreateIoCompletionPort]
+// names it).
 func (f *File) Associate(p *Port, key uintptr) error {
 	const op = "CreateIoCompletionPort"
 	switch {
 	case p == nil:
-		return spi.NewOpError(op, 0, spi.ERROR_INVALID_HANDLE)
+		return spi.NewOpError(op, 0, spi.Because(spi.ERROR_INVALID_HANDLE, "no completion port"))
 	case !f.overlapped:
-		return spi.NewOpError(op, p.handle, spi.ERROR_INVALID_PARAMETER)
+		return spi.NewOpError(op, 0, spi.Because(spi.ERROR_INVALID_PARAMETER,
+			"the handle was not opened for overlapped I/O (a socket needs WSA_FLAG_OVERLAPPED)"))
 	case p.isClosed():
-		return spi.NewOpError(op, p.handle, spi.ERROR_INVALID_HANDLE)
+		return spi.NewOpError(op, 0, spi.Because(spi.ERROR_INVALID_HANDLE, "port "+p.handle.String()+" is closed"))
 	case !f.assoc.CompareAndSwap(nil, &association{p, key}):
-		return spi.NewOpError(op, p.handle, spi.ERROR_INVALID_PARAMETER)
+		return spi.NewOpError(op, 0, spi.Because(spi.ERROR_INVALID_PARAMETER,
+			"the handle is already associated with port "+f.assoc.Load().port.handle.String()))
 	}
 	return nil
 }

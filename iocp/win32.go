@@ -44,7 +44,7 @@ func (k *Kernel) CreateIoCompletionPort(file, existing spi.Handle, key uintptr, 
 			return 0, spi.NewOpError(op, existing, spi.ERROR_INVALID_HANDLE)
 		}
 		if err := f.Associate(p, key); err != nil {
-			return 0, err
+			return 0, onHandle(err, file)
 		}
 		return existing, nil
 	}
@@ -54,9 +54,19 @@ func (k *Kernel) CreateIoCompletionPort(file, existing spi.Handle, key uintptr, 
 	}
 	if err := f.Associate(p, key); err != nil {
 		p.Close()
-		return 0, err
+		return 0, onHandle(err, file)
 	}
 	return p.handle, nil
+}
+
+// onHandle names h as the handle of err, an [*spi.OpError] without one.
+func onHandle(err error, h spi.Handle) error {
+	if oe, ok := err.(*spi.OpError); ok && oe.Handle == 0 {
+		c := *oe
+		c.Handle = h
+		return &c
+	}
+	return err
 }
 
 // PostQueuedCompletionStatus models PostQueuedCompletionStatus: see

@@ -33,7 +33,7 @@ func (s *socket) start(req spi.IORequest) error {
 		return nil
 	}
 	if !s.overlapped {
-		return spi.WSAEINVAL
+		return errNotOverlapped
 	}
 	return s.resetEvent(req)
 }
@@ -169,3 +169,7 @@ func (s *socket) waitOrPendAndUnlock(o *op, flagsOut *uint32, fl *flushList) (ui
 	putOp(o)
 	return bytes, errOrNil(status)
 }
+
+// errNotOverlapped is the error of an overlapped call on a socket made
+// without WSA_FLAG_OVERLAPPED.
+var errNotOverlapped = spi.Because(spi.WSAEINVAL, "the socket was not created with WSA_FLAG_OVERLAPPED")
