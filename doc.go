@@ -70,7 +70,7 @@
 // # Decisions where Windows is not observable
 //
 //   - A new process has called WSAStartup(2.2) once, as nearly every
-//     Winsock program does first; use [Machine.NewProcessWith] for one that
+//     Winsock program does first; use [Machine.NewProcessWithoutStartup] for one that
 //     has not.
 //   - Go has no thread identity, so WPUOpenCurrentThread cannot know which
 //     simulated thread calls it. It returns the process's worker thread: a

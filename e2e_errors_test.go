@@ -181,7 +181,7 @@ func TestOverlappedCallsOnANonOverlappedSocketFailWithWSAEINVAL(t *testing.T) {
 
 func TestSocketCallsBeforeWSAStartupFailWithWSANOTINITIALISED(t *testing.T) {
 	checkNoGoroutineLeak(t)
-	p := wsspi.NewMachine().NewProcessWith(wsspi.ProcessOptions{})
+	p := wsspi.NewMachine().NewProcessWithoutStartup()
 	defer p.Close()
 	th := p.NewThread()
 	_, err := th.WSASocket(spi.AF_INET, spi.SOCK_STREAM, 0, nil, 0, spi.WSA_FLAG_OVERLAPPED)

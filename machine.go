@@ -100,19 +100,18 @@ func (m *Machine) RegisterProvider(path string, startup spi.WSPStartupFunc) {
 
 // NewProcess starts a process that has called WSAStartup(2.2) once.
 func (m *Machine) NewProcess() *Process {
-	p := m.NewProcessWith(ProcessOptions{})
+	p := m.NewProcessWithoutStartup()
 	if _, err := p.WSAStartup(spi.WINSOCK_VERSION); err != nil {
 		panic("wsspi: WSAStartup of a new process: " + err.Error())
 	}
 	return p
 }
 
-// ProcessOptions configures [Machine.NewProcessWith].
-type ProcessOptions struct{}
-
-// NewProcessWith starts a process that has not called WSAStartup: every
-// Winsock call fails with WSANOTINITIALISED until it does.
-func (m *Machine) NewProcessWith(ProcessOptions) *Process {
+// NewProcessWithoutStartup starts a process that has not called
+// WSAStartup, as a Windows process starts: every Winsock call fails with
+// WSANOTINITIALISED until it does. The machine's options (trace, scheduler,
+// processors, handle table) apply to it as to every process.
+func (m *Machine) NewProcessWithoutStartup() *Process {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.nextPID += 4

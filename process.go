@@ -52,8 +52,7 @@ func newProcess(m *Machine, pid uint32) *Process {
 		loaded:   map[spi.GUID]*catalog.Provider{},
 		tr:       tr,
 	}
-	p.ifs = redirect.New(table, p.kernel, p.redirectOwner())
-	p.ifs.SetTrace(tr.traceSink())
+	p.ifs = redirect.New(table, p.kernel, p.redirectOwner(), redirect.Options{Trace: tr.traceSink()})
 	p.register(catalog.LoopbackPath, p.lb.WSPStartup)
 	return p
 }

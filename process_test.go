@@ -106,7 +106,7 @@ func TestNewProcessHasStartedWinsock(t *testing.T) {
 }
 
 func TestCallsBeforeWSAStartupFailWithWSANOTINITIALISED(t *testing.T) {
-	p := wsspi.NewMachine().NewProcessWith(wsspi.ProcessOptions{})
+	p := wsspi.NewMachine().NewProcessWithoutStartup()
 	defer p.Close()
 	th := p.NewThread()
 	_, err := th.Socket(spi.AF_INET, spi.SOCK_STREAM, 0)
@@ -125,7 +125,7 @@ func TestCallsBeforeWSAStartupFailWithWSANOTINITIALISED(t *testing.T) {
 }
 
 func TestWSAStartupNegotiatesTheVersion(t *testing.T) {
-	p := wsspi.NewMachine().NewProcessWith(wsspi.ProcessOptions{})
+	p := wsspi.NewMachine().NewProcessWithoutStartup()
 	defer p.Close()
 	cases := []struct {
 		req, want uint16

@@ -19,7 +19,7 @@ func Example() {
 	lsp := newFakeLSP()
 	layer := redirect.New(table, kernel, func(string, spi.Socket) (*spi.WSPProcTable, error) {
 		return &lsp.procs, nil
-	})
+	}, redirect.Options{})
 	th, _ := kernel.NewThread()
 
 	fo, _ := layer.CreateFileObject(&fakeDriver{}, true) // a base provider's IFS socket

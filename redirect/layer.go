@@ -22,20 +22,24 @@ type Layer struct {
 	trace  trace.Sink // nil: tracing is off
 }
 
+// Options configures a [Layer]. The zero value traces nothing.
+type Options struct {
+	// Trace, when set, receives a [trace.Transition] event for every
+	// user/kernel round trip the layer charges. It is fixed at
+	// construction, as [iocp.Options.Trace] is, so that a running layer
+	// never reads a field another goroutine writes.
+	Trace trace.Sink
+}
+
 // New returns the IFS layer of the process whose handle table and kernel
 // are table and kernel; owner finds the providers of non-IFS handles. All
 // three are required.
-func New(table *handles.Table, kernel *iocp.Kernel, owner OwnerFunc) *Layer {
+func New(table *handles.Table, kernel *iocp.Kernel, owner OwnerFunc, opts Options) *Layer {
 	if table == nil || kernel == nil || owner == nil {
 		panic("redirect: New needs a handle table, a kernel and an OwnerFunc")
 	}
-	return &Layer{table: table, kernel: kernel, owner: owner}
+	return &Layer{table: table, kernel: kernel, owner: owner, trace: opts.Trace}
 }
-
-// SetTrace makes the layer report the transitions it charges to sink
-// (nil turns tracing off, the default). Call it before the layer is used:
-// it is not safe for concurrent use with the layer's other methods.
-func (l *Layer) SetTrace(sink trace.Sink) { l.trace = sink }
 
 // Transitions returns the transitions spent in the process so far.
 func (l *Layer) Transitions() Transitions { return l.counts.load() }

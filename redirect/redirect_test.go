@@ -96,7 +96,7 @@ func newFixture(t *testing.T) *fixture {
 	f.kernel = iocp.NewKernel(f.table, iocp.Options{})
 	f.layer = redirect.New(f.table, f.kernel, func(op string, s spi.Socket) (*spi.WSPProcTable, error) {
 		return &f.lsp.procs, nil
-	})
+	}, redirect.Options{})
 	th, err := f.kernel.NewThread()
 	if err != nil {
 		t.Fatal(err)
@@ -382,7 +382,7 @@ func TestTransitionCountsFollowTheModel(t *testing.T) {
 		table := handles.New(handles.Options{})
 		kernel := iocp.NewKernel(table, iocp.Options{})
 		lsp := newFakeLSP()
-		layer := redirect.New(table, kernel, func(string, spi.Socket) (*spi.WSPProcTable, error) { return &lsp.procs, nil })
+		layer := redirect.New(table, kernel, func(string, spi.Socket) (*spi.WSPProcTable, error) { return &lsp.procs, nil }, redirect.Options{})
 		th, _ := kernel.NewThread()
 		var socks []spi.Socket
 		ifs := map[spi.Socket]bool{}
