@@ -133,7 +133,7 @@ func (o *op) release() {
 // to issued.
 func (in *Instance) begin(e *env, s *Socket, ov *spi.Overlapped, cr spi.CompletionRoutine, thread *spi.ThreadID) (*op, error) {
 	if !s.overlapped {
-		return nil, spi.WSAEINVAL
+		return nil, errNotOverlapped
 	}
 	if cr == nil {
 		if ev := ov.EventHandle(); ev != 0 && e.upcalls.WPUResetEvent(ev) != nil {
@@ -594,3 +594,7 @@ func (l *opList) takeAll() []*op {
 	l.head, l.tail = nil, nil
 	return all
 }
+
+// errNotOverlapped is the error of an overlapped call on a socket made
+// without WSA_FLAG_OVERLAPPED, as the base provider gives it.
+var errNotOverlapped = spi.Because(spi.WSAEINVAL, "the socket was not created with WSA_FLAG_OVERLAPPED")
