@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/wsspi/wsspi"
+	"github.com/wsspi/wsspi/catalog"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
 )
@@ -311,4 +312,84 @@ func TestHooksSeeEachCallAsTheClientMadeItAndItsResult(t *testing.T) {
 	mu.Unlock()
 	k.client.Close()
 	eventually(t, "the kits hold nothing", func() bool { return quiet(provs...) })
+}
+
+func TestHooksRewriteTheDestinationOfASendToAndTheSenderOfARecvFrom(t *testing.T) {
+	for _, depth := range []int{1, 2} {
+		t.Run(map[int]string{1: "kit", 2: "kit over kit"}[depth], func(t *testing.T) {
+			m := wsspi.NewMachine()
+			srvAddr := netip.MustParseAddrPort("127.0.0.1:7200")
+			wrong := netip.MustParseAddrPort("127.0.0.1:7299")
+			masked := netip.MustParseAddrPort("192.0.2.7:7")
+			var provs []*layered.Provider
+			over := catalog.DefaultUDPIPv4
+			for i := range depth {
+				cfg := layered.Config{}
+				if i == depth-1 {
+					cfg.Hooks = layered.Hooks{
+						Before: func(c *layered.Call) layered.Verdict {
+							if c.Func == "WSPSendTo" && c.Addr == wrong {
+								c.Addr = srvAddr
+							}
+							return layered.Pass()
+						},
+						After: func(c *layered.Call) layered.Verdict {
+							if c.Func == "WSPRecvFrom" && c.Err == 0 {
+								c.Addr = masked
+							}
+							return layered.Pass()
+						},
+					}
+				}
+				p, ids, err := layered.Install(m, layered.Options{Name: "udp kit", GUID: kitGUID(10 + i),
+					Path: `C:\lsp\udpkit` + string(rune('a'+i)) + `.dll`, Over: []spi.CatalogEntryId{over}, Config: cfg})
+				check(t, err)
+				provs, over = append(provs, p), ids.Chains[0]
+			}
+			client, server := m.NewProcess(), m.NewProcess()
+			t.Cleanup(func() { client.Close(); server.Close() })
+			cth, sth := client.NewThread(), server.NewThread()
+			base := entry(t, m, catalog.DefaultUDPIPv4)
+			s := must(sth.WSASocket(spi.AF_INET, spi.SOCK_DGRAM, spi.IPPROTO_UDP, &base, 0, spi.WSA_FLAG_OVERLAPPED))(t)
+			check(t, sth.Bind(s, srvAddr))
+			c := must(cth.Socket(spi.AF_INET, spi.SOCK_DGRAM, spi.IPPROTO_UDP))(t)
+			check(t, cth.Bind(c, netip.MustParseAddrPort("127.0.0.1:0")))
+			port := must(client.CreateIoCompletionPort(c, 0, 1, 0))(t)
+
+			if n, err := cth.WSASendTo(c, [][]byte{[]byte("blocking")}, 0, wrong, nil, nil); n != 8 || err != nil {
+				t.Errorf("blocking WSASendTo = %d, %v", n, err)
+			}
+			var ov spi.Overlapped
+			if _, err := cth.WSASendTo(c, [][]byte{[]byte("overlapped")}, 0, wrong, &ov, nil); err != nil && !errors.Is(err, spi.WSA_IO_PENDING) {
+				t.Fatal(err)
+			}
+			if e := must(cth.GetQueuedCompletionStatus(port, long))(t); e.Overlapped != &ov || e.NumberOfBytesTransferred != 10 {
+				t.Errorf("WSASendTo's packet %+v", e)
+			}
+			buf := make([]byte, 16)
+			var from netip.AddrPort
+			for _, want := range []string{"blocking", "overlapped"} {
+				n, err := sth.WSARecvFrom(s, [][]byte{buf}, nil, nil, nil, nil)
+				if err != nil || string(buf[:n]) != want {
+					t.Errorf("the server received %q, %v; want %q, sent to the address the hook gave", buf[:n], err, want)
+				}
+			}
+			clientAddr := must(cth.Getsockname(c))(t)
+			must(sth.WSASendTo(s, [][]byte{[]byte("one")}, 0, clientAddr, nil, nil))(t)
+			must(sth.WSASendTo(s, [][]byte{[]byte("two")}, 0, clientAddr, nil, nil))(t)
+			n, err := cth.WSARecvFrom(c, [][]byte{buf}, new(uint32), &from, nil, nil)
+			if err != nil || n != 3 || from != masked {
+				t.Errorf("blocking WSARecvFrom = %d, %v from %v; want 3 bytes from %v", n, err, from, masked)
+			}
+			from = netip.AddrPort{}
+			if _, err := cth.WSARecvFrom(c, [][]byte{buf}, new(uint32), &from, &ov, nil); err != nil && !errors.Is(err, spi.WSA_IO_PENDING) {
+				t.Fatal(err)
+			}
+			if e := must(cth.GetQueuedCompletionStatus(port, long))(t); e.Overlapped != &ov || e.NumberOfBytesTransferred != 3 || from != masked {
+				t.Errorf("overlapped WSARecvFrom: packet %+v, from %v; want 3 bytes from %v", e, from, masked)
+			}
+			client.Close()
+			eventually(t, "the kits hold nothing", func() bool { return quiet(provs...) })
+		})
+	}
 }
