@@ -12,6 +12,7 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/internal/testlsp"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
 )
@@ -217,18 +218,9 @@ func TestAnAfterHookRewritesAnIoctlsOutput(t *testing.T) {
 	})
 }
 
-// hideBaseHandle is the Before hook of an LSP that refuses SIO_BASE_HANDLE
-// with WSAEFAULT, as some LSPs of the wild do.
-func hideBaseHandle(c *layered.Call) layered.Verdict {
-	if c.Op == layered.OpIoctl && c.Code == spi.SIO_BASE_HANDLE {
-		return layered.Fail(spi.WSAEFAULT)
-	}
-	return layered.Pass()
-}
-
 func TestABeforeHookFailsSIO_BASE_HANDLEWithWSAEFAULTAndLetsOtherCodesThrough(t *testing.T) {
 	forHookStacks(t, func(t *testing.T, st hookStack) {
-		k, provs := hookConn(t, st, layered.Hooks{Before: hideBaseHandle})
+		k, provs := hookConn(t, st, layered.Hooks{Before: testlsp.HideBaseHandle})
 		out := make([]byte, 8)
 		_, err := k.cth.WSAIoctl(k.c, spi.SIO_BASE_HANDLE, nil, out, nil, nil)
 		wantErr(t, "blocking SIO_BASE_HANDLE", opErr("WSAIoctl", k.c, spi.WSAEFAULT), err)
@@ -242,8 +234,10 @@ func TestABeforeHookFailsSIO_BASE_HANDLEWithWSAEFAULTAndLetsOtherCodesThrough(t 
 		if !bytes.Equal(out, make([]byte, 8)) {
 			t.Errorf("the output was written: %x", out)
 		}
-		if h := ioctlHandle(t, k.cth, k.c, spi.SIO_BSP_HANDLE); h == 0 {
-			t.Error("SIO_BSP_HANDLE returned no handle")
+		for _, code := range []uint32{spi.SIO_BSP_HANDLE, spi.SIO_BSP_HANDLE_SELECT, spi.SIO_BSP_HANDLE_POLL} {
+			if h := ioctlHandle(t, k.cth, k.c, code); h == 0 || h == k.c {
+				t.Errorf("ioctl %#x returned %#x, want a handle below the layer's", code, h)
+			}
 		}
 		k.client.Close()
 		eventually(t, "the kits hold nothing", func() bool { return quiet(provs...) })
@@ -389,6 +383,31 @@ func TestHooksRewriteTheDestinationOfASendToAndTheSenderOfARecvFrom(t *testing.T
 				t.Errorf("overlapped WSARecvFrom: packet %+v, from %v; want 3 bytes from %v", e, from, masked)
 			}
 			client.Close()
+			eventually(t, "the kits hold nothing", func() bool { return quiet(provs...) })
+		})
+	}
+}
+
+func TestTheBaseHandleHiderRefusesSIO_BASE_HANDLEOverTheBaseAndOverAKit(t *testing.T) {
+	for _, name := range []string{"over the base", "over a kit"} {
+		t.Run(name, func(t *testing.T) {
+			m := wsspi.NewMachine()
+			over := catalog.DefaultTCPIPv4
+			var provs []*layered.Provider
+			if name == "over a kit" {
+				var ids []catalog.LSPEntries
+				provs, ids = installKits(t, m, 1)
+				over = ids[0].Chains[0]
+			}
+			p, _ := must2(testlsp.InstallBaseHandleHider(m, over))(t)
+			provs = append(provs, p)
+			k := newLConn(t, m, spi.WSA_FLAG_OVERLAPPED)
+			_, err := k.cth.WSAIoctl(k.c, spi.SIO_BASE_HANDLE, nil, make([]byte, 8), nil, nil)
+			wantErr(t, "SIO_BASE_HANDLE", opErr("WSAIoctl", k.c, spi.WSAEFAULT), err)
+			if h := ioctlHandle(t, k.cth, k.c, spi.SIO_BSP_HANDLE_POLL); h == 0 || h == k.c {
+				t.Errorf("SIO_BSP_HANDLE_POLL returned %#x, want a handle below the layer's", h)
+			}
+			k.client.Close()
 			eventually(t, "the kits hold nothing", func() bool { return quiet(provs...) })
 		})
 	}

@@ -1,6 +1,8 @@
 // Package testlsp holds small layered service providers for tests: the
 // deliberately broken ones whose failures the hazard tests reproduce
-// (Naive, EarlyClose) and a minimal IFS pass-through one (IFSPassThrough).
+// (Naive, EarlyClose), a minimal IFS pass-through one (IFSPassThrough),
+// and a kit layer that hides the base handle as some LSPs of the wild do
+// (BaseHandleHider).
 // Each has an install helper and counters a test can read. They implement
 // only the proc-table entries the tests use, and fill the rest with
 // WSAEOPNOTSUPP; the correct non-IFS layer is package layered.
