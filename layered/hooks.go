@@ -14,9 +14,9 @@ import (
 // [Call] and return a [Verdict] (pass it on, fail it at once or through its
 // completion, complete it with a byte count of their own, delay its
 // completion), while the kit keeps the overlapped bookkeeping exact: each
-// call that returns WSA_IO_PENDING gets one completion, through the
-// client's port, event or completion routine, and the provider's [Stats]
-// count it. OnSend, OnRecv, OnConnect and OnClose are shorthands that only
+// overlapped call that returns WSA_IO_PENDING or success gets one
+// completion, through the client's port, event or completion routine, one
+// that fails at once none, and the provider's [Stats] count them. OnSend, OnRecv, OnConnect and OnClose are shorthands that only
 // see or change data; they run inside Before and After (after Before,
 // before After), so Before sees what the client passed and After what the
 // client will be told.
@@ -48,9 +48,10 @@ type Hooks struct {
 	//     overlapped call completes as an immediate success of the layer
 	//     below would. For WSPAccept and WSPCloseSocket, which only the
 	//     layer below can do, Complete is Pass.
-	//   - [Delay] (or any verdict's Delayed): the call goes down, and its
-	//     completion reaches the client the given time after the layer
-	//     below completed it.
+	//   - [Delay]: the call goes down, and its completion reaches the
+	//     client the given time after the layer below completed it. Any
+	//     verdict's [Verdict.Delayed] holds its completion likewise (a
+	//     failure at once of an overlapped call has none to hold).
 	//
 	// Before does not run for a call the kit refuses itself (a handle that
 	// is not the layer's socket, an overlapped call on a socket made
