@@ -100,20 +100,18 @@ func Example_failEveryThirdSend() {
 	p := m.NewProcess()
 	defer p.Close()
 	th := p.NewThread()
-	addr := netip.MustParseAddrPort("127.0.0.1:80")
-	l, _ := th.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP)
-	_ = th.Bind(l, addr)
-	_ = th.Listen(l, 1)
-	c, _ := th.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP)
-	_ = th.Connect(c, addr)
-	s, _, _ := th.Accept(l) // the server's socket is layered too, but it only receives
+	pr, err := th.SocketPair(wsspi.PairOptions{}) // both ends layered, but the server only receives
+	if err != nil {
+		panic(err)
+	}
+	defer pr.Close()
 
 	for i := 1; i <= 6; i++ {
-		_, err := th.WSASend(c, [][]byte{{byte('0' + i)}}, 0, nil, nil)
+		_, err := th.WSASend(pr.Client, [][]byte{{byte('0' + i)}}, 0, nil, nil)
 		fmt.Printf("send %d: %v\n", i, errors.Is(err, spi.WSAECONNRESET))
 	}
 	buf := make([]byte, 8)
-	n, _ := th.WSARecv(s, [][]byte{buf}, nil, nil, nil)
+	n, _ := th.WSARecv(pr.Server, [][]byte{buf}, nil, nil, nil)
 	fmt.Printf("the server received %q\n", buf[:n])
 	// Output:
 	// send 1: false

@@ -16,10 +16,11 @@ import (
 // completion), while the kit keeps the overlapped bookkeeping exact: each
 // overlapped call that returns WSA_IO_PENDING or success gets one
 // completion, through the client's port, event or completion routine, one
-// that fails at once none, and the provider's [Stats] count them. OnSend, OnRecv, OnConnect and OnClose are shorthands that only
-// see or change data; they run inside Before and After (after Before,
-// before After), so Before sees what the client passed and After what the
-// client will be told.
+// that fails at once none, and the provider's [Stats] count them. OnSend,
+// OnRecv, OnConnect and OnClose are shorthands that only see or change
+// data; they run inside Before and After (after Before, before After), so
+// Before sees what the client passed and After what the client will be
+// told.
 //
 // Hooks run on the goroutine of the call that triggers them, or on one of
 // the provider's worker goroutines (or the goroutine that runs a delayed

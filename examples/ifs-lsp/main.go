@@ -150,11 +150,12 @@ func run() (*demo, error) {
 	defer peers.Close()
 	client, sth, th := peers.Client, peers.ServerThread, peers.ClientThread
 
-	sc := &demokit.Script{Rec: rec, PID: client.ID()}
-	sc.Step(`socket() goes through the IFS LSP's chain: the layer creates a socket of the
+	sc := &demokit.Script{Rec: rec, PID: client.ID(), FromStart: true}
+	sc.Step(fmt.Sprintf(`The client process starts with one thread, %v, which makes every call below.
+socket() goes through the IFS LSP's chain: the layer creates a socket of the
 base provider and registers that very handle as its own (WPUModifyIFSHandle),
 so ws2_32 sends the socket's calls to the layer. connect(); the client
-associates the handle with its port, key 42.`)
+associates the handle with its port, key 42.`, th.ID().ThreadHandle))
 	pair, err := peers.Pair(addr, clientKey)
 	if err != nil {
 		return nil, err

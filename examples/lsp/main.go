@@ -115,7 +115,12 @@ func run() (*demo, error) {
 		return nil, err
 	}
 	client, sth, th := peers.Client, peers.ServerThread, peers.ClientThread
-	// The client's port, and a socket of the base provider for comparison.
+
+	sc := &demokit.Script{Rec: rec, PID: client.ID(), Drop: demokit.WorkerWaits, FromStart: true}
+	sc.Step(fmt.Sprintf(`The client process starts with one thread, %v, which makes every Winsock
+and file call below. It makes a completion port, and a socket on the base provider itself, not
+through the LSP, to compare with; it connects that socket and associates it with
+the port under key %d.`, th.ID().ThreadHandle, directKey))
 	port, err := client.CreateIoCompletionPort(spi.INVALID_HANDLE_VALUE, 0, 0, 0)
 	if err != nil {
 		return nil, err
@@ -131,13 +136,13 @@ func run() (*demo, error) {
 		return nil, err
 	}
 
-	// The timeline leaves out the worker's waits on its private port.
-	sc := &demokit.Script{Rec: rec, PID: client.ID(), Drop: demokit.WorkerWaits}
 	sc.Step(fmt.Sprintf(`socket(): the first TCP entry of the catalog is the LSP's chain %d, so ws2_32
 loads the LSP (WSPStartup). The kit loads the layer below (LoadNext), makes a
 private completion port and a worker thread, and creates a socket of the base
 provider, which it associates with its private port; the client gets a
-handle of the layer's own, from WPUCreateSocketHandle.`, d.chain))
+handle of the layer's own, from WPUCreateSocketHandle. From now on the worker
+waits on the private port; the timeline leaves its waits out, as they fall
+where the Go scheduler puts them.`, d.chain))
 	if d.layered, err = demokit.TCPSocket(th, nil); err != nil {
 		return nil, err
 	}
@@ -177,7 +182,9 @@ the packet to the client's port.`)
 	}
 
 	sc.Step(`WriteFile: the IFS layer redirects it up to the layer's WSPSend (4 more
-transitions). No thread id comes with it, so the layer opens one.`)
+transitions). No thread id comes with it, so the layer opens one with
+WPUOpenCurrentThread, which names the process's worker thread (started here, on
+first use; on Windows, ws2ifsl's thread), and closes it when done.`)
 	if _, err := th.WriteFile(d.layered, []byte("write"), &writeOv); err != nil && !errors.Is(err, spi.ERROR_IO_PENDING) {
 		return nil, err
 	}
@@ -187,7 +194,7 @@ transitions). No thread id comes with it, so the layer opens one.`)
 
 	sc.Step(`WSARecv before the server sends: it pends. When the data comes, the base socket's
 completion goes to the layer's private port; the layer's worker takes it off
-and forwards it to the client's port.`)
+(its wait is left out) and forwards it to the client's port.`)
 	buf := make([]byte, 16)
 	if _, err := th.WSARecv(d.layered, [][]byte{buf}, new(uint32), &recvOv, nil); !errors.Is(err, spi.WSA_IO_PENDING) {
 		return nil, fmt.Errorf("WSARecv with nothing to read: %v, want WSA_IO_PENDING", err)
@@ -216,8 +223,8 @@ and forwards it to the client's port.`)
 		return nil, err
 	}
 
-	sc.Step(fmt.Sprintf(`ReadFile on the client's other socket, made on the base provider itself (key %d):
-no layer, no redirection; the kernel posts the packet.`, directKey))
+	sc.Step(fmt.Sprintf(`ReadFile on the client's socket of the base provider, %v (step 1, key %d):
+no layer, no redirection; the kernel posts the packet.`, d.direct, directKey))
 	if _, err := sth.WSASend(directPeer, [][]byte{[]byte("file!")}, 0, nil, nil); err != nil {
 		return nil, err
 	}
@@ -268,7 +275,7 @@ func (d *demo) print(w io.Writer) error {
 		}
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "Its hooks counted %d sends of %d bytes and %d receives of %d bytes.\n",
+	fmt.Fprintf(w, "Its hooks counted %d sends, %d bytes in all, and %d receives, %d bytes in all.\n",
 		d.counter.sends.Load(), d.counter.sent.Load(), d.counter.recvs.Load(), d.counter.rcvd.Load())
 	fmt.Fprintf(w, "A ReadFile costs %d transitions on the layer's handle and %d on the socket of the\n", cost[d.layered], cost[d.direct])
 	fmt.Fprintf(w, "base provider: %d more, for the IFS layer's trip up to the layer's WSPRecv and back.\n", cost[d.layered]-cost[d.direct])

@@ -44,11 +44,16 @@ func TestTheLayerSeesEveryOperation(t *testing.T) {
 	}
 	// The ReadFile on the base provider's socket reaches no provider's
 	// WSPRecv: it goes to the driver.
-	read := false
+	read, reading := false, false
 	for _, e := range d.events() {
-		read = read || e.Kind == trace.ClientCall && e.Func == "ReadFile" && e.Handle == d.direct
-		if e.Kind == trace.WSPCall && e.Handle == d.direct {
-			t.Errorf("a provider was called on the direct socket: %+v", e)
+		if e.Kind == trace.ClientCall && e.Func == "ReadFile" && e.Handle == d.direct {
+			read, reading = true, true
+		}
+		if reading && e.Kind == trace.WSPCall {
+			t.Errorf("the ReadFile on the direct socket called a provider: %+v", e)
+		}
+		if e.Kind == trace.ClientReturn && e.Func == "ReadFile" {
+			reading = false
 		}
 	}
 	if !read {
@@ -156,4 +161,10 @@ func TestTheREADMEHasTheDiagram(t *testing.T) {
 	if !bytes.Contains(readme, []byte("```mermaid\n"+string(diagram)+"```\n")) {
 		t.Error("README.md does not hold the diagram of go run ./examples/lsp -mermaid in a ```mermaid block; paste testdata/mermaid.golden there")
 	}
+}
+
+// A reader of the timeline meets every handle where it is made, and every
+// return after its call.
+func TestTheTimelineIntroducesEveryHandleAndCall(t *testing.T) {
+	demotest.Readable(t, mustRun(t).events())
 }

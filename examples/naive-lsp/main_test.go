@@ -67,3 +67,9 @@ func TestCommandLine(t *testing.T) { demotest.CommandLine(t, cli, "naive-lsp", "
 
 // mustRun runs the example, for a test of its trace.
 func mustRun(t *testing.T) *demo { return demotest.Must(t, run) }
+
+// A reader of the timeline meets every handle where it is made, and every
+// return after its call.
+func TestTheTimelineIntroducesEveryHandleAndCall(t *testing.T) {
+	demotest.Readable(t, mustRun(t).events())
+}

@@ -89,11 +89,14 @@ func PrintSteps(w io.Writer, steps []Step) error {
 
 // Script cuts a run traced by Rec into steps. It keeps the events of the
 // process PID, but for those Drop reports true of (if Drop is set), and
-// numbers them from 1 across the steps.
+// numbers them from 1 across the steps. The first step starts at the first
+// call of Step, or, if FromStart, at the start of the recording, so that
+// it shows how the process came by the handles it starts with.
 type Script struct {
-	Rec  *trace.Recorder
-	PID  uint32
-	Drop func(trace.Event) bool
+	Rec       *trace.Recorder
+	PID       uint32
+	Drop      func(trace.Event) bool
+	FromStart bool
 
 	steps []Step
 	mark  int    // where the current step starts in Rec
@@ -115,6 +118,10 @@ func (sc *Script) Step(about string) {
 		}
 		sc.steps = append(sc.steps, Step{sc.about, kept})
 	}
+	if sc.FromStart && sc.about == "" && len(sc.steps) == 0 {
+		sc.mark, sc.about = 0, about
+		return
+	}
 	sc.mark, sc.about = len(events), about
 }
 
@@ -131,12 +138,19 @@ func ProcessEvents(events []trace.Event, pid uint32) []trace.Event {
 }
 
 // WorkerWaits reports whether e is a layer's worker calling
-// GetQueuedCompletionStatus to wait on its private port. A worker waits
-// from the layer's start-up on, at a moment only the Go scheduler decides,
-// so a timeline that is to read the same on every run leaves these calls
-// out, or waits for them before it starts.
+// GetQueuedCompletionStatus to wait on its private port, or that call
+// returning. A worker waits from the layer's start-up on, at a moment only
+// the Go scheduler decides, so a timeline that is to read the same on
+// every run leaves these calls out, with their returns, or waits for them
+// before it starts.
 func WorkerWaits(e trace.Event) bool {
-	return e.Kind == trace.Upcall && e.Caller.Kind == trace.LayerProvider && e.Func == "GetQueuedCompletionStatus"
+	return (e.Kind == trace.Upcall || e.Kind == trace.UpcallReturn) && workerWait(e)
+}
+
+// workerWait reports whether e is a layer's call of
+// GetQueuedCompletionStatus or its return.
+func workerWait(e trace.Event) bool {
+	return e.Caller.Kind == trace.LayerProvider && e.Func == "GetQueuedCompletionStatus"
 }
 
 // AwaitWorker waits, 5 seconds at most, until the trace in rec holds more
@@ -145,8 +159,9 @@ func WorkerWaits(e trace.Event) bool {
 // completions to forward, until it has forwarded them and gone back to
 // wait.
 func AwaitWorker(rec *trace.Recorder, n int) error {
+	waits := func(e trace.Event) bool { return e.Kind == trace.Upcall && workerWait(e) }
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if len(trace.Filter(rec.Events(), WorkerWaits)) > n {
+		if len(trace.Filter(rec.Events(), waits)) > n {
 			return nil
 		}
 	}

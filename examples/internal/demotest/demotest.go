@@ -1,6 +1,7 @@
 // Package demotest holds the test helpers that the example programs'
 // tests share: the golden-file comparison, with the -update flag that
-// rewrites the files, and the checks of an example's command line.
+// rewrites the files, the checks of an example's command line, and the
+// check that a timeline introduces what it shows.
 package demotest
 
 import (
@@ -13,6 +14,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/trace"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -102,6 +106,39 @@ func BadArguments(t *testing.T, cli CLI, name string, bad ...[]string) {
 		}
 		if !strings.Contains(errs.String(), "Usage of "+name) || out.Len() != 0 {
 			t.Errorf("%q: stdout %q, stderr %q; want only the usage, on stderr", args, out.String(), errs.String())
+		}
+	}
+}
+
+// Readable checks what a reader of a timeline needs: every handle an event
+// names (a socket, a port, a thread, an event) is one the timeline showed
+// created before, and every return follows the call it ends.
+func Readable(t *testing.T, events []trace.Event) {
+	t.Helper()
+	created := map[spi.Handle]bool{}
+	type site struct {
+		fn             string
+		caller, callee trace.Layer
+	}
+	open := map[site]int{}
+	for _, e := range events {
+		if e.Kind == trace.HandleCreated {
+			created[e.Handle] = true
+			continue
+		}
+		for _, h := range []spi.Handle{e.Handle, e.Port, e.Thread, e.EventHandle, e.NewHandle} {
+			if h != 0 && h != spi.INVALID_HANDLE_VALUE && !created[h] {
+				t.Errorf("event %d (%v %s) names handle %v, which the timeline did not show created before", e.Seq, e.Kind, e.Func, h)
+			}
+		}
+		s := site{e.Func, e.Caller, e.Layer}
+		switch {
+		case e.Kind.IsCall():
+			open[s]++
+		case e.Kind.IsReturn() && open[s] == 0:
+			t.Errorf("event %d: %s returns, but the timeline does not show %v calling it", e.Seq, e.Func, e.Caller)
+		case e.Kind.IsReturn():
+			open[s]--
 		}
 	}
 }
