@@ -83,34 +83,44 @@ func (t *Thread) call(op string, s spi.Socket) (*spi.WSPProcTable, error) {
 	return t.p.socketOwner(op, s)
 }
 
-// Bind binds s to a local address (bind).
-func (t *Thread) Bind(s spi.Socket, name netip.AddrPort) error {
-	c := t.traceCall(trace.LayerWinsock, "bind", s)
-	pt, err := t.call("bind", s)
+// winsock makes the Winsock call fn on s: it traces the call, finds the
+// provider of s, and ends the trace with the error of do, which calls the
+// provider, wrapped once with fn and s.
+func (t *Thread) winsock(fn string, s spi.Socket, do func(pt *spi.WSPProcTable) error) error {
+	c := t.traceCall(trace.LayerWinsock, fn, s)
+	pt, err := t.call(fn, s)
 	if err != nil {
 		return c.end(err)
 	}
-	return c.end(spi.NewOpError("bind", s, pt.WSPBind(s, name)))
+	return c.end(spi.NewOpError(fn, s, do(pt)))
+}
+
+// winsockIO is winsock for an I/O call, which passes bufs (the trace
+// records their size), may take a completion routine cr (callIO), and
+// returns a byte count.
+func (t *Thread) winsockIO(fn string, s spi.Socket, cr spi.CompletionRoutine, bufs [][]byte, do func(pt *spi.WSPProcTable) (uint32, error)) (uint32, error) {
+	c := t.traceCall(trace.LayerWinsock, fn, s, bufs...)
+	pt, err := t.callIO(fn, s, cr)
+	if err != nil {
+		return c.endN(0, err)
+	}
+	n, err := do(pt)
+	return c.endN(n, spi.NewOpError(fn, s, err))
+}
+
+// Bind binds s to a local address (bind).
+func (t *Thread) Bind(s spi.Socket, name netip.AddrPort) error {
+	return t.winsock("bind", s, func(pt *spi.WSPProcTable) error { return pt.WSPBind(s, name) })
 }
 
 // Listen makes s listen for connections (listen).
 func (t *Thread) Listen(s spi.Socket, backlog int32) error {
-	c := t.traceCall(trace.LayerWinsock, "listen", s)
-	pt, err := t.call("listen", s)
-	if err != nil {
-		return c.end(err)
-	}
-	return c.end(spi.NewOpError("listen", s, pt.WSPListen(s, backlog)))
+	return t.winsock("listen", s, func(pt *spi.WSPProcTable) error { return pt.WSPListen(s, backlog) })
 }
 
 // Connect connects s to name (connect).
 func (t *Thread) Connect(s spi.Socket, name netip.AddrPort) error {
-	c := t.traceCall(trace.LayerWinsock, "connect", s)
-	pt, err := t.call("connect", s)
-	if err != nil {
-		return c.end(err)
-	}
-	return c.end(spi.NewOpError("connect", s, pt.WSPConnect(s, name, nil, nil, nil, nil)))
+	return t.winsock("connect", s, func(pt *spi.WSPProcTable) error { return pt.WSPConnect(s, name, nil, nil, nil, nil) })
 }
 
 // Accept accepts a connection on listening socket s (accept) and returns
@@ -143,136 +153,98 @@ func (t *Thread) WSAAccept(s spi.Socket, condition spi.ConditionFunc, callbackDa
 // ov.HEvent event, or cr on this thread in an alertable wait; any other
 // error means nothing started and nothing will be delivered.
 func (t *Thread) WSASend(s spi.Socket, bufs [][]byte, flags uint32, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
-	c := t.traceCall(trace.LayerWinsock, "WSASend", s, bufs...)
-	pt, err := t.callIO("WSASend", s, cr)
-	if err != nil {
-		return c.endN(0, err)
-	}
-	n, err := pt.WSPSend(s, bufs, flags, ov, cr, &t.id)
-	return c.endN(n, spi.NewOpError("WSASend", s, err))
+	return t.winsockIO("WSASend", s, cr, bufs, func(pt *spi.WSPProcTable) (uint32, error) {
+		return pt.WSPSend(s, bufs, flags, ov, cr, &t.id)
+	})
 }
 
 // WSARecv receives into bufs (WSARecv); flags is in/out, as in C. The
 // overlapped rules of [Thread.WSASend] apply.
 func (t *Thread) WSARecv(s spi.Socket, bufs [][]byte, flags *uint32, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
-	c := t.traceCall(trace.LayerWinsock, "WSARecv", s, bufs...)
-	pt, err := t.callIO("WSARecv", s, cr)
-	if err != nil {
-		return c.endN(0, err)
-	}
 	var none uint32
 	if flags == nil {
 		flags = &none
 	}
-	n, err := pt.WSPRecv(s, bufs, flags, ov, cr, &t.id)
-	return c.endN(n, spi.NewOpError("WSARecv", s, err))
+	return t.winsockIO("WSARecv", s, cr, bufs, func(pt *spi.WSPProcTable) (uint32, error) {
+		return pt.WSPRecv(s, bufs, flags, ov, cr, &t.id)
+	})
 }
 
 // WSASendTo sends bufs as one datagram to to (WSASendTo).
 func (t *Thread) WSASendTo(s spi.Socket, bufs [][]byte, flags uint32, to netip.AddrPort, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
-	c := t.traceCall(trace.LayerWinsock, "WSASendTo", s, bufs...)
-	pt, err := t.callIO("WSASendTo", s, cr)
-	if err != nil {
-		return c.endN(0, err)
-	}
-	n, err := pt.WSPSendTo(s, bufs, flags, to, ov, cr, &t.id)
-	return c.endN(n, spi.NewOpError("WSASendTo", s, err))
+	return t.winsockIO("WSASendTo", s, cr, bufs, func(pt *spi.WSPProcTable) (uint32, error) {
+		return pt.WSPSendTo(s, bufs, flags, to, ov, cr, &t.id)
+	})
 }
 
 // WSARecvFrom receives a datagram into bufs (WSARecvFrom); from, when not
 // nil, receives the sender's address, also for an operation that pends.
 func (t *Thread) WSARecvFrom(s spi.Socket, bufs [][]byte, flags *uint32, from *netip.AddrPort, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
-	c := t.traceCall(trace.LayerWinsock, "WSARecvFrom", s, bufs...)
-	pt, err := t.callIO("WSARecvFrom", s, cr)
-	if err != nil {
-		return c.endN(0, err)
-	}
 	var none uint32
 	if flags == nil {
 		flags = &none
 	}
-	n, err := pt.WSPRecvFrom(s, bufs, flags, from, ov, cr, &t.id)
-	return c.endN(n, spi.NewOpError("WSARecvFrom", s, err))
+	return t.winsockIO("WSARecvFrom", s, cr, bufs, func(pt *spi.WSPProcTable) (uint32, error) {
+		return pt.WSPRecvFrom(s, bufs, flags, from, ov, cr, &t.id)
+	})
 }
 
 // Shutdown disables sends, receives or both on s (shutdown, SD_*).
 func (t *Thread) Shutdown(s spi.Socket, how int32) error {
-	c := t.traceCall(trace.LayerWinsock, "shutdown", s)
-	pt, err := t.call("shutdown", s)
-	if err != nil {
-		return c.end(err)
-	}
-	return c.end(spi.NewOpError("shutdown", s, pt.WSPShutdown(s, how)))
+	return t.winsock("shutdown", s, func(pt *spi.WSPProcTable) error { return pt.WSPShutdown(s, how) })
 }
 
 // Closesocket closes s (closesocket). Pending overlapped operations on it
 // complete once each with WSA_OPERATION_ABORTED through their chosen
 // mechanism; later calls on s fail with WSAENOTSOCK.
 func (t *Thread) Closesocket(s spi.Socket) error {
-	c := t.traceCall(trace.LayerWinsock, "closesocket", s)
-	pt, err := t.call("closesocket", s)
-	if err != nil {
-		return c.end(err)
-	}
-	return c.end(spi.NewOpError("closesocket", s, pt.WSPCloseSocket(s)))
+	return t.winsock("closesocket", s, func(pt *spi.WSPProcTable) error { return pt.WSPCloseSocket(s) })
 }
 
 // WSAIoctl performs a control operation on s (WSAIoctl) and returns how
 // many bytes of out it filled. The provider that owns s answers: for
 // SIO_BASE_HANDLE, through every layer, the base provider.
 func (t *Thread) WSAIoctl(s spi.Socket, code uint32, in, out []byte, ov *spi.Overlapped, cr spi.CompletionRoutine) (uint32, error) {
-	c := t.traceCall(trace.LayerWinsock, "WSAIoctl", s, in)
-	pt, err := t.callIO("WSAIoctl", s, cr)
-	if err != nil {
-		return c.endN(0, err)
-	}
-	n, err := pt.WSPIoctl(s, code, in, out, ov, cr, &t.id)
-	return c.endN(n, spi.NewOpError("WSAIoctl", s, err))
+	return t.winsockIO("WSAIoctl", s, cr, [][]byte{in}, func(pt *spi.WSPProcTable) (uint32, error) {
+		return pt.WSPIoctl(s, code, in, out, ov, cr, &t.id)
+	})
 }
 
 // Getsockopt copies an option's value into optval and returns its length
 // (getsockopt). SO_PROTOCOL_INFOW fills a WSAPROTOCOL_INFOW; decode it with
 // [spi.WSAProtocolInfo.UnmarshalBinary].
 func (t *Thread) Getsockopt(s spi.Socket, level, optname int32, optval []byte) (int, error) {
-	c := t.traceCall(trace.LayerWinsock, "getsockopt", s)
-	pt, err := t.call("getsockopt", s)
-	if err != nil {
-		return 0, c.end(err)
-	}
-	n, err := pt.WSPGetSockOpt(s, level, optname, optval)
-	return n, c.end(spi.NewOpError("getsockopt", s, err))
+	var n int
+	err := t.winsock("getsockopt", s, func(pt *spi.WSPProcTable) (err error) {
+		n, err = pt.WSPGetSockOpt(s, level, optname, optval)
+		return err
+	})
+	return n, err
 }
 
 // Setsockopt sets an option from optval (setsockopt).
 func (t *Thread) Setsockopt(s spi.Socket, level, optname int32, optval []byte) error {
-	c := t.traceCall(trace.LayerWinsock, "setsockopt", s)
-	pt, err := t.call("setsockopt", s)
-	if err != nil {
-		return c.end(err)
-	}
-	return c.end(spi.NewOpError("setsockopt", s, pt.WSPSetSockOpt(s, level, optname, optval)))
+	return t.winsock("setsockopt", s, func(pt *spi.WSPProcTable) error { return pt.WSPSetSockOpt(s, level, optname, optval) })
 }
 
 // Getsockname returns the local address of s (getsockname).
 func (t *Thread) Getsockname(s spi.Socket) (netip.AddrPort, error) {
-	c := t.traceCall(trace.LayerWinsock, "getsockname", s)
-	pt, err := t.call("getsockname", s)
-	if err != nil {
-		return netip.AddrPort{}, c.end(err)
-	}
-	a, err := pt.WSPGetSockName(s)
-	return a, c.end(spi.NewOpError("getsockname", s, err))
+	var a netip.AddrPort
+	err := t.winsock("getsockname", s, func(pt *spi.WSPProcTable) (err error) {
+		a, err = pt.WSPGetSockName(s)
+		return err
+	})
+	return a, err
 }
 
 // Getpeername returns the address of the peer of s (getpeername).
 func (t *Thread) Getpeername(s spi.Socket) (netip.AddrPort, error) {
-	c := t.traceCall(trace.LayerWinsock, "getpeername", s)
-	pt, err := t.call("getpeername", s)
-	if err != nil {
-		return netip.AddrPort{}, c.end(err)
-	}
-	a, err := pt.WSPGetPeerName(s)
-	return a, c.end(spi.NewOpError("getpeername", s, err))
+	var a netip.AddrPort
+	err := t.winsock("getpeername", s, func(pt *spi.WSPProcTable) (err error) {
+		a, err = pt.WSPGetPeerName(s)
+		return err
+	})
+	return a, err
 }
 
 // WSAGetOverlappedResult returns the result of an overlapped operation on s
