@@ -69,8 +69,8 @@ func (t *Thread) GetOverlappedResult(h spi.Handle, ov *spi.Overlapped, wait bool
 		}
 	}
 	bytes := uint32(ov.LoadInternalHigh())
-	if code := spi.RtlNtStatusToDosError(spi.NTStatus(ov.LoadInternal())); code != 0 {
-		return c.endN(bytes, spi.NewOpError(op, h, code))
+	if st := spi.NTStatus(ov.LoadInternal()); !st.IsSuccess() {
+		return c.endN(bytes, spi.NewOpError(op, h, spi.RtlNtStatusToDosError(st)))
 	}
 	return c.endN(bytes, nil)
 }

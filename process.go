@@ -28,12 +28,16 @@ type Process struct {
 	lb       *loopback.Provider             // the loopback "DLL" as loaded into this process
 	loader   atomic.Pointer[catalog.Loader] // nil before WSAStartup and after the last WSACleanup
 
-	mu       sync.Mutex                     // guards startups, loaded, worker, messages, closed
-	startups int                            // WSAStartup calls not undone by WSACleanup
-	loaded   map[spi.GUID]*catalog.Provider // providers ws2_32 itself loaded for sockets
-	worker   *worker                        // the thread WPUOpenCurrentThread names
-	messages []PostedMessage                // WPUPostMessage calls, in order
-	closed   bool
+	mu         sync.Mutex                     // guards startups, loaded, worker, the window fields, closed
+	startups   int                            // WSAStartup calls not undone by WSACleanup
+	loaded     map[spi.GUID]*catalog.Provider // providers ws2_32 itself loaded for sockets
+	worker     *worker                        // the thread WPUOpenCurrentThread names
+	messages   []PostedMessage                // messages posted to the client's windows, in order
+	taken      []bool                         // which of messages GetMessage took
+	posted     chan struct{}                  // closed at the next post or at Close; nil when nobody waits
+	windows    map[spi.HWND]spi.WindowProc    // the providers' hidden windows
+	nextWindow spi.HWND                       // the value of the next provider window
+	closed     bool
 
 	extMu sync.Mutex // guards ext
 	ext   []any      // extension functions by cookie index (see registerExtension)
@@ -152,6 +156,10 @@ func (p *Process) Close() error {
 		return nil
 	}
 	p.closed = true
+	if p.posted != nil {
+		close(p.posted)
+		p.posted = nil
+	}
 	p.mu.Unlock()
 	var errs []error
 	for p.started() { // no WSAStartup succeeds any more, so this ends
@@ -254,21 +262,6 @@ func (p *Process) socketOwner(op string, s spi.Socket) (*spi.WSPProcTable, error
 		o.CacheOwner(p.ifs, e.Owner, &prov.ProcTable)
 	}
 	return &prov.ProcTable, nil
-}
-
-// PostedMessage is one WPUPostMessage call, recorded because the simulator
-// has no windows.
-type PostedMessage struct {
-	HWnd           spi.HWND
-	Msg            uint32
-	WParam, LParam uintptr
-}
-
-// PostedMessages returns the WPUPostMessage calls made so far, in order.
-func (p *Process) PostedMessages() []PostedMessage {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]PostedMessage(nil), p.messages...)
 }
 
 // joinOpError wraps the joined errors in one OpError, or returns nil.

@@ -41,6 +41,8 @@ func (p *Process) services(*spi.WSAProtocolInfo) (spi.WSPUpcallTable, spi.Import
 			CloseHandle:                        p.kernel.CloseHandle,
 			CreateThread:                       p.providerCreateThread,
 			ExitThread:                         p.providerExitThread,
+			CreateWindow:                       p.createWindow,
+			DestroyWindow:                      p.destroyWindow,
 			RegisterExtension:                  p.registerExtension,
 			ExtensionFunction:                  p.ExtensionFunction,
 		}
@@ -161,15 +163,6 @@ func (p *Process) wpuQueryBlockingCallback(id spi.CatalogEntryId) (spi.BlockingC
 		return nil, nil, spi.NewOpError(op, 0, spi.WSAEINVAL)
 	}
 	return nil, nil, nil
-}
-
-// wpuPostMessage is WPUPostMessage: there are no windows, so the message is
-// recorded (see [Process.PostedMessages]) and the call succeeds.
-func (p *Process) wpuPostMessage(hWnd spi.HWND, msg uint32, wParam, lParam uintptr) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.messages = append(p.messages, PostedMessage{HWnd: hWnd, Msg: msg, WParam: wParam, LParam: lParam})
-	return true
 }
 
 // The event upcalls fail with ERROR_INVALID_HANDLE (= WSA_INVALID_HANDLE)

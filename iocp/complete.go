@@ -18,6 +18,11 @@ type Completion struct {
 	Request spi.IORequest
 	// Status is the result, 0 for success (a Winsock or Win32 code).
 	Status spi.Errno
+	// NTStatus, when not 0, is the result as a driver gives it (AFD's
+	// STATUS_TIMEOUT for a poll that timed out): it is stored in Internal
+	// as is, instead of the status of Status, and Status is then taken as
+	// its Winsock code ([spi.NtStatusToWinsockError]) when 0.
+	NTStatus spi.NTStatus
 	// Bytes is the number of bytes transferred.
 	Bytes uint32
 	// Flags are the receive flags passed to a completion routine (0 for
@@ -83,7 +88,14 @@ func (k *Kernel) Complete(c Completion) error {
 		return spi.NewOpError("WPUCompleteOverlappedRequest", 0, spi.WSAEFAULT)
 	}
 	ov.StoreInternalHigh(uintptr(c.Bytes))
-	ov.StoreInternal(uintptr(spi.WinsockErrorToNtStatus(c.Status)))
+	if c.NTStatus != 0 {
+		if c.Status == 0 {
+			c.Status = spi.NtStatusToWinsockError(c.NTStatus)
+		}
+		ov.StoreInternal(uintptr(c.NTStatus))
+	} else {
+		ov.StoreInternal(uintptr(spi.WinsockErrorToNtStatus(c.Status)))
+	}
 	if k.sched != nil && !c.Immediate {
 		return k.deferNotify(c)
 	}

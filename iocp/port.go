@@ -133,7 +133,9 @@ func (p *Port) post(e spi.OverlappedEntry, before func(posted bool)) bool {
 // follow the Win32 out-parameters:
 //
 //   - a packet of a successful I/O (or a posted one): the entry, nil error;
-//   - a packet of a failed I/O: the entry (key, bytes, Overlapped filled,
+//     successful as NT_SUCCESS says, so an AFD poll that ended with
+//     STATUS_TIMEOUT is one;
+//   - a packet of a failed I/O (an error or warning status): the entry (key, bytes, Overlapped filled,
 //     Internal holding the NTSTATUS) and the status's Win32 code as the
 //     error ([spi.RtlNtStatusToDosError]: ERROR_NETNAME_DELETED for
 //     STATUS_CONNECTION_RESET, ERROR_CONNECTION_ABORTED for
@@ -159,8 +161,8 @@ func (p *Port) Get(th *Thread, timeout time.Duration) (spi.OverlappedEntry, erro
 	if n == 0 {
 		return spi.OverlappedEntry{}, spi.NewOpError(op, p.handle, e)
 	}
-	if r.Internal != 0 {
-		return r, spi.NewOpError(op, p.handle, spi.RtlNtStatusToDosError(spi.NTStatus(r.Internal)))
+	if st := spi.NTStatus(r.Internal); !st.IsSuccess() { // NT_SUCCESS: STATUS_TIMEOUT of an AFD poll is a success
+		return r, spi.NewOpError(op, p.handle, spi.RtlNtStatusToDosError(st))
 	}
 	return r, nil
 }

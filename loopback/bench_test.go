@@ -25,6 +25,12 @@ func (f *countingFile) Complete(req spi.IORequest, status spi.Errno, bytes, _ ui
 	f.completes.Add(1)
 }
 
+func (f *countingFile) CompleteStatus(req spi.IORequest, status spi.NTStatus, bytes uint32, _ bool) {
+	req.Overlapped.StoreInternalHigh(uintptr(bytes))
+	req.Overlapped.StoreInternal(uintptr(status))
+	f.completes.Add(1)
+}
+
 // benchPair returns the proc table and a connected overlapped pair whose
 // file objects only count completions.
 func benchPair(b *testing.B, completes *atomic.Int64) (spi.WSPProcTable, spi.Socket, spi.Socket, map[spi.Handle]spi.FileDriver) {

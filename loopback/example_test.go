@@ -53,6 +53,12 @@ func (f *file) Complete(req spi.IORequest, status spi.Errno, bytes, _ uint32, im
 	fmt.Printf("  Complete on %v: %d bytes, status %d, immediate %v\n", f.h, bytes, status, immediate)
 }
 
+func (f *file) CompleteStatus(req spi.IORequest, status spi.NTStatus, bytes uint32, immediate bool) {
+	req.Overlapped.StoreInternalHigh(uintptr(bytes))
+	req.Overlapped.StoreInternal(uintptr(status))
+	fmt.Printf("  Complete on %v: %d bytes, %v, immediate %v\n", f.h, bytes, status, immediate)
+}
+
 // The loopback provider is loaded as ws2_32 loads a base provider's DLL:
 // WSPStartup with the catalog entry, the upcall table and the kernel's
 // services, which returns the proc table (WSPPROC_TABLE) that serves every

@@ -87,6 +87,11 @@ func (f *fakeFile) ResetEvent(req spi.IORequest) error {
 	return f.k.resetEventUpcall(req.Overlapped.EventHandle())
 }
 
+func (f *fakeFile) CompleteStatus(req spi.IORequest, status spi.NTStatus, bytes uint32, immediate bool) {
+	f.Complete(req, spi.NtStatusToWinsockError(status), bytes, 0, immediate)
+	req.Overlapped.StoreInternal(uintptr(status))
+}
+
 func (f *fakeFile) Complete(req spi.IORequest, status spi.Errno, bytes, flags uint32, immediate bool) {
 	req.Overlapped.StoreInternalHigh(uintptr(bytes))
 	req.Overlapped.StoreInternal(uintptr(status))

@@ -111,6 +111,14 @@ func (s *Socket) Complete(req spi.IORequest, status spi.Errno, bytes, flags uint
 	})
 }
 
+// CompleteStatus runs the completion rule for an I/O that ended with a
+// driver's own NTSTATUS ([spi.FileObject]).
+func (s *Socket) CompleteStatus(req spi.IORequest, status spi.NTStatus, bytes uint32, immediate bool) {
+	_ = s.layer.kernel.Complete(iocp.Completion{
+		File: s.file, Handle: s.handle, Request: req, NTStatus: status, Bytes: bytes, Immediate: immediate,
+	})
+}
+
 // ResetEvent resets the request's event in the issuing process
 // ([spi.FileObject]).
 func (s *Socket) ResetEvent(req spi.IORequest) error { return s.layer.kernel.ResetRequestEvent(req) }

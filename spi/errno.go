@@ -18,48 +18,49 @@ type Errno uint32
 
 // Win32 codes (winerror.h) that the simulated system returns.
 const (
-	ERROR_SUCCESS              Errno = 0
-	ERROR_INVALID_FUNCTION     Errno = 1
-	ERROR_FILE_NOT_FOUND       Errno = 2
-	ERROR_ACCESS_DENIED        Errno = 5
-	ERROR_INVALID_HANDLE       Errno = 6
-	ERROR_NOT_ENOUGH_MEMORY    Errno = 8
-	ERROR_NOT_READY            Errno = 21
-	ERROR_GEN_FAILURE          Errno = 31
-	ERROR_NOT_SUPPORTED        Errno = 50
-	ERROR_REM_NOT_LIST         Errno = 51
-	ERROR_DUP_NAME             Errno = 52
-	ERROR_UNEXP_NET_ERR        Errno = 59
-	ERROR_NETNAME_DELETED      Errno = 64
-	ERROR_TOO_MANY_NAMES       Errno = 68
-	ERROR_REQ_NOT_ACCEP        Errno = 71
-	ERROR_INVALID_PARAMETER    Errno = 87
-	ERROR_CALL_NOT_IMPLEMENTED Errno = 120
-	ERROR_SEM_TIMEOUT          Errno = 121
-	ERROR_INSUFFICIENT_BUFFER  Errno = 122
-	ERROR_PIPE_NOT_CONNECTED   Errno = 233
-	ERROR_MORE_DATA            Errno = 234
-	WAIT_TIMEOUT               Errno = 258
-	ERROR_MR_MID_NOT_FOUND     Errno = 317
-	ERROR_ABANDONED_WAIT_0     Errno = 735
-	ERROR_OPERATION_ABORTED    Errno = 995
-	ERROR_IO_INCOMPLETE        Errno = 996
-	ERROR_IO_PENDING           Errno = 997
-	ERROR_PROCESS_ABORTED      Errno = 1067
-	ERROR_NOT_FOUND            Errno = 1168
-	ERROR_INVALID_NETNAME      Errno = 1214
-	ERROR_CONNECTION_REFUSED   Errno = 1225
-	ERROR_GRACEFUL_DISCONNECT  Errno = 1226
-	ERROR_CONNECTION_ACTIVE    Errno = 1230
-	ERROR_NETWORK_UNREACHABLE  Errno = 1231
-	ERROR_HOST_UNREACHABLE     Errno = 1232
-	ERROR_PROTOCOL_UNREACHABLE Errno = 1233
-	ERROR_PORT_UNREACHABLE     Errno = 1234
-	ERROR_REQUEST_ABORTED      Errno = 1235
-	ERROR_CONNECTION_ABORTED   Errno = 1236
-	ERROR_HOST_DOWN            Errno = 1256
-	ERROR_NO_SYSTEM_RESOURCES  Errno = 1450
-	ERROR_TIMEOUT              Errno = 1460
+	ERROR_SUCCESS               Errno = 0
+	ERROR_INVALID_FUNCTION      Errno = 1
+	ERROR_FILE_NOT_FOUND        Errno = 2
+	ERROR_ACCESS_DENIED         Errno = 5
+	ERROR_INVALID_HANDLE        Errno = 6
+	ERROR_NOT_ENOUGH_MEMORY     Errno = 8
+	ERROR_NOT_READY             Errno = 21
+	ERROR_GEN_FAILURE           Errno = 31
+	ERROR_NOT_SUPPORTED         Errno = 50
+	ERROR_REM_NOT_LIST          Errno = 51
+	ERROR_DUP_NAME              Errno = 52
+	ERROR_UNEXP_NET_ERR         Errno = 59
+	ERROR_NETNAME_DELETED       Errno = 64
+	ERROR_TOO_MANY_NAMES        Errno = 68
+	ERROR_REQ_NOT_ACCEP         Errno = 71
+	ERROR_INVALID_PARAMETER     Errno = 87
+	ERROR_CALL_NOT_IMPLEMENTED  Errno = 120
+	ERROR_SEM_TIMEOUT           Errno = 121
+	ERROR_INSUFFICIENT_BUFFER   Errno = 122
+	ERROR_PIPE_NOT_CONNECTED    Errno = 233
+	ERROR_MORE_DATA             Errno = 234
+	WAIT_TIMEOUT                Errno = 258
+	ERROR_MR_MID_NOT_FOUND      Errno = 317
+	ERROR_ABANDONED_WAIT_0      Errno = 735
+	ERROR_OPERATION_ABORTED     Errno = 995
+	ERROR_IO_INCOMPLETE         Errno = 996
+	ERROR_IO_PENDING            Errno = 997
+	ERROR_PROCESS_ABORTED       Errno = 1067
+	ERROR_NOT_FOUND             Errno = 1168
+	ERROR_INVALID_NETNAME       Errno = 1214
+	ERROR_CONNECTION_REFUSED    Errno = 1225
+	ERROR_GRACEFUL_DISCONNECT   Errno = 1226
+	ERROR_CONNECTION_ACTIVE     Errno = 1230
+	ERROR_NETWORK_UNREACHABLE   Errno = 1231
+	ERROR_HOST_UNREACHABLE      Errno = 1232
+	ERROR_PROTOCOL_UNREACHABLE  Errno = 1233
+	ERROR_PORT_UNREACHABLE      Errno = 1234
+	ERROR_REQUEST_ABORTED       Errno = 1235
+	ERROR_CONNECTION_ABORTED    Errno = 1236
+	ERROR_INVALID_WINDOW_HANDLE Errno = 1400
+	ERROR_HOST_DOWN             Errno = 1256
+	ERROR_NO_SYSTEM_RESOURCES   Errno = 1450
+	ERROR_TIMEOUT               Errno = 1460
 
 	// ERROR_OBJECT_ALREADY_EXISTS is what CreateUnicastIpAddressEntry
 	// returns for an address the interface already has.
@@ -150,49 +151,50 @@ const (
 // errnoText holds our own one-line descriptions, in the spirit of
 // FormatMessage but not its wording.
 var errnoText = map[Errno]string{
-	ERROR_SUCCESS:              "the operation completed successfully",
-	ERROR_INVALID_FUNCTION:     "incorrect function",
-	ERROR_FILE_NOT_FOUND:       "file not found",
-	ERROR_ACCESS_DENIED:        "access denied",
-	ERROR_INVALID_HANDLE:       "invalid handle",
-	ERROR_NOT_ENOUGH_MEMORY:    "not enough memory",
-	ERROR_NOT_READY:            "device not ready",
-	ERROR_GEN_FAILURE:          "general failure",
-	ERROR_NOT_SUPPORTED:        "request not supported",
-	ERROR_REM_NOT_LIST:         "remote side not listening",
-	ERROR_DUP_NAME:             "duplicate name (address already in use)",
-	ERROR_UNEXP_NET_ERR:        "unexpected network error",
-	ERROR_NETNAME_DELETED:      "network name no longer available",
-	ERROR_TOO_MANY_NAMES:       "too many names or addresses",
-	ERROR_REQ_NOT_ACCEP:        "request not accepted by the remote side",
-	ERROR_INVALID_PARAMETER:    "invalid parameter",
-	ERROR_CALL_NOT_IMPLEMENTED: "call not implemented",
-	ERROR_SEM_TIMEOUT:          "semaphore wait timed out",
-	ERROR_INSUFFICIENT_BUFFER:  "buffer too small",
-	ERROR_PIPE_NOT_CONNECTED:   "pipe not connected",
-	ERROR_MORE_DATA:            "more data is available",
-	WAIT_TIMEOUT:               "wait timed out",
-	ERROR_MR_MID_NOT_FOUND:     "no message text for this status (no mapping)",
-	ERROR_ABANDONED_WAIT_0:     "completion port closed while waiting",
-	ERROR_OPERATION_ABORTED:    "I/O operation aborted",
-	ERROR_IO_INCOMPLETE:        "overlapped I/O not yet complete",
-	ERROR_IO_PENDING:           "overlapped I/O in progress",
-	ERROR_PROCESS_ABORTED:      "the process terminated unexpectedly",
-	ERROR_NOT_FOUND:            "element not found",
-	ERROR_INVALID_NETNAME:      "invalid network address",
-	ERROR_CONNECTION_REFUSED:   "connection refused by the remote side",
-	ERROR_GRACEFUL_DISCONNECT:  "connection closed gracefully",
-	ERROR_CONNECTION_ACTIVE:    "connection already active",
-	ERROR_NETWORK_UNREACHABLE:  "network unreachable",
-	ERROR_HOST_UNREACHABLE:     "host unreachable",
-	ERROR_PROTOCOL_UNREACHABLE: "protocol unreachable",
-	ERROR_PORT_UNREACHABLE:     "port unreachable",
-	ERROR_REQUEST_ABORTED:      "request aborted",
-	ERROR_CONNECTION_ABORTED:   "connection aborted locally",
-	ERROR_HOST_DOWN:            "host is down",
-	ERROR_NO_SYSTEM_RESOURCES:  "system resources exhausted",
-	ERROR_TIMEOUT:              "operation timed out",
-	WAIT_IO_COMPLETION:         "wait ended to run queued APCs (WAIT_IO_COMPLETION)",
+	ERROR_SUCCESS:               "the operation completed successfully",
+	ERROR_INVALID_FUNCTION:      "incorrect function",
+	ERROR_FILE_NOT_FOUND:        "file not found",
+	ERROR_ACCESS_DENIED:         "access denied",
+	ERROR_INVALID_HANDLE:        "invalid handle",
+	ERROR_NOT_ENOUGH_MEMORY:     "not enough memory",
+	ERROR_NOT_READY:             "device not ready",
+	ERROR_GEN_FAILURE:           "general failure",
+	ERROR_NOT_SUPPORTED:         "request not supported",
+	ERROR_REM_NOT_LIST:          "remote side not listening",
+	ERROR_DUP_NAME:              "duplicate name (address already in use)",
+	ERROR_UNEXP_NET_ERR:         "unexpected network error",
+	ERROR_NETNAME_DELETED:       "network name no longer available",
+	ERROR_TOO_MANY_NAMES:        "too many names or addresses",
+	ERROR_REQ_NOT_ACCEP:         "request not accepted by the remote side",
+	ERROR_INVALID_PARAMETER:     "invalid parameter",
+	ERROR_CALL_NOT_IMPLEMENTED:  "call not implemented",
+	ERROR_SEM_TIMEOUT:           "semaphore wait timed out",
+	ERROR_INSUFFICIENT_BUFFER:   "buffer too small",
+	ERROR_PIPE_NOT_CONNECTED:    "pipe not connected",
+	ERROR_MORE_DATA:             "more data is available",
+	WAIT_TIMEOUT:                "wait timed out",
+	ERROR_MR_MID_NOT_FOUND:      "no message text for this status (no mapping)",
+	ERROR_ABANDONED_WAIT_0:      "completion port closed while waiting",
+	ERROR_OPERATION_ABORTED:     "I/O operation aborted",
+	ERROR_IO_INCOMPLETE:         "overlapped I/O not yet complete",
+	ERROR_IO_PENDING:            "overlapped I/O in progress",
+	ERROR_PROCESS_ABORTED:       "the process terminated unexpectedly",
+	ERROR_NOT_FOUND:             "element not found",
+	ERROR_INVALID_NETNAME:       "invalid network address",
+	ERROR_CONNECTION_REFUSED:    "connection refused by the remote side",
+	ERROR_GRACEFUL_DISCONNECT:   "connection closed gracefully",
+	ERROR_INVALID_WINDOW_HANDLE: "invalid window handle",
+	ERROR_CONNECTION_ACTIVE:     "connection already active",
+	ERROR_NETWORK_UNREACHABLE:   "network unreachable",
+	ERROR_HOST_UNREACHABLE:      "host unreachable",
+	ERROR_PROTOCOL_UNREACHABLE:  "protocol unreachable",
+	ERROR_PORT_UNREACHABLE:      "port unreachable",
+	ERROR_REQUEST_ABORTED:       "request aborted",
+	ERROR_CONNECTION_ABORTED:    "connection aborted locally",
+	ERROR_HOST_DOWN:             "host is down",
+	ERROR_NO_SYSTEM_RESOURCES:   "system resources exhausted",
+	ERROR_TIMEOUT:               "operation timed out",
+	WAIT_IO_COMPLETION:          "wait ended to run queued APCs (WAIT_IO_COMPLETION)",
 
 	ERROR_OBJECT_ALREADY_EXISTS: "the object already exists",
 

@@ -39,6 +39,10 @@ func (h Handle) String() string {
 // HWND is a window handle, used only by WPUPostMessage and WSPAsyncSelect.
 type HWND uintptr
 
+// WindowProc is the procedure of a provider's hidden window (see
+// [Imports.CreateWindow]): it receives each message posted to the window.
+type WindowProc func(msg uint32, wParam, lParam uintptr)
+
 // CatalogEntryId is the id ws2_32 gives each protocol catalog entry
 // (WSAPROTOCOL_INFOW.dwCatalogEntryId). The simulator numbers entries from
 // 1001 and never reuses an id.

@@ -31,6 +31,12 @@ type FileObject interface {
 	// call that started the I/O is returning success at once. flags are the
 	// receive flags passed to a completion routine.
 	Complete(req IORequest, status Errno, bytes uint32, flags uint32, immediate bool)
+	// CompleteStatus is Complete for a driver that ends a request with an
+	// NTSTATUS of its own rather than a Winsock code, as AFD ends a poll
+	// with STATUS_TIMEOUT or STATUS_CANCELLED: status is stored in
+	// Internal as is, and a completion routine gets its Winsock code
+	// ([NtStatusToWinsockError]).
+	CompleteStatus(req IORequest, status NTStatus, bytes uint32, immediate bool)
 	// ResetEvent resets the event of an overlapped request as the I/O
 	// manager does when the I/O starts: the event req.Overlapped's hEvent
 	// names (low bit masked) in the process that issued req (the file
@@ -73,4 +79,19 @@ type FileDriver interface {
 	// provider's own WSPCloseSocket is never called, so whatever it keeps
 	// per socket in user mode stays behind until its WSPCleanup.
 	Cleanup()
+}
+
+// DeviceController is a [FileDriver] that also serves device controls on
+// its file objects (NtDeviceIoControlFile, DeviceIoControl), as AFD serves
+// IOCTL_AFD_POLL on a socket handle. A driver that does not implement it
+// fails every device control with STATUS_INVALID_DEVICE_REQUEST.
+type DeviceController interface {
+	// DeviceIoControl serves control code with the caller's buffers (for
+	// IOCTL_AFD_POLL the same AFD_POLL_INFO is both). A nil error is
+	// immediate success, notified through req all the same, with the bytes
+	// written to out; STATUS_PENDING means the request completes later
+	// through [FileObject.CompleteStatus], and the driver may write out
+	// until then; any other [NTStatus] means nothing started. req.Overlapped
+	// is never nil: a synchronous caller waits on one of its own.
+	DeviceIoControl(code uint32, in, out []byte, req IORequest) (uint32, error)
 }

@@ -175,6 +175,16 @@ type Imports struct {
 	CreateThread                       func() (ThreadID, error)
 	ExitThread                         func(thread ThreadID) error
 
+	// CreateWindow makes a hidden window of the provider's own, as
+	// Microsoft's LSP sample makes one for WSPAsyncSelect: messages posted
+	// to it with WPUPostMessage (by the layer below, say) call proc with
+	// the message, wParam and lParam. The simulator has no message loop: proc
+	// runs in the posting call, as if the window's thread always waited in
+	// GetMessage, so a provider posts outside its own locks. DestroyWindow
+	// ends it; later posts to it fail (WPUPostMessage returns false).
+	CreateWindow  func(proc WindowProc) (HWND, error)
+	DestroyWindow func(hWnd HWND) error
+
 	// RegisterExtension gives an extension function, such as an
 	// [AcceptExFunc] or a [ConnectExFunc] (of those named types), a
 	// "function pointer" in the calling process: a cookie, stable and never
