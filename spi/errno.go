@@ -372,6 +372,7 @@ func RenameOpError(op string, s Handle, err error) error {
 }
 
 // ErrnoOf returns the Windows code an error carries: the [Errno] inside it,
+// the Win32 code of an [NTStatus] inside it ([RtlNtStatusToDosError]),
 // ERROR_SUCCESS for nil, and WSASYSCALLFAILURE for an error that carries none
 // (the code ws2_32 uses when a provider fails without setting one).
 func ErrnoOf(err error) Errno {
@@ -381,6 +382,10 @@ func ErrnoOf(err error) Errno {
 	var e Errno
 	if errors.As(err, &e) {
 		return e
+	}
+	var st NTStatus
+	if errors.As(err, &st) {
+		return RtlNtStatusToDosError(st)
 	}
 	return WSASYSCALLFAILURE
 }
