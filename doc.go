@@ -64,8 +64,37 @@
 //     tell one story with it: go run ./examples/lsp (the main demo: a
 //     byte-counting LSP, its trace step by step), examples/naive-lsp (an
 //     LSP that loses every completion), examples/ifs-lsp,
-//     examples/skip-on-success, examples/exhaustion (WSAENOBUFS) and
-//     examples/echo (no LSP). The README lists them.
+//     examples/skip-on-success, examples/exhaustion (WSAENOBUFS),
+//     examples/afd-poll (a wepoll-style poller) and examples/echo (no
+//     LSP). The README lists them.
+//
+// # Readiness
+//
+// Besides completions, clients learn that a socket is ready in the five
+// ways Windows offers, each routed as ws2_32 routes it:
+//
+//   - [Thread.Select]: ws2_32 asks each socket's provider for
+//     SIO_BSP_HANDLE_SELECT and gives the whole call to the WSPSelect of
+//     the provider of the first answer. A layer that passes the code down
+//     lets the base provider serve select; a non-IFS layer that answers
+//     with its own handle serves it, and then must know every socket of
+//     the call (a layer installed over some protocols only breaks select
+//     calls that mix its sockets with others, as python-trio found).
+//   - [Thread.WSAPoll]: SIO_BSP_HANDLE_POLL, then one IOCTL_AFD_POLL on the
+//     base sockets; no layer ever sees it.
+//   - [Thread.WSAEventSelect] with [Thread.WSAEnumNetworkEvents], and
+//     [Thread.WSAAsyncSelect] with [Process.GetMessage]: network events
+//     recorded by the base provider under Windows' re-enabling rules
+//     (package loopback documents them), passed down by layers with the
+//     client's event, or reposted by a non-IFS layer from a window of its
+//     own with its own handle. Both force non-blocking mode, which
+//     [Thread.Ioctlsocket] (FIONBIO) cannot undo while they are on.
+//   - [Thread.NtDeviceIoControlFile] with IOCTL_AFD_POLL on a base
+//     provider's socket, as wepoll, mio and libuv's uv_poll do: the poll
+//     completes through the socket's completion port or event like any
+//     I/O, CancelIoEx cancels it, and on a non-IFS layer's handle it fails
+//     with STATUS_INVALID_DEVICE_REQUEST, which is why such clients ask for
+//     SIO_BASE_HANDLE first. examples/afd-poll is such a poller.
 //
 // # Decisions where Windows is not observable
 //
@@ -80,6 +109,10 @@
 //   - A process that closes ([Process.Close]) ends its threads' waits:
 //     those on a port with ERROR_ABANDONED_WAIT_0, the others with
 //     ERROR_PROCESS_ABORTED, the code of every later wait too.
+//   - There are no windows: a message posted to a client's window is
+//     queued for its process ([Process.GetMessage], [Process.PostedMessages]),
+//     and one posted to a provider's hidden window runs the window's
+//     procedure in the posting call.
 //   - A provider that reports a Winsock code where Windows would store an
 //     NTSTATUS (WPUCompleteOverlappedRequest's dwError, a failed WSPRecv)
 //     gets the status of [spi.WinsockErrorToNtStatus] stored for it, so a
