@@ -17,12 +17,13 @@ import (
 
 // selectTrip is one select round trip on a connected pair.
 type selectTrip struct {
-	tb   testing.TB
-	k    benchPair
-	msg  [][]byte
-	buf  [][]byte
-	r    spi.FDSet
-	wait time.Duration
+	tb    testing.TB
+	k     benchPair
+	msg   [][]byte
+	buf   [][]byte
+	r     spi.FDSet
+	wait  time.Duration
+	flags uint32
 }
 
 func newSelectTrip(tb testing.TB, k benchPair) *selectTrip {
@@ -38,7 +39,7 @@ func (s *selectTrip) run() {
 	if n, err := s.k.cth.Select(&s.r, nil, nil, &s.wait); n != 1 || err != nil {
 		s.tb.Fatalf("select = %d, %v", n, err)
 	}
-	if _, err := s.k.cth.WSARecv(s.k.c, s.buf, new(uint32), nil, nil); err != nil {
+	if _, err := s.k.cth.WSARecv(s.k.c, s.buf, &s.flags, nil, nil); err != nil {
 		s.tb.Fatal(err)
 	}
 }

@@ -40,8 +40,11 @@ func (t *Thread) Select(readfds, writefds, exceptfds *spi.FDSet, timeout *time.D
 		return c.endCount(0, err)
 	}
 	sets := [3]*spi.FDSet{readfds, writefds, exceptfds}
-	var bsp [3][spi.FD_SETSIZE]spi.Socket // each entry's SIO_BSP_HANDLE_SELECT handle
-	var lower [3]spi.FDSet                // the sets as the serving provider sees them
+	if t.sel == nil {
+		t.sel = new(selectScratch)
+	}
+	bsp, lower := &t.sel.bsp, &t.sel.lower
+	*lower = [3]spi.FDSet{}
 	var serving *spi.WSPProcTable
 	total := 0
 	for i, set := range sets {
@@ -83,7 +86,8 @@ func (t *Thread) Select(readfds, writefds, exceptfds *spi.FDSet, timeout *time.D
 		if set == nil {
 			continue
 		}
-		asked := *set
+		asked := &t.sel.asked
+		*asked = *set
 		set.Zero()
 		for j, s := range asked.Array[:asked.Count] {
 			if lower[i].IsSet(bsp[i][j]) {
@@ -104,10 +108,22 @@ func (t *Thread) bspHandle(op string, s spi.Socket, code uint32) (spi.Socket, er
 	if err != nil {
 		return 0, spi.NewOpError(op, s, spi.WSAENOTSOCK)
 	}
-	var out [8]byte
-	n, err := pt.WSPIoctl(s, code, nil, out[:], nil, nil, &t.id)
+	if t.sel == nil {
+		t.sel = new(selectScratch)
+	}
+	out := t.sel.out[:]
+	n, err := pt.WSPIoctl(s, code, nil, out, nil, nil, &t.id)
 	if err != nil || n < 8 {
 		return s, nil
 	}
-	return spi.Socket(binary.LittleEndian.Uint64(out[:])), nil
+	return spi.Socket(binary.LittleEndian.Uint64(out)), nil
+}
+
+// selectScratch is what select and WSAPoll work in, kept by the thread
+// (which makes one call at a time) so a call allocates nothing of its own.
+type selectScratch struct {
+	bsp   [3][spi.FD_SETSIZE]spi.Socket // each entry's SIO_BSP_HANDLE_SELECT handle
+	lower [3]spi.FDSet                  // the sets as the serving provider sees them
+	asked spi.FDSet                     // a set as the client passed it
+	out   [8]byte                       // a SIO_BSP_HANDLE_* answer
 }

@@ -18,6 +18,8 @@ type Thread struct {
 	p  *Process
 	th *iocp.Thread
 	id spi.ThreadID
+
+	sel *selectScratch // select's sets, made at its first call
 }
 
 // NewThread starts a thread in the process. It panics if the handle table
