@@ -1,6 +1,10 @@
 package redirect
 
-import "github.com/wsspi/wsspi/spi"
+import (
+	"sync"
+
+	"github.com/wsspi/wsspi/spi"
+)
 
 // ReadFile models ReadFile on a socket handle, issued by thread: on an IFS
 // handle the provider's driver serves it directly; on a non-IFS handle it
@@ -23,8 +27,9 @@ func (l *Layer) ReadFile(thread spi.ThreadID, h spi.Handle, buf []byte, ov *spi.
 	if err != nil {
 		return 0, err
 	}
-	var flags uint32
-	n, err := procs.WSPRecv(h, [][]byte{buf}, &flags, ov, nil, nil)
+	r := getUpcall(buf)
+	n, err := procs.WSPRecv(h, r.bufs[:], &r.flags, ov, nil, nil)
+	r.put()
 	return n, fileError(op, h, err)
 }
 
@@ -45,7 +50,9 @@ func (l *Layer) WriteFile(thread spi.ThreadID, h spi.Handle, buf []byte, ov *spi
 	if err != nil {
 		return 0, err
 	}
-	n, err := procs.WSPSend(h, [][]byte{buf}, 0, ov, nil, nil)
+	r := getUpcall(buf)
+	n, err := procs.WSPSend(h, r.bufs[:], 0, ov, nil, nil)
+	r.put()
 	return n, fileError(op, h, err)
 }
 
@@ -116,4 +123,28 @@ func fileError(op string, h spi.Handle, err error) error {
 		return err
 	}
 	return spi.NewOpError(op, h, win32)
+}
+
+// upcallArgs are the WSABUF array and flags word a redirected ReadFile or
+// WriteFile hands the provider. They live for the call only: a provider
+// copies the WSABUF array before it returns when the operation goes
+// overlapped, and writes the flags only at once (docs/facts.md §2.5), so
+// they are pooled and a redirected request allocates nothing.
+type upcallArgs struct {
+	bufs  [1][]byte
+	flags uint32
+}
+
+var upcallPool = sync.Pool{New: func() any { return new(upcallArgs) }}
+
+func getUpcall(buf []byte) *upcallArgs {
+	r := upcallPool.Get().(*upcallArgs)
+	r.bufs[0], r.flags = buf, 0
+	return r
+}
+
+// put returns r to the pool, keeping no buffer alive.
+func (r *upcallArgs) put() {
+	r.bufs[0] = nil
+	upcallPool.Put(r)
 }
