@@ -212,7 +212,8 @@ func (n *Network) setSelectionLocked(s *socket, sel *netSelect) {
 // again and evaluates at once. Events recorded for WSPEventSelect and not
 // yet enumerated are kept when they are still selected: a new
 // WSPEventSelect signals its event for them, a WSPAsyncSelect posts one
-// message for each.
+// message for each; either way they stay disarmed, so that the
+// level-triggered rule does not report them twice.
 func (n *Network) selectLocked(s *socket, sel *netSelect, fl *flushList) {
 	prior := s.sel
 	if sel == nil {
@@ -221,8 +222,9 @@ func (n *Network) selectLocked(s *socket, sel *netSelect, fl *flushList) {
 	}
 	s.nonblocking = true
 	n.setSelectionLocked(s, sel)
+	var kept int32
 	if prior != nil && !prior.async {
-		kept := prior.recorded & sel.mask
+		kept = prior.recorded & sel.mask
 		if sel.async {
 			for _, ev := range eventOrder {
 				if kept&ev != 0 {
@@ -237,7 +239,7 @@ func (n *Network) selectLocked(s *socket, sel *netSelect, fl *flushList) {
 			fl.note(netNote{p: sel.p, event: sel.event})
 		}
 	}
-	s.armed |= rearmedBySelect
+	s.armed |= rearmedBySelect &^ kept // a kept event is reported already
 	n.netEventsLocked(s, fl)
 }
 
