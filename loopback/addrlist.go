@@ -114,6 +114,7 @@ func (n *Network) addressListChangedLocked(v6 bool, fl *flushList) {
 	for o := done.pop(); o != nil; o = done.pop() {
 		n.finishLocked(o, 0, fl)
 	}
+	n.addressListEventsLocked(v6, fl)
 }
 
 // extract unlinks the ops of q that match, keeping their order, and

@@ -25,6 +25,7 @@ func (s *socket) CancelIo(thread spi.ThreadID, allThreads bool, ov *spi.Overlapp
 	}
 	count += n.cancelAcceptDataLocked(s, match, &fl)
 	count += n.cancelAddressListChangeLocked(s, match, &fl)
+	count += n.cancelPollsLocked(s, match, &fl)
 	if count > 0 {
 		n.settleLocked(s, &fl)
 	}

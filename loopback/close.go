@@ -30,6 +30,7 @@ func (s *socket) close() {
 		return
 	}
 	s.closed = true
+	n.setSelectionLocked(s, nil) // closesocket reports nothing (docs/facts.md §12.4)
 	n.abortOpsLocked(s, false, &fl)
 	abortive := s.rx.Len() > 0 || (s.opt.linger.OnOff != 0 && s.opt.linger.Linger == 0)
 	n.teardownLocked(s, abortive, &fl)
@@ -66,6 +67,9 @@ func (n *Network) closeAll(socks []*socket) {
 	socks = slices.DeleteFunc(socks, func(s *socket) bool { return s.closed }) // ended by CloseHandle
 	for _, s := range socks {
 		s.closed = true
+		n.setSelectionLocked(s, nil)
+	}
+	for _, s := range socks {
 		n.abortOpsLocked(s, true, &fl)
 	}
 	for _, s := range socks {
@@ -109,6 +113,7 @@ func (n *Network) abortOpsLocked(s *socket, silent bool, fl *flushList) {
 		}
 	}
 	n.abortAddressListChangeLocked(s, silent, fl)
+	n.closePollsLocked(s, silent, fl)
 }
 
 // teardownLocked releases what a closing socket holds in the network: its

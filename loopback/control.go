@@ -96,7 +96,13 @@ func (s *socket) ioctl(code uint32, in, out []byte, req spi.IORequest) (uint32, 
 			err = spi.WSAEFAULT
 			break
 		}
-		s.nonblocking = le.Uint32(in) != 0
+		on := le.Uint32(in) != 0
+		if !on && s.sel != nil {
+			// A selection holds the socket non-blocking (docs/facts.md §12.3).
+			err = spi.WSAEINVAL
+			break
+		}
+		s.nonblocking = on
 	case code == spi.FIONREAD:
 		if len(out) < 4 {
 			err = spi.WSAEFAULT
@@ -128,6 +134,7 @@ func (s *socket) ioctl(code uint32, in, out []byte, req spi.IORequest) (uint32, 
 	case code == spi.SIO_ADDRESS_LIST_QUERY:
 		k, err = s.addressListQueryLocked(in, out)
 	case code == spi.SIO_ADDRESS_LIST_CHANGE:
+		s.armed |= spi.FD_ADDRESS_LIST_CHANGE // its re-enabling call (docs/facts.md §11.2)
 		return s.addressListChangeAndUnlock(req)
 	case malformedIoctl(code):
 		err = spi.WSAEINVAL

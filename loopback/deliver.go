@@ -72,7 +72,11 @@ func (s *socket) drainAndUnlock() {
 		if o.from != nil && o.addr.IsValid() {
 			*o.from = o.addr
 		}
-		s.deliver(o.req, o.status, o.n, o.flags, o.immediate)
+		if o.poll != nil {
+			s.deliverPoll(o)
+		} else {
+			s.deliver(o.req, o.status, o.n, o.flags, o.immediate)
+		}
 		n.mu.Lock()
 		s.inflight = nil
 		if o.wait {

@@ -46,6 +46,7 @@ func (p *Provider) acceptEx(listen, accept spi.Socket, buf []byte, ov *spi.Overl
 	if err != nil {
 		return 0, err
 	}
+	defer l.reenable(spi.FD_ACCEPT) // the re-enabling call of FD_ACCEPT (docs/facts.md §12.3)
 	a, err := p.lookup(accept)
 	if err != nil {
 		return 0, err
@@ -250,6 +251,7 @@ func (p *Provider) connectEx(h spi.Socket, name netip.AddrPort, sendBuf []byte, 
 		fl.flush()
 		return 0, err
 	}
+	n.connectOutcomeLocked(s, 0, &fl)
 	bufs := [1][]byte{sendBuf}
 	if rst := s.pushLocked(bufs[:], len(sendBuf)); rst != nil {
 		n.resetConnLocked(rst, &fl)

@@ -20,7 +20,20 @@ var _ spi.FileDriver = (*socket)(nil)
 // as msafd keeps its user-mode socket when closesocket is bypassed: calls
 // that still reach it fail with WSAENOTSOCK, and the last WSPCleanup
 // drops it.
-func (s *socket) Cleanup() { s.close() }
+//
+// Unlike closesocket, it posts FD_CLOSE (no error) to a WSPAsyncSelect
+// window that selected it, as Windows does (docs/facts.md §10.1).
+func (s *socket) Cleanup() {
+	n := s.n
+	var fl flushList
+	n.mu.Lock()
+	if !s.closed {
+		n.closeHandleEventLocked(s, &fl)
+	}
+	n.mu.Unlock()
+	fl.flush()
+	s.close()
+}
 
 // ReadFile receives into buf with WSPRecv semantics and no flags; it is how
 // ReadFile on the socket's handle reaches the provider. With an overlapped

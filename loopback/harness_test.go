@@ -51,6 +51,54 @@ type fakeKernel struct {
 	modifyDiff spi.Handle       // added to the proposed handle by WPUModifyIFSHandle
 	onComplete func(completion) // called after a Complete call is recorded, without k.mu
 	extensions []any            // RegisterExtension calls; cookie = extBase + 8*index
+	signals    []signal         // WPUSetEvent, WPUResetEvent and WPUPostMessage calls
+	nt         []ntCompletion   // CompleteStatus calls
+}
+
+// signal is one WPUSetEvent, WPUResetEvent or WPUPostMessage upcall: Op
+// names it; Event is the event of the first two, the others the message.
+type signal struct {
+	Op     string
+	Event  spi.Handle
+	HWnd   spi.HWND
+	Msg    uint32
+	WParam uintptr
+	LParam uintptr
+}
+
+// ntCompletion is one FileObject.CompleteStatus call.
+type ntCompletion struct {
+	Handle    spi.Handle
+	Ov        *spi.Overlapped
+	Status    spi.NTStatus
+	Bytes     uint32
+	Immediate bool
+}
+
+// takeSignals returns the event and message upcalls since the last call.
+func (k *fakeKernel) takeSignals() []signal {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s := k.signals
+	k.signals = nil
+	return s
+}
+
+// takeNT returns the CompleteStatus calls since the last call, and drops
+// the events they also recorded.
+func (k *fakeKernel) takeNT() []ntCompletion {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	c := k.nt
+	k.nt = nil
+	k.events = nil
+	return c
+}
+
+func (k *fakeKernel) record(s signal) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.signals = append(k.signals, s)
 }
 
 // extBase is the first cookie the fake kernel's RegisterExtension returns.
@@ -88,6 +136,9 @@ func (f *fakeFile) ResetEvent(req spi.IORequest) error {
 }
 
 func (f *fakeFile) CompleteStatus(req spi.IORequest, status spi.NTStatus, bytes uint32, immediate bool) {
+	f.k.mu.Lock()
+	f.k.nt = append(f.k.nt, ntCompletion{f.h, req.Overlapped, status, bytes, immediate})
+	f.k.mu.Unlock()
 	f.Complete(req, spi.NtStatusToWinsockError(status), bytes, 0, immediate)
 	req.Overlapped.StoreInternal(uintptr(status))
 }
@@ -149,7 +200,18 @@ func (k *fakeKernel) upcalls() spi.WSPUpcallTable {
 			}
 			return h + k.modifyDiff, nil
 		},
-		WPUResetEvent: k.resetEventUpcall,
+		WPUResetEvent: func(ev spi.Handle) error {
+			k.record(signal{Op: "ResetEvent", Event: ev})
+			return k.resetErr
+		},
+		WPUSetEvent: func(ev spi.Handle) error {
+			k.record(signal{Op: "SetEvent", Event: ev})
+			return nil
+		},
+		WPUPostMessage: func(hWnd spi.HWND, msg uint32, wParam, lParam uintptr) bool {
+			k.record(signal{Op: "PostMessage", HWnd: hWnd, Msg: msg, WParam: wParam, LParam: lParam})
+			return true
+		},
 	}
 }
 

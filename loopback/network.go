@@ -55,6 +55,7 @@ type Network struct {
 
 	addrs    []netip.Addr // the local address list, in the order added (see addrlist.go)
 	addrWait opQueue      // pending SIO_ADDRESS_LIST_CHANGE ops of every socket, in issue order
+	selected []*socket    // sockets with a network event selection, in the order selected
 
 	sched  spi.Scheduler // set once by NewNetworkWith; nil: deliver inline
 	faults Faults        // set once by NewNetworkWith; nil: no faults

@@ -26,7 +26,8 @@ type op struct {
 	status spi.Errno       // result, a Winsock code (0 = success)
 	addr   netip.AddrPort  // source of the datagram received
 
-	acc *socket // the accept socket of an AcceptEx (see acceptEx)
+	acc  *socket  // the accept socket of an AcceptEx (see acceptEx)
+	poll *afdPoll // the AFD poll this op completes (see afdpoll.go)
 
 	immediate bool // the Complete call reports a result returned at once
 	wait      bool // a goroutine waits for done instead of the pool taking it back
@@ -109,7 +110,12 @@ type flushList struct {
 	socks [4]*socket
 	n     int
 	more  []*socket
+	notes []netNote // network event notifications, in the order recorded
 }
+
+// note queues a network event notification, made by flush after the
+// completions.
+func (f *flushList) note(nt netNote) { f.notes = append(f.notes, nt) }
 
 func (f *flushList) add(s *socket) {
 	for _, t := range f.socks[:f.n] {
@@ -138,6 +144,9 @@ func (f *flushList) flush() {
 	}
 	for _, s := range f.more {
 		s.flush()
+	}
+	for _, nt := range f.notes {
+		nt.emit()
 	}
 	*f = flushList{}
 }

@@ -238,8 +238,9 @@ func TestHandleIsUnusableAfterClose(t *testing.T) {
 func TestUnimplementedEntriesFailWithWSAEOPNOTSUPP(t *testing.T) {
 	p := newTestProc(t)
 	s := p.socket(spi.AF_INET, spi.SOCK_STREAM, 0)
-	wantErr(t, "WSPEventSelect", p.tab.WSPEventSelect(s, 8, spi.FD_READ), spi.WSAEOPNOTSUPP)
-	_, err := p.tab.WSPDuplicateSocket(s, 1)
+	_, err := p.tab.WSPGetQOSByName(s, nil)
+	wantErr(t, "WSPGetQOSByName", err, spi.WSAEOPNOTSUPP)
+	_, err = p.tab.WSPDuplicateSocket(s, 1)
 	wantErr(t, "WSPDuplicateSocket", err, spi.WSAEOPNOTSUPP)
 	wantErr(t, "WSPCancelBlockingCall", p.tab.WSPCancelBlockingCall(), nil)
 }

@@ -12,7 +12,7 @@ func (s *socket) knowsLocked(ov *spi.Overlapped) bool {
 	return s.sendq.has(ov) || s.recvq.has(ov) || s.notifyq.has(ov) ||
 		(s.inflight != nil && s.inflight.req.Overlapped == ov) ||
 		slices.ContainsFunc(s.acceptData, func(o *op) bool { return o.req.Overlapped == ov }) ||
-		s.n.addressListChangePendingLocked(s, ov)
+		s.n.addressListChangePendingLocked(s, ov) || s.pollPendingLocked(ov)
 }
 
 // getOverlappedResult implements WSPGetOverlappedResult per the provider

@@ -2,6 +2,7 @@ package loopback
 
 import (
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/wsspi/wsspi/spi"
 )
@@ -80,6 +81,16 @@ type socket struct {
 	notifyq   opQueue // finished overlapped ops waiting for their Complete call
 	notifying bool    // a goroutine is delivering notifyq
 	inflight  *op     // the op whose Complete call is running
+
+	// network lock: readiness (see netevents.go and afdpoll.go)
+	sel         *netSelect // the WSPEventSelect or WSPAsyncSelect selection, or nil
+	armed       int32      // FD_* events that may be recorded (not waiting for their re-enabling call)
+	connectDone bool       // the outcome of a connect is known: FD_CONNECT's condition
+	connectErr  spi.Errno  // that outcome's error
+	polls       []*afdPoll // pending AFD polls that list this socket, in issue order
+	issued      []*afdPoll // pending AFD polls issued on this socket's handle, in issue order
+
+	selected atomic.Bool // sel != nil, readable without the lock
 }
 
 func newSocket(n *Network, info spi.WSAProtocolInfo, overlapped bool) *socket {
@@ -90,6 +101,7 @@ func newSocket(n *Network, info spi.WSAProtocolInfo, overlapped bool) *socket {
 		stream:     info.SocketType == spi.SOCK_STREAM,
 		overlapped: overlapped,
 		opt:        options{sndbuf: DefaultSendBuffer, rcvbuf: DefaultReceiveBuffer},
+		armed:      armedAtStart,
 	}
 }
 

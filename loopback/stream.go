@@ -93,8 +93,17 @@ func (n *Network) settleLocked(s *socket, fl *flushList) {
 	defer n.cond.Broadcast()
 	if !s.stream {
 		n.pumpDgramLocked(s, fl)
+		n.readinessLocked(s, fl)
 		return
 	}
+	d0 := s.peer
+	defer func() {
+		n.readinessLocked(s, fl)
+		n.readinessLocked(d0, fl)
+		if d := s.peer; d != d0 {
+			n.readinessLocked(d, fl)
+		}
+	}()
 	for {
 		d := s.peer
 		progress := n.pumpSendsLocked(s, fl)
@@ -216,6 +225,7 @@ func (n *Network) resetLocked(s *socket, err spi.Errno, fl *flushList) {
 			n.finishLocked(o, err, fl)
 		}
 	}
+	n.readinessLocked(s, fl)
 	n.cond.Broadcast()
 }
 
@@ -238,7 +248,11 @@ func (s *socket) connectLocked(to netip.AddrPort, fl *flushList) error {
 		return spi.WSAEFAULT
 	}
 	if !s.stream {
-		return n.dgramConnectLocked(s, to)
+		err := n.dgramConnectLocked(s, to)
+		if err == nil && s.state == stateConnected {
+			n.connectOutcomeLocked(s, 0, fl)
+		}
+		return err
 	}
 	switch s.state {
 	case stateListening:
@@ -261,16 +275,25 @@ func (s *socket) connectLocked(to netip.AddrPort, fl *flushList) error {
 		}
 	}
 	if err := n.establishLocked(s, to, fl); err != nil {
+		n.connectOutcomeLocked(s, err.(spi.Errno), fl)
 		if s.nonblocking {
 			s.soError = err.(spi.Errno)
 			return spi.WSAEWOULDBLOCK
 		}
 		return err
 	}
+	n.connectOutcomeLocked(s, 0, fl)
 	if s.nonblocking {
 		return spi.WSAEWOULDBLOCK
 	}
 	return nil
+}
+
+// connectOutcomeLocked records that the connect of s has its outcome, err
+// (0 for success): FD_CONNECT's condition, and a change of readiness.
+func (n *Network) connectOutcomeLocked(s *socket, err spi.Errno, fl *flushList) {
+	s.connectDone, s.connectErr = true, err
+	n.readinessLocked(s, fl)
 }
 
 // establishLocked connects s, a bound stream socket, to the listener at to
@@ -291,6 +314,7 @@ func (n *Network) establishLocked(s *socket, to netip.AddrPort, fl *flushList) e
 	s.state, s.peer, s.remote = stateConnected, c, to
 	l.acceptq = append(l.acceptq, c)
 	n.matchAcceptLocked(l, fl)
+	n.readinessLocked(l, fl)
 	n.cond.Broadcast()
 	return nil
 }
@@ -323,8 +347,19 @@ func (s *socket) listen(backlog int32) error {
 	return nil
 }
 
-// accept serves WSPAccept.
+// accept serves WSPAccept. It is the re-enabling call of FD_ACCEPT,
+// whatever its result, except when the condition function deferred the
+// connection (docs/facts.md §12.3). An accepted connection takes the
+// listener's selection.
 func (p *Provider) accept(l *socket, condition spi.ConditionFunc, callbackData any) (spi.Socket, netip.AddrPort, error) {
+	h, addr, err := p.acceptOne(l, condition, callbackData)
+	if err != spi.WSATRY_AGAIN {
+		l.reenable(spi.FD_ACCEPT)
+	}
+	return h, addr, err
+}
+
+func (p *Provider) acceptOne(l *socket, condition spi.ConditionFunc, callbackData any) (spi.Socket, netip.AddrPort, error) {
 	n := l.n
 	n.mu.Lock()
 	switch {
@@ -375,6 +410,11 @@ func (p *Provider) accept(l *socket, condition spi.ConditionFunc, callbackData a
 		n.requeue(l, c)
 		return spi.INVALID_SOCKET, netip.AddrPort{}, err
 	}
+	var fl flushList
+	n.mu.Lock()
+	n.inheritSelectionLocked(l, c, h, &fl)
+	n.mu.Unlock()
+	fl.flush()
 	return h, c.remote, nil
 }
 
@@ -394,8 +434,11 @@ func (n *Network) requeue(l, c *socket) {
 	}
 	c.listener = l
 	l.acceptq = append([]*socket{c}, l.acceptq...)
+	var fl flushList
+	n.readinessLocked(l, &fl)
 	n.cond.Broadcast()
 	n.mu.Unlock()
+	fl.flush()
 }
 
 // drop discards a server end taken from a backlog without giving it a

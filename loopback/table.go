@@ -8,10 +8,9 @@ import (
 )
 
 // procTable builds the provider's WSPPROC_TABLE. Entries the provider
-// does not implement (WSPAsyncSelect,
-// WSPEnumNetworkEvents, WSPEventSelect, WSPGetQOSByName, WSPJoinLeaf) fail
-// with WSAEOPNOTSUPP; WSPCancelBlockingCall succeeds, as there are no
-// Winsock 1.1 blocking hooks to cancel.
+// does not implement (WSPGetQOSByName, WSPJoinLeaf) fail with
+// WSAEOPNOTSUPP; WSPCancelBlockingCall succeeds, as there are no Winsock
+// 1.1 blocking hooks to cancel.
 func (p *Provider) procTable() spi.WSPProcTable {
 	t := spi.WSPProcTable{
 		WSPAccept: func(s spi.Socket, condition spi.ConditionFunc, callbackData any) (spi.Socket, netip.AddrPort, error) {
@@ -20,6 +19,27 @@ func (p *Provider) procTable() spi.WSPProcTable {
 				return spi.INVALID_SOCKET, netip.AddrPort{}, err
 			}
 			return p.accept(l, condition, callbackData)
+		},
+		WSPAsyncSelect: func(s spi.Socket, hWnd spi.HWND, msg uint32, events int32) error {
+			so, err := p.lookup(s)
+			if err != nil {
+				return err
+			}
+			return so.asyncSelect(p, s, hWnd, msg, events)
+		},
+		WSPEnumNetworkEvents: func(s spi.Socket, event spi.Handle) (spi.WSANetworkEvents, error) {
+			so, err := p.lookup(s)
+			if err != nil {
+				return spi.WSANetworkEvents{}, err
+			}
+			return so.enumNetworkEvents(p, event)
+		},
+		WSPEventSelect: func(s spi.Socket, event spi.Handle, events int32) error {
+			so, err := p.lookup(s)
+			if err != nil {
+				return err
+			}
+			return so.eventSelect(p, s, event, events)
 		},
 		WSPAddressToString: func(addr netip.AddrPort, info *spi.WSAProtocolInfo) (string, error) {
 			if _, _, err := p.services(); err != nil {

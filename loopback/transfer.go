@@ -19,8 +19,17 @@ const (
 )
 
 // send serves WSPSend, WSPSendTo (sendTo set, with its destination) and
-// WriteFile.
+// WriteFile. A send that would block re-enables FD_WRITE, recorded once
+// buffer space returns (docs/facts.md §12.3).
 func (s *socket) send(bufs [][]byte, flags uint32, to netip.AddrPort, sendTo bool, req spi.IORequest) (uint32, error) {
+	k, err := s.sendOne(bufs, flags, to, sendTo, req)
+	if err == spi.WSAEWOULDBLOCK {
+		s.reenable(spi.FD_WRITE)
+	}
+	return k, err
+}
+
+func (s *socket) sendOne(bufs [][]byte, flags uint32, to netip.AddrPort, sendTo bool, req spi.IORequest) (uint32, error) {
 	if flags&^sendFlags != 0 {
 		return 0, spi.WSAEOPNOTSUPP
 	}
@@ -34,8 +43,16 @@ func (s *socket) send(bufs [][]byte, flags uint32, to netip.AddrPort, sendTo boo
 	return s.dgramSendAndUnlock(bufs, to, sendTo, req)
 }
 
-// recv serves WSPRecv, WSPRecvFrom and ReadFile. flags is in/out.
+// recv serves WSPRecv, WSPRecvFrom and ReadFile. flags is in/out. It is
+// the re-enabling call of FD_READ and FD_OOB, whatever its result
+// (docs/facts.md §12.3).
 func (s *socket) recv(bufs [][]byte, flags *uint32, from *netip.AddrPort, req spi.IORequest) (uint32, error) {
+	k, err := s.recvOne(bufs, flags, from, req)
+	s.reenable(spi.FD_READ | spi.FD_OOB)
+	return k, err
+}
+
+func (s *socket) recvOne(bufs [][]byte, flags *uint32, from *netip.AddrPort, req spi.IORequest) (uint32, error) {
 	var in uint32
 	if flags != nil {
 		in = *flags
