@@ -237,8 +237,8 @@
 //     and otherwise blocks until that change (WSAEINTR when the socket
 //     closes). closesocket completes a pending one with
 //     WSA_OPERATION_ABORTED on every kind of socket, CancelIo with
-//     ERROR_OPERATION_ABORTED. FD_ADDRESS_LIST_CHANGE is not modelled
-//     (WSPEventSelect is not implemented).
+//     ERROR_OPERATION_ABORTED. Every call arms FD_ADDRESS_LIST_CHANGE
+//     (see "Network events").
 //   - AcceptEx ([spi.AcceptExFunc]) needs an overlapped listening socket
 //     and an accept socket of the same family that is neither bound nor
 //     connected nor the target of another pending AcceptEx (WSAEINVAL
@@ -268,9 +268,11 @@
 //     read-only ones set are WSAENOPROTOOPT; IPPROTO_IP, IPPROTO_IPV6 and
 //     IPPROTO_UDP know no option (WSAENOPROTOOPT), other levels are
 //     WSAEINVAL.
-//   - WSPSelect is implemented (see the WSPSelect entry); WSPEventSelect,
-//     WSPEnumNetworkEvents, WSPAsyncSelect, WSPGetQOSByName and
-//     WSPJoinLeaf fail with WSAEOPNOTSUPP.
+//   - WSPSelect is implemented (see the WSPSelect entry), and so are
+//     WSPEventSelect, WSPEnumNetworkEvents and WSPAsyncSelect (see
+//     "Network events"); WSPGetQOSByName and WSPJoinLeaf fail with
+//     WSAEOPNOTSUPP. The socket's file driver serves IOCTL_AFD_POLL
+//     (see "AFD poll").
 //   - WSPDuplicateSocket duplicates the socket's handle into the target
 //     process ([spi.Imports.DuplicateHandle]) and names the new handle in
 //     the ProviderReserved of the socket's catalog entry; WSPSocket with
@@ -284,6 +286,129 @@
 //   - WSPSocket takes the protocol from its info (or, with a nil info,
 //     from the entries WSPStartup was called for); groups and multipoint
 //     flags are WSAEINVAL.
+//
+// # Network events
+//
+// WSPEventSelect and WSPAsyncSelect select FD_* events on a socket, TCP or
+// UDP, IPv4 or IPv6, following the WSAEventSelect and WSAAsyncSelect
+// remarks (D-ES, D-AS; docs/facts.md §12.3, §12.4, §12.6):
+//   - Each event is recorded once, with its error, and notified: the
+//     selected event is set through WPUSetEvent (once per change that
+//     records anything), or a message is posted through WPUPostMessage
+//     (wParam the socket's handle, lParam WSAMAKESELECTREPLY(event,
+//     error)), one per event. Notifications are made after the network
+//     lock is released, after the completions the same change decided;
+//     a scheduler does not delay them (they are not I/O completions).
+//   - A recorded event is not recorded again until its re-enabling call:
+//     any WSPRecv, WSPRecvFrom or ReadFile, whatever its result, for
+//     FD_READ (and FD_OOB); a send that fails with WSAEWOULDBLOCK for
+//     FD_WRITE, which is then recorded when buffer space returns; WSPAccept
+//     or AcceptEx for FD_ACCEPT, except a WSPAccept whose condition
+//     function answered CF_DEFER; SIO_ADDRESS_LIST_CHANGE (any call) for
+//     FD_ADDRESS_LIST_CHANGE. FD_READ and FD_ACCEPT are level-triggered:
+//     when the condition still holds after the re-enabling call, they are
+//     recorded again at once. FD_CONNECT and FD_CLOSE happen once per
+//     socket.
+//   - FD_READ: data to receive (stream bytes, a datagram). FD_WRITE: the
+//     socket can send (a connected TCP socket with buffer space; a UDP
+//     socket always, bound or not, as AFD makes a datagram socket
+//     writable from its creation, R:afd). FD_ACCEPT: a connection waits in
+//     the backlog. FD_CONNECT: the outcome of WSPConnect or ConnectEx (0,
+//     or WSAECONNREFUSED), also for a UDP socket's connect to a peer;
+//     a ConnectEx that fails at once records nothing. FD_CLOSE: the peer
+//     ended a TCP connection: a reset records it at once with
+//     WSAECONNRESET (WSAECONNABORTED for a reset of the socket's own
+//     doing, such as SD_RECEIVE with unread data); a graceful close
+//     (FIN) records it with 0 only once the data before the FIN has been
+//     read, as the WSAAsyncSelect remarks describe and ReactOS's AFD does
+//     (docs/facts.md §12.6): a client that reads to WSAEWOULDBLOCK on
+//     FD_READ then sees FD_CLOSE. The socket's own closesocket records
+//     nothing; CloseHandle on it posts FD_CLOSE with no error to a
+//     WSPAsyncSelect window (docs/facts.md §10.1). FD_OOB, FD_QOS,
+//     FD_GROUP_QOS and FD_ROUTING_INTERFACE_CHANGE are never recorded:
+//     loopback has no out-of-band data, no QOS and one route.
+//     FD_ADDRESS_LIST_CHANGE is recorded at the first change of the local
+//     address list of the socket's family after an SIO_ADDRESS_LIST_CHANGE
+//     call armed it.
+//   - At selection, the events whose condition holds are recorded at
+//     once: FD_READ, FD_ACCEPT, FD_WRITE when the socket is writable,
+//     FD_CONNECT when a connect's outcome is known and was not recorded,
+//     FD_CLOSE when the connection has ended. FD_CONNECT is recorded
+//     before FD_WRITE, FD_READ before FD_CLOSE. A connection accepted by
+//     WSPAccept takes its listener's selection (D-AS) and so records
+//     FD_WRITE at once; an AcceptEx socket keeps its own.
+//   - A selection replaces the previous one, WSPEventSelect and
+//     WSPAsyncSelect alike; 0 events cancels it. Events outside
+//     FD_ALL_EVENTS, an event handle 0 or a window 0 with events, are
+//     WSAEINVAL. A selection makes the socket non-blocking, and FIONBIO 0
+//     fails with WSAEINVAL until it is cancelled (D-IOCTL). Events
+//     recorded for WSPEventSelect and not enumerated survive a new
+//     selection that still selects them: WSPEventSelect sets its new event
+//     for them, WSPAsyncSelect posts a message for each (the docs say the
+//     first; the second is the simulator's choice, so that no event is
+//     lost); they are not reported a second time by the level rule.
+//   - WSPEnumNetworkEvents resets its event argument first (when not 0,
+//     through WPUResetEvent), then returns the recorded events with their
+//     errors by FD_*_BIT and clears the record. A socket selected with
+//     WSPAsyncSelect has no record.
+//   - A closed socket fails all three with WSAENOTSOCK.
+//
+// # AFD poll
+//
+// A socket's file driver is an [spi.DeviceController] serving
+// IOCTL_AFD_POLL, as AFD serves it on a socket handle (docs/facts.md
+// §13, §13.5); any other control code is STATUS_NOT_SUPPORTED, what
+// ReactOS's AFD returns for an unknown control code (R:afd, main.c).
+//   - The input is an AFD_POLL_INFO in the x64 layout
+//     ([spi.ParseAFDPollInfo]); a short input, NumberOfHandles 0 or more
+//     than the buffer holds, or an output buffer shorter than the
+//     AFD_POLL_INFO the input announces, is STATUS_INVALID_PARAMETER.
+//     Every listed handle must be an open socket of this provider in the
+//     process that made the handle the poll is issued on
+//     (STATUS_INVALID_HANDLE otherwise, what wepoll takes for a closed
+//     socket). Either way nothing starts.
+//   - Events, evaluated at submission and at every change of a listed
+//     socket: AFD_POLL_RECEIVE (stream bytes or a datagram to read),
+//     AFD_POLL_SEND (a connected TCP socket with room; a UDP socket
+//     always), AFD_POLL_DISCONNECT (the peer's FIN, once the data before
+//     it is read, as FD_CLOSE: R:afd, read.c), AFD_POLL_ABORT (the
+//     connection was reset), AFD_POLL_ACCEPT (a connection waits in the
+//     backlog), AFD_POLL_CONNECT (connected and not reset, on every poll:
+//     docs/facts.md §13.2), AFD_POLL_CONNECT_FAIL (a nonblocking
+//     connect's failure waits in SO_ERROR), AFD_POLL_LOCAL_CLOSE (the
+//     listed socket was closed while polled). AFD_POLL_RECEIVE_EXPEDITED
+//     never holds. Only the requested events are reported.
+//   - If any holds at submission, the poll completes at once with
+//     STATUS_SUCCESS: DeviceIoControl returns nil and the byte count, and
+//     the completion is still delivered ([spi.FileObject.CompleteStatus],
+//     immediate). Otherwise it returns STATUS_PENDING and completes at the
+//     first event with STATUS_SUCCESS. The output, written at completion
+//     into the caller's buffer, keeps the input's Timeout and Exclusive,
+//     lists the handles with events in input order (Events the events,
+//     Status 0), and NumberOfHandles counts them; the byte count is
+//     [spi.AFDPollInfoSize] of that count.
+//   - Timeout is an NT timeout: negative is relative (100 ns units),
+//     positive an absolute FILETIME, INT64_MAX (and any wait longer than
+//     a time.Duration holds) for ever. At expiry the poll completes with
+//     STATUS_TIMEOUT and NumberOfHandles 0. Timeout 0, or a deadline
+//     passed, completes at once with STATUS_TIMEOUT (DeviceIoControl
+//     returns nil, as for an immediate success; STATUS_TIMEOUT is a
+//     success status). Timers are Go timers, so they follow the fake
+//     clock of testing/synctest.
+//   - An exclusive poll first cancels (STATUS_CANCELLED) the pending
+//     exclusive polls that list any of its sockets, as ReactOS's AFD
+//     does (R:afd, select.c); non-exclusive polls coexist.
+//   - A poll is an operation of the socket it was issued on: it completes
+//     through that socket's completion queue, in order with the socket's
+//     other completions; CancelIo on that socket cancels it
+//     (STATUS_CANCELLED, NumberOfHandles 0), once; closing a listed socket
+//     completes the polls listing it that asked for AFD_POLL_LOCAL_CLOSE
+//     (STATUS_SUCCESS, LOCAL_CLOSE on its entry) and cancels the others,
+//     as ReactOS's AFD kills the polls of a closing socket; closing the
+//     socket it was issued on cancels it; the last WSPCleanup cancels it
+//     without notification (STATUS_CANCELLED in Internal). A poll that
+//     ends with no handle reports 16 bytes, the header. A poll that has
+//     ended holds no reference to any socket.
 //
 // # Scheduling and faults
 //
