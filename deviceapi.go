@@ -2,7 +2,9 @@ package wsspi
 
 import (
 	"errors"
+	"strings"
 
+	"github.com/wsspi/wsspi/catalog"
 	"github.com/wsspi/wsspi/spi"
 	"github.com/wsspi/wsspi/trace"
 )
@@ -79,4 +81,43 @@ func (t *Thread) deviceIoControl(h spi.Handle, code uint32, in, out []byte, iosb
 		return spi.NewOpError(op, h, st)
 	}
 	return nil
+}
+
+// afdDevice is the name of the AFD device, under which NtCreateFile opens
+// helper handles.
+const afdDevice = `\Device\Afd\`
+
+// NtCreateFile opens the one kind of named file the simulator has: an AFD
+// helper handle, as wepoll opens \Device\Afd\Wepoll and mio
+// \Device\Afd\Mio with NtCreateFile (SYNCHRONIZE, share read and write,
+// FILE_OPEN, no extended attributes). The result is an AFD file object
+// with no endpoint: no socket, but a handle to issue IOCTL_AFD_POLL on for
+// the process's sockets with [Thread.NtDeviceIoControlFile], associated
+// with the poller's completion port, so the polled sockets need no port of
+// the poller's (the base socket below a non-IFS layer is on the layer's
+// private port already). The name after \Device\Afd\ may be anything but
+// may not be empty (mio#1444, docs/facts.md §13); any other path is
+// STATUS_OBJECT_NAME_NOT_FOUND. The base provider is the AFD driver here,
+// so the process must have started Winsock (WSANOTINITIALISED otherwise,
+// a simulator's rule) and the provider is loaded if it was not. Close the
+// handle with [Process.CloseHandle].
+func (p *Process) NtCreateFile(path string) (spi.Handle, error) {
+	const op = "NtCreateFile"
+	c := p.traceCall(trace.LayerIFS, op, 0)
+	if len(path) <= len(afdDevice) || !strings.EqualFold(path[:len(afdDevice)], afdDevice) {
+		return c.endHandle(0, spi.NewOpError(op, 0, spi.STATUS_OBJECT_NAME_NOT_FOUND))
+	}
+	l, err := p.activeLoader(op, 0)
+	if err != nil {
+		return c.endHandle(0, err)
+	}
+	entry, ok := l.View().Entry(catalog.DefaultTCPIPv4)
+	if !ok {
+		return c.endHandle(0, spi.NewOpError(op, 0, spi.STATUS_OBJECT_NAME_NOT_FOUND))
+	}
+	if _, err := p.loadForSocket(l, entry); err != nil {
+		return c.endHandle(0, spi.NewOpError(op, 0, err))
+	}
+	h, err := p.lb.OpenAFDHelper()
+	return c.endHandle(h, spi.NewOpError(op, 0, err))
 }

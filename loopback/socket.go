@@ -36,6 +36,7 @@ type socket struct {
 	v6         bool
 	stream     bool
 	overlapped bool // created with WSA_FLAG_OVERLAPPED
+	helper     bool // an AFD helper handle (OpenAFDHelper): no endpoint, polls only
 
 	// Set once the socket has a handle (at WSPSocket, or at accept for a
 	// server end), before the handle is published.

@@ -2,8 +2,9 @@
 // and libuv's uv_poll drive Winsock: for each socket it finds the base
 // provider's socket (SIO_BASE_HANDLE, then SIO_BSP_HANDLE_POLL and
 // SIO_BSP_HANDLE_SELECT as wepoll's fallbacks), and waits for readiness
-// with IOCTL_AFD_POLL on that base socket, every poll completing through
-// one completion port. The sockets themselves are non-blocking and read and
+// with IOCTL_AFD_POLL for that base socket, issued on an AFD helper handle
+// (NtCreateFile on \Device\Afd\Wepoll) associated with one completion
+// port, so every poll completes there. The sockets themselves are non-blocking and read and
 // written only when a poll says they are ready.
 //
 // It runs twice: on a machine with no LSP, and with the layered kit's
@@ -40,6 +41,9 @@ func main() {
 // addr is where the server listens.
 var addr = netip.MustParseAddrPort("127.0.0.1:7")
 
+// kitGUID is the provider id of the LSP of the second run.
+var kitGUID = spi.MustParseGUID("{AFD0A11E-0000-4000-8000-00000000000A}")
+
 // messages are what the client sends, one at a time.
 var messages = []string{"hello, poller", "second message"}
 
@@ -57,7 +61,7 @@ func runOn(w io.Writer, withLSP bool) error {
 	m := wsspi.NewMachine()
 	if withLSP {
 		fmt.Fprintln(w, "== with a non-IFS LSP over TCP/IPv4")
-		if _, _, err := layered.Install(m, layered.Options{Name: "kit", Path: `C:\lsp\kit.dll`,
+		if _, _, err := layered.Install(m, layered.Options{Name: "kit", GUID: kitGUID, Path: `C:\lsp\kit.dll`,
 			Over: []spi.CatalogEntryId{catalog.DefaultTCPIPv4}}); err != nil {
 			return err
 		}
@@ -70,6 +74,9 @@ func runOn(w io.Writer, withLSP bool) error {
 
 	p, err := newPoller(w, server.NewThread())
 	if err != nil {
+		return err
+	}
+	if err := p.listen(); err != nil {
 		return err
 	}
 	served := make(chan error, 1)
@@ -110,14 +117,15 @@ func talk(w io.Writer, th *wsspi.Thread) error {
 	return th.Closesocket(s)
 }
 
-// poller is the server: one completion port, and one registered socket per
-// key.
+// poller is the server: one completion port, the AFD helper handle the
+// polls are issued on, and the registered sockets by their poll's
+// IO_STATUS_BLOCK.
 type poller struct {
-	w     io.Writer
-	th    *wsspi.Thread
-	port  spi.Handle
-	socks map[uintptr]*registered
-	next  uintptr
+	w      io.Writer
+	th     *wsspi.Thread
+	port   spi.Handle
+	helper spi.Handle
+	socks  map[*spi.Overlapped]*registered
 }
 
 // registered is a socket the poller watches: the socket the server reads
@@ -130,11 +138,19 @@ type registered struct {
 }
 
 func newPoller(w io.Writer, th *wsspi.Thread) (*poller, error) {
-	port, err := th.Process().CreateIoCompletionPort(spi.INVALID_HANDLE_VALUE, 0, 0, 0)
+	p := th.Process()
+	port, err := p.CreateIoCompletionPort(spi.INVALID_HANDLE_VALUE, 0, 0, 0)
 	if err != nil {
 		return nil, err
 	}
-	return &poller{w: w, th: th, port: port, socks: map[uintptr]*registered{}, next: 1}, nil
+	helper, err := p.NtCreateFile(`\Device\Afd\Wepoll`)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.CreateIoCompletionPort(helper, port, 0, 0); err != nil {
+		return nil, err
+	}
+	return &poller{w: w, th: th, port: port, helper: helper, socks: map[*spi.Overlapped]*registered{}}, nil
 }
 
 // baseSocket finds the base provider's socket of s, as wepoll does: with
@@ -158,8 +174,8 @@ func (p *poller) baseSocket(s spi.Socket) (spi.Socket, error) {
 	return 0, firstErr
 }
 
-// register makes s non-blocking, finds its base socket, associates the base
-// socket with the port under a new key and polls it for events.
+// register makes s non-blocking, finds its base socket and polls it for
+// events.
 func (p *poller) register(s spi.Socket, what string, events uint32) error {
 	on := uint32(1)
 	if err := p.th.Ioctlsocket(s, spi.FIONBIO, &on); err != nil {
@@ -169,49 +185,49 @@ func (p *poller) register(s spi.Socket, what string, events uint32) error {
 	if err != nil {
 		return err
 	}
-	key := p.next
-	p.next++
-	if _, err := p.th.Process().CreateIoCompletionPort(base, p.port, key, 0); err != nil {
-		return err
-	}
 	r := &registered{s: s, base: base, events: events | spi.AFD_POLL_LOCAL_CLOSE}
-	p.socks[key] = r
-	same := "its own base socket"
+	p.socks[&r.iosb] = r
+	same := "itself, the base socket"
 	if base != s {
 		same = fmt.Sprintf("base socket %v below it", base)
 	}
-	fmt.Fprintf(p.w, "server: %s %v registered under key %d, polled on %s\n", what, s, key, same)
+	fmt.Fprintf(p.w, "server: %s %v registered, polled through %s\n", what, s, same)
+	if base != s {
+		p.showLayerHandleFails(s)
+	}
 	return p.poll(r)
 }
 
-// poll issues one AFD poll on the base socket of r; it completes through
-// the port.
+// poll issues one AFD poll for the base socket of r on the helper; it
+// completes through the port, carrying r's IO_STATUS_BLOCK.
 func (p *poller) poll(r *registered) error {
 	info := spi.AFDPollInfo{Timeout: math.MaxInt64, Handles: []spi.AFDPollHandleInfo{{Handle: r.base, Events: r.events}}}
 	r.info = info.Marshal()
 	r.iosb = spi.Overlapped{}
-	err := p.th.NtDeviceIoControlFile(r.base, 0, &r.iosb, &r.iosb, spi.IOCTL_AFD_POLL, r.info, r.info)
+	err := p.th.NtDeviceIoControlFile(p.helper, 0, &r.iosb, &r.iosb, spi.IOCTL_AFD_POLL, r.info, r.info)
 	if err != nil && !errors.Is(err, spi.STATUS_PENDING) {
 		return err
 	}
 	return nil
 }
 
-// serve accepts one connection and echoes it until the peer closes.
-func (p *poller) serve() error {
+// listen makes the listener and registers it.
+func (p *poller) listen() error {
 	l, err := p.th.ListenTCP(addr, wsspi.ListenOptions{Backlog: 1})
 	if err != nil {
 		return err
 	}
-	if err := p.register(l.Socket, "listener", spi.AFD_POLL_ACCEPT); err != nil {
-		return err
-	}
+	return p.register(l.Socket, "listener", spi.AFD_POLL_ACCEPT)
+}
+
+// serve accepts one connection and echoes it until the peer closes.
+func (p *poller) serve() error {
 	for {
 		e, err := p.th.GetQueuedCompletionStatus(p.port, 10*time.Second)
 		if err != nil {
 			return err
 		}
-		r := p.socks[e.CompletionKey]
+		r := p.socks[e.Overlapped]
 		got, err := spi.ParseAFDPollInfo(r.info)
 		if err != nil || got.Handles[0].Events == 0 {
 			return fmt.Errorf("poll of %v ended with %v and no events", r.s, spi.NTStatus(e.Overlapped.LoadInternal()))
@@ -263,4 +279,16 @@ func (p *poller) echo(s spi.Socket) (fin bool, err error) {
 	fmt.Fprintf(p.w, "server: %v readable: echoing %d bytes\n", s, n)
 	_, err = p.th.WSASend(s, [][]byte{buf[:n]}, 0, nil, nil)
 	return false, err
+}
+
+// showLayerHandleFails polls a layer's own handle, as a poller that skipped
+// SIO_BASE_HANDLE would: AFD knows only its own sockets.
+func (p *poller) showLayerHandleFails(s spi.Socket) {
+	info := spi.AFDPollInfo{Timeout: 0, Handles: []spi.AFDPollHandleInfo{{Handle: s, Events: spi.AFD_POLL_ALL}}}
+	buf := info.Marshal()
+	var iosb spi.Overlapped
+	err := p.th.NtDeviceIoControlFile(p.helper, 0, nil, &iosb, spi.IOCTL_AFD_POLL, buf, buf)
+	var st spi.NTStatus
+	errors.As(err, &st)
+	fmt.Fprintf(p.w, "server: (a poll naming the layer's handle %v itself fails with %v)\n", s, st)
 }
