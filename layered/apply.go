@@ -26,6 +26,10 @@ const (
 	fnClose     = "WSPCloseSocket"
 	fnAcceptEx  = "AcceptEx"
 	fnConnectEx = "ConnectEx"
+
+	fnSelect            = "WSPSelect"
+	fnEnumNetworkEvents = "WSPEnumNetworkEvents"
+	fnPostMessage       = "WPUPostMessage"
 )
 
 // completes reports whether Complete applies to c's call: WSPAccept and

@@ -56,7 +56,15 @@ type Hooks struct {
 	//
 	// Before does not run for a call the kit refuses itself (a handle that
 	// is not the layer's socket, an overlapped call on a socket made
-	// without WSA_FLAG_OVERLAPPED).
+	// without WSA_FLAG_OVERLAPPED, a WSPSelect whose sets name no socket of
+	// the layer's).
+	//
+	// Readiness ([OpSelect], [OpEnumNetworkEvents]) is never overlapped:
+	// Fail and FailCompletion fail the call, Complete answers it without
+	// the layer below with the sets or events the hook left in c, and a
+	// delay holds its return. For a WSAAsyncSelect notification
+	// ([OpAsyncSelectMessage]) Fail and FailCompletion drop the message,
+	// Complete is Pass, and a delay posts it later.
 	Before func(c *Call) Verdict
 	// After sees the result of every operation Before let through or
 	// completed with FailCompletion or Complete, before the client is told:
@@ -82,6 +90,12 @@ type Hooks struct {
 	//
 	// After cannot undo what the layer below did: a send it fails was
 	// sent, a close it fails closed the socket.
+	//
+	// For readiness, After sees the sockets WSPSelect reports ready in
+	// c.Sets and the events WSPEnumNetworkEvents reports in
+	// c.NetworkEvents, and may change them; Fail and FailCompletion fail
+	// the call (WSPEnumNetworkEvents has reset the event object all the
+	// same). It does not see WSAAsyncSelect notifications.
 	After func(c *Call) Verdict
 
 	// OnSend sees the buffers of every send (WSPSend, WSPSendTo, and
@@ -131,9 +145,25 @@ const (
 	// OpClose is WSPCloseSocket (closesocket). The last WSPCleanup closes
 	// the sockets left open without it.
 	OpClose
+	// OpSelect is WSPSelect (select), which reaches the layer only when
+	// ws2_32 chose it to serve the call: under [Config.ServeSelect], or
+	// when a layer above calls it. [Call.Sets] are the client's sets;
+	// [Call.Socket] is the first socket of the layer's in them.
+	OpSelect
+	// OpEnumNetworkEvents is WSPEnumNetworkEvents (WSAEnumNetworkEvents):
+	// [Call.NetworkEvents] is its result.
+	OpEnumNetworkEvents
+	// OpAsyncSelectMessage is a WSAAsyncSelect notification the layer is
+	// about to post to the client's window with WPUPostMessage, having
+	// received it from the layer below on its hidden window. Only Before
+	// sees it (there is no result to see): it may change [Call.LParam],
+	// drop the message with Fail or FailCompletion (any error), or delay
+	// it.
+	OpAsyncSelectMessage
 )
 
-var opNames = [...]string{OpSend: "send", OpRecv: "recv", OpConnect: "connect", OpAccept: "accept", OpIoctl: "ioctl", OpClose: "close"}
+var opNames = [...]string{OpSend: "send", OpRecv: "recv", OpConnect: "connect", OpAccept: "accept", OpIoctl: "ioctl", OpClose: "close",
+	OpSelect: "select", OpEnumNetworkEvents: "enumnetworkevents", OpAsyncSelectMessage: "asyncselectmessage"}
 
 func (o Op) String() string {
 	if int(o) < len(opNames) && opNames[o] != "" {
@@ -151,8 +181,10 @@ type Call struct {
 	Op Op
 	// Func is the function called: "WSPSend", "WSPSendTo", "WSPRecv",
 	// "WSPRecvFrom", "WSPConnect", "WSPAccept", "WSPIoctl",
-	// "WSPCloseSocket" (ReadFile and WriteFile arrive as WSPRecv and
-	// WSPSend), or the extension function "AcceptEx" or "ConnectEx".
+	// "WSPCloseSocket", "WSPSelect", "WSPEnumNetworkEvents" (ReadFile and
+	// WriteFile arrive as WSPRecv and WSPSend), the extension function
+	// "AcceptEx" or "ConnectEx", or, for a WSAAsyncSelect notification,
+	// "WPUPostMessage", the upcall the layer is about to make.
 	Func string
 	// Socket is the layer's socket the call is on (for AcceptEx, the
 	// listening socket, where it completes).
@@ -184,6 +216,30 @@ type Call struct {
 	// Accepted is the socket WSPAccept made (After), or AcceptEx's accept
 	// socket.
 	Accepted *Socket
+
+	// Sets are the read, write and except sets of WSPSelect (nil where the
+	// client passed none), the client's own, naming the client's handles.
+	// Before sees what the client asks for and must not change them,
+	// unless it completes the call itself (Complete): then the sets as it
+	// leaves them are the answer. After sees the sockets reported ready,
+	// and may change the answer: remove a socket from a set, or add one
+	// the client asked about. The count select returns is the sets'
+	// entries as the hooks leave them.
+	Sets [3]*spi.FDSet
+	// Event is the event object WSPEnumNetworkEvents resets (0: none).
+	Event spi.Handle
+	// NetworkEvents is the result of WSPEnumNetworkEvents, the FD_* events
+	// that occurred and the error of each (After may change; a Before that
+	// completes the call itself fills it, zero otherwise).
+	NetworkEvents *spi.WSANetworkEvents
+	// HWnd and Msg are the client's window and message of a WSAAsyncSelect
+	// notification, as WSPAsyncSelect gave them.
+	HWnd spi.HWND
+	Msg  uint32
+	// LParam is a WSAAsyncSelect notification's lParam: the FD_* event in
+	// the low word, its error in the high word (see
+	// [spi.WSAMAKESELECTREPLY]). Before may change it.
+	LParam uintptr
 
 	// N is the byte count of the result (After): bytes sent, received or
 	// returned by the ioctl.

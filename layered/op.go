@@ -442,7 +442,7 @@ func (in *Instance) finish(e *env, o *op) {
 	s.mu.Lock()
 	s.ops.remove(o)
 	left := s.pending.Add(-1)
-	now := left == 0 && s.closing.Load() && !s.handleClosed
+	now := left == 0 && s.refs == 0 && s.closing.Load() && !s.handleClosed
 	s.handleClosed = s.handleClosed || now
 	ch := s.waitCh
 	s.waitCh = nil

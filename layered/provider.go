@@ -3,6 +3,7 @@ package layered
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/wsspi/wsspi/spi"
 )
@@ -42,6 +43,14 @@ type Config struct {
 	// delays with the rest of the run. Nil: delays are timers
 	// (time.AfterFunc, virtual time inside a testing/synctest bubble).
 	Scheduler spi.Scheduler
+	// ServeSelect makes the layer answer SIO_BSP_HANDLE_SELECT with its
+	// own handle, so that ws2_32 gives select calls on its sockets to its
+	// WSPSelect (and the hooks see them, [OpSelect]). The default, false,
+	// passes the code down as Microsoft's sample does, and the base
+	// provider serves select unseen. A layer that serves select must be
+	// installed over every protocol its clients select on: see the package
+	// documentation ("Readiness").
+	ServeSelect bool
 }
 
 // Provider is a non-IFS layered service provider built on the kit: the
@@ -101,7 +110,7 @@ func (p *Provider) WSPStartup(version uint16, info *spi.WSAProtocolInfo, upcalls
 // NewInstance returns the provider as loaded into one process, not yet
 // started up.
 func (p *Provider) NewInstance() *Instance {
-	in := &Instance{p: p, socks: map[*Socket]struct{}{}}
+	in := &Instance{p: p, socks: map[*Socket]struct{}{}, lowers: map[spi.Socket]*Socket{}}
 	in.table = in.procTable()
 	return in
 }
@@ -180,8 +189,16 @@ type Instance struct {
 	starts  int            // successful WSPStartup calls not undone by WSPCleanup
 	workers sync.WaitGroup // worker goroutines of the current load
 
-	smu   sync.Mutex           // guards socks
-	socks map[*Socket]struct{} // sockets whose handle is not yet closed
+	smu       sync.Mutex               // guards socks, lowers, early, accepting and msgTimers
+	socks     map[*Socket]struct{}     // sockets whose handle is not yet closed
+	lowers    map[spi.Socket]*Socket   // the open sockets by their lower socket, for the hidden window
+	early     map[spi.Socket][]uintptr // messages for lower sockets an accept has not yet paired (see windowProc)
+	accepting int                      // accepts (and leaf joins) under way
+	msgTimers map[*time.Timer]struct{} // timers of messages a hook delays
+
+	winMu    sync.Mutex // guards win and winEpoch
+	win      spi.HWND   // the hidden window of the current load (0: none yet)
+	winEpoch uint64     // the load win belongs to
 
 	extMu   sync.Mutex           // guards cookies
 	cookies map[spi.GUID]uintptr // the layer's extension functions registered, by GUID
@@ -296,7 +313,9 @@ func (in *Instance) WSPStartup(version uint16, info *spi.WSAProtocolInfo, upcall
 // sample's StopOverlappedManager posts, so that no worker ever waits on
 // the port's handle value once the port is closed and the value may name
 // another port), closes the private port (dropping what is left on it),
-// closes the layer's lower sockets abortively,
+// destroys the hidden window of WSPAsyncSelect, if one was made, and
+// stops the timers of messages a hook delays, closes the layer's lower
+// sockets abortively,
 // ends the outstanding operations silently, those whose completion a hook
 // holds included (their client overlapped gets
 // WSA_OPERATION_ABORTED in Internal and OffsetHigh, and nobody is told, as
@@ -316,7 +335,14 @@ func (in *Instance) wspCleanup() error {
 	in.smu.Lock()
 	socks := in.socks
 	in.socks = map[*Socket]struct{}{}
+	in.lowers = map[spi.Socket]*Socket{}
+	in.early = nil
+	timers := in.msgTimers
+	in.msgTimers = nil
 	in.smu.Unlock()
+	for t := range timers {
+		t.Stop() // a delayed message that fires anyway finds the environment gone
+	}
 
 	for range in.live {
 		if in.portGone.Load() || e.imports.PostQueuedCompletionStatus(e.port, 0, 0, &in.stop) != nil {
@@ -333,6 +359,9 @@ func (in *Instance) wspCleanup() error {
 	if !in.portGone.Load() {
 		_ = e.imports.CloseHandle(e.port)
 	}
+	// The hidden window goes before the lower sockets close: the layer
+	// below can post nothing more to it (WPUPostMessage fails).
+	in.destroyWindow(e)
 	p := in.p
 	p.amu.Lock()
 	for ov, o := range p.awaiting {

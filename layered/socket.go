@@ -25,11 +25,15 @@ type Socket struct {
 
 	completeMu sync.Mutex // serializes the socket's WPUCompleteOverlappedRequest calls
 
-	mu           sync.Mutex    // guards ops, handleClosed, waitCh and value
+	selMu sync.Mutex // serializes the socket's WSPAsyncSelect calls with each other and with its close
+
+	mu           sync.Mutex    // guards ops, handleClosed, waitCh, value, refs and async
 	ops          opList        // the outstanding operations, in issue order
 	handleClosed bool          // WPUCloseSocketHandle was called (or is being called)
 	waitCh       chan struct{} // closed when an operation ends, for WSPGetOverlappedResult waiters
 	value        any           // the user's, see SetValue
+	refs         int           // calls under way that keep the handle open (WSPSelect)
+	async        asyncSel      // the client's WSAAsyncSelect
 }
 
 // Handle returns the socket's handle: the one the client holds, made by
@@ -74,18 +78,21 @@ func (in *Instance) lookup(e *env, h spi.Socket) (*Socket, error) {
 	return s, nil
 }
 
-// newSocket pairs a new lower socket with a handle of the layer's own: it
+// newSocket pairs a new lower socket, made from the layer's socket from
+// (by WSPJoinLeaf), with a handle of the layer's own, with from's entry,
+// overlapped mode and WSAAsyncSelect: it
 // creates the handle with WPUCreateSocketHandle, associates the lower
 // socket with the private completion port (key: the layer's handle), and,
 // when the layer below is IFS, sets FILE_SKIP_COMPLETION_PORT_ON_SUCCESS on
 // it so immediate successes can be forwarded inline. On failure it closes
 // what it made, the lower socket included.
-func (in *Instance) newSocket(e *env, lower spi.Socket, info *spi.WSAProtocolInfo, overlapped bool) (spi.Socket, error) {
-	s, err := in.reserve(e, info, overlapped)
+func (in *Instance) newSocket(e *env, lower spi.Socket, from *Socket) (spi.Socket, error) {
+	s, err := in.reserve(e, from.info, from.overlapped)
 	if err != nil {
 		_ = e.next.ProcTable.WSPCloseSocket(lower)
 		return spi.INVALID_SOCKET, err
 	}
+	s.inherit(from)
 	return in.attach(e, s, lower)
 }
 
@@ -134,8 +141,12 @@ func (in *Instance) attach(e *env, s *Socket, lower spi.Socket) (spi.Socket, err
 		return fail(spi.WSANOTINITIALISED)
 	}
 	in.socks[s] = struct{}{}
+	in.lowers[lower] = s
+	early := in.early[lower]
+	delete(in.early, lower)
 	in.smu.Unlock()
 	in.p.sockets.Add(1)
+	in.postEarly(s, early)
 	return h, nil
 }
 
@@ -157,31 +168,40 @@ func (in *Instance) closeSocket(h spi.Socket) error {
 	return err
 }
 
-// closeLower closes s: later calls on s fail with WSAENOTSOCK, the lower
+// closeLower closes s: later calls on s fail with WSAENOTSOCK, its
+// WSAAsyncSelect is cancelled below (see cancelAsyncSelect), the lower
 // socket is closed (its pending operations complete with
 // WSA_OPERATION_ABORTED and are forwarded, once each), and the layer's
 // handle is closed once the last outstanding operation has been
-// forwarded: at once if there is none, otherwise by that last forwarding
-// (the sample's CheckForContextCleanup). A lower close that fails leaves
+// forwarded and no WSPSelect holds it: at once if there is none,
+// otherwise by that last forwarding or select (the sample's
+// CheckForContextCleanup and DerefSocketContext). A lower close that fails leaves
 // the socket open and returns the error (WSAEWOULDBLOCK, as WSPCloseSocket
 // documents, or any other: the layer below keeps its socket, and its
 // pending operations, whose completions the layer must still forward),
 // except WSAENOTSOCK: the lower socket is gone already, and the layer's
 // closes.
 func (in *Instance) closeLower(e *env, s *Socket) error {
+	s.selMu.Lock()
 	s.mu.Lock()
 	if !s.closing.CompareAndSwap(false, true) {
 		s.mu.Unlock()
+		s.selMu.Unlock()
 		return spi.WSAENOTSOCK
 	}
 	s.mu.Unlock()
+	restore := in.cancelAsyncSelect(e, s)
 	if err := e.next.ProcTable.WSPCloseSocket(s.lower); err != nil && errnoOf(err) != spi.WSAENOTSOCK {
+		restore()
 		s.closing.Store(false)
+		s.selMu.Unlock()
 		return err
 	}
+	s.selMu.Unlock()
+	in.forgetLower(s)
 	in.onClose(s)
 	s.mu.Lock()
-	now := s.pending.Load() == 0 && !s.handleClosed
+	now := s.pending.Load() == 0 && s.refs == 0 && !s.handleClosed
 	s.handleClosed = s.handleClosed || now
 	s.mu.Unlock()
 	if now {

@@ -2,7 +2,6 @@ package layered
 
 import (
 	"net/netip"
-	"time"
 
 	"github.com/wsspi/wsspi/spi"
 )
@@ -22,13 +21,7 @@ func (in *Instance) procTable() spi.WSPProcTable {
 			info := e.next.Info
 			return e.next.ProcTable.WSPAddressToString(addr, &info)
 		},
-		WSPAsyncSelect: func(h spi.Socket, hWnd spi.HWND, msg uint32, events int32) error {
-			e, s, err := in.resolve(h)
-			if err != nil {
-				return err
-			}
-			return e.next.ProcTable.WSPAsyncSelect(s.lower, hWnd, msg, events)
-		},
+		WSPAsyncSelect: in.asyncSelect,
 		WSPBind: func(h spi.Socket, name netip.AddrPort) error {
 			e, s, err := in.resolve(h)
 			if err != nil {
@@ -43,17 +36,11 @@ func (in *Instance) procTable() spi.WSPProcTable {
 			}
 			return e.next.ProcTable.WSPCancelBlockingCall()
 		},
-		WSPCleanup:         in.wspCleanup,
-		WSPCloseSocket:     in.closeSocket,
-		WSPConnect:         in.connect,
-		WSPDuplicateSocket: in.duplicate,
-		WSPEnumNetworkEvents: func(h spi.Socket, event spi.Handle) (spi.WSANetworkEvents, error) {
-			e, s, err := in.resolve(h)
-			if err != nil {
-				return spi.WSANetworkEvents{}, err
-			}
-			return e.next.ProcTable.WSPEnumNetworkEvents(s.lower, event)
-		},
+		WSPCleanup:           in.wspCleanup,
+		WSPCloseSocket:       in.closeSocket,
+		WSPConnect:           in.connect,
+		WSPDuplicateSocket:   in.duplicate,
+		WSPEnumNetworkEvents: in.enumNetworkEvents,
 		WSPEventSelect: func(h spi.Socket, event spi.Handle, events int32) error {
 			e, s, err := in.resolve(h)
 			if err != nil {
@@ -209,7 +196,8 @@ func (in *Instance) duplicate(h spi.Socket, pid uint32) (spi.WSAProtocolInfo, er
 // and overlapped mode. The handle is made first, so that when the handle
 // table is full the accept fails with WSAENOBUFS before the layer below
 // takes the connection, which stays queued for a later accept. A
-// connection an After hook refuses is closed.
+// connection an After hook refuses is closed. The new socket has the
+// listener's WSAAsyncSelect (see inherit).
 func (in *Instance) accept(h spi.Socket, condition spi.ConditionFunc, data any) (spi.Socket, netip.AddrPort, error) {
 	e, s, err := in.resolve(h)
 	if err != nil {
@@ -246,6 +234,9 @@ func (in *Instance) acceptBelow(e *env, s *Socket, condition spi.ConditionFunc, 
 	if err != nil {
 		return nil, netip.AddrPort{}, err
 	}
+	ns.inherit(s)
+	in.beginPairing()
+	defer in.endPairing()
 	lower, addr, err := e.next.ProcTable.WSPAccept(s.lower, condition, data)
 	if err != nil {
 		_ = e.upcalls.WPUCloseSocketHandle(ns.handle)
@@ -258,12 +249,15 @@ func (in *Instance) acceptBelow(e *env, s *Socket, condition spi.ConditionFunc, 
 }
 
 // joinLeaf serves WSPJoinLeaf: a new socket from the layer below is
-// wrapped as accept does; the same socket comes back as the layer's.
+// wrapped as accept does (with s's WSAAsyncSelect, as the sample's
+// CreateSockInfo gives it); the same socket comes back as the layer's.
 func (in *Instance) joinLeaf(h spi.Socket, name netip.AddrPort, callerData []byte, calleeData *[]byte, sqos, gqos *spi.QOS, flags uint32) (spi.Socket, error) {
 	e, s, err := in.resolve(h)
 	if err != nil {
 		return spi.INVALID_SOCKET, err
 	}
+	in.beginPairing()
+	defer in.endPairing()
 	lower, err := e.next.ProcTable.WSPJoinLeaf(s.lower, name, callerData, calleeData, sqos, gqos, flags)
 	switch {
 	case err != nil:
@@ -271,7 +265,7 @@ func (in *Instance) joinLeaf(h spi.Socket, name netip.AddrPort, callerData []byt
 	case lower == s.lower:
 		return h, nil
 	}
-	return in.newSocket(e, lower, s.info, s.overlapped)
+	return in.newSocket(e, lower, s)
 }
 
 // connect serves WSPConnect, through the hooks.
@@ -339,10 +333,12 @@ func (in *Instance) recvFrom(h spi.Socket, bufs [][]byte, flags *uint32, from *n
 // ioctl serves WSPIoctl. Every code goes down unchanged with the lower
 // handle, except SIO_GET_EXTENSION_FUNCTION_POINTER for AcceptEx or
 // ConnectEx without an overlapped, which returns the layer's own wrapper
-// (see extension.go); in particular the kit never intercepts
-// SIO_BASE_HANDLE, so the base provider answers it through any number of
-// layers, and SIO_BSP_HANDLE, SIO_BSP_HANDLE_SELECT and
-// SIO_BSP_HANDLE_POLL get the next layer's answer. (Hooks may: a Before
+// (see extension.go), and SIO_BSP_HANDLE_SELECT under
+// [Config.ServeSelect], which the layer answers with its own handle (see
+// readiness.go); in particular the kit never intercepts SIO_BASE_HANDLE,
+// so the base provider answers it through any number of layers, and
+// SIO_BSP_HANDLE, SIO_BSP_HANDLE_POLL (and SIO_BSP_HANDLE_SELECT by
+// default) get the next layer's answer. (Hooks may: a Before
 // that fails SIO_BASE_HANDLE with WSAEFAULT makes the layer one of those
 // that hide the base handle.)
 func (in *Instance) ioctl(h spi.Socket, code uint32, inBuf, out []byte, ov *spi.Overlapped, cr spi.CompletionRoutine, thread *spi.ThreadID) (uint32, error) {
@@ -467,6 +463,13 @@ func (in *Instance) io(h spi.Socket, c *lowerCall, ov *spi.Overlapped, cr spi.Co
 			}
 		}
 	}
+	if c.kind == callIoctl && in.answers(c.code) {
+		n, err := putHandle(c.out, s.handle)
+		if err != nil {
+			return in.failNow(e, o, errnoOf(err))
+		}
+		return in.selfComplete(e, o, result{n: n})
+	}
 	if hooks.OnSend != nil && c.sends() {
 		c.bufs = hooks.OnSend(s, c.bufs)
 	}
@@ -493,6 +496,9 @@ func (in *Instance) lowerSync(e *env, s *Socket, c *lowerCall, thread *spi.Threa
 	if c.kind == callIoctl {
 		if g, ok := extensionIoctl(c.code, c.inBuf, nil); ok {
 			return in.extensionPointer(e, s, g, c.inBuf, c.out, thread)
+		}
+		if in.answers(c.code) {
+			return putHandle(c.out, s.handle)
 		}
 	}
 	hooks := &in.p.cfg.Hooks
@@ -529,47 +535,4 @@ func (in *Instance) ioSync(e *env, s *Socket, c *lowerCall, thread *spi.ThreadID
 			*c.from = call.Addr
 		}
 	})
-}
-
-// selectSockets serves WSPSelect: each set is mapped to the lower
-// sockets, the layer below selects, and the result is mapped back.
-func (in *Instance) selectSockets(readfds, writefds, exceptfds *spi.FDSet, timeout *time.Duration) (int, error) {
-	e, err := in.current()
-	if err != nil {
-		return 0, err
-	}
-	var lower [3]spi.FDSet
-	sets := [3]*spi.FDSet{readfds, writefds, exceptfds}
-	var args [3]*spi.FDSet
-	var socks [3][]*Socket
-	for i, set := range sets {
-		if set == nil {
-			continue
-		}
-		args[i] = &lower[i]
-		for j := uint32(0); j < set.Count && j < spi.FD_SETSIZE; j++ {
-			s, err := in.lookup(e, set.Array[j])
-			if err != nil {
-				return 0, err
-			}
-			socks[i] = append(socks[i], s)
-			lower[i].Set(s.lower)
-		}
-	}
-	n, err := e.next.ProcTable.WSPSelect(args[0], args[1], args[2], timeout)
-	if err != nil {
-		return n, err
-	}
-	for i, set := range sets {
-		if set == nil {
-			continue
-		}
-		set.Zero()
-		for _, s := range socks[i] {
-			if lower[i].IsSet(s.lower) {
-				set.Set(s.handle)
-			}
-		}
-	}
-	return n, nil
 }
