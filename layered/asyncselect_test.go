@@ -325,3 +325,65 @@ func TestEnumNetworkEventsBeforeFailsOrAnswers(t *testing.T) {
 		t.Errorf("%d calls went down, want none", n)
 	}
 }
+
+func TestAsyncSelectMessagesRaceWithClosesAndCleanup(t *testing.T) {
+	k := newStack(t, 2, true)
+	var clients []spi.Socket
+	for range 4 {
+		c, _ := k.conn(t)
+		if err := k.top(t).WSPAsyncSelect(c, clientWnd, clientMsg, spi.FD_READ); err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	var win fakeReg
+	var lowers []spi.Socket
+	for _, c := range k.fake.seen() {
+		if c.Func == "WSPAsyncSelect" {
+			win = fakeReg{c.HWnd, c.Msg, c.Events}
+			lowers = append(lowers, c.Socket)
+		}
+	}
+	done := make(chan struct{})
+	for _, l := range lowers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 200 {
+				k.fake.postTo(win, l, fdRead)
+			}
+		}()
+	}
+	th := k.p.NewThread()
+	for _, c := range clients[:2] {
+		if err := th.Closesocket(c); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := k.p.WSACleanup(); err != nil {
+		t.Error(err)
+	}
+	for range lowers {
+		<-done
+	}
+	ours := map[uintptr]bool{}
+	for _, c := range clients {
+		ours[uintptr(c)] = true
+	}
+	for _, m := range k.p.PostedMessages() {
+		if !ours[m.WParam] || m.HWnd != clientWnd || m.LParam != fdRead {
+			t.Fatalf("the client got %+v, not a message for one of its sockets %v", m, clients)
+		}
+	}
+	if !quietAll(k.provs...) {
+		t.Errorf("after cleanup the kits hold: %+v, %+v", k.provs[0].Stats(), k.provs[1].Stats())
+	}
+}
+
+func quietAll(provs ...*layered.Provider) bool {
+	for _, p := range provs {
+		if p.Stats().Instances+p.Stats().Sockets+p.Stats().Outstanding+p.Stats().Workers != 0 {
+			return false
+		}
+	}
+	return true
+}
