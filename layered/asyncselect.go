@@ -188,10 +188,11 @@ func (in *Instance) postLater(e *env, s *Socket, sel asyncSel, lParam uintptr, d
 	send := func() {
 		in.deliverMu.RLock()
 		defer in.deliverMu.RUnlock()
-		if cur := in.env.Load(); cur == nil || cur.epoch != e.epoch || s.closing.Load() {
+		cur := in.env.Load()
+		if cur == nil || cur.epoch != e.epoch || s.closing.Load() {
 			return
 		}
-		_ = in.env.Load().upcalls.WPUPostMessage(sel.hWnd, sel.msg, uintptr(s.handle), lParam)
+		_ = cur.upcalls.WPUPostMessage(sel.hWnd, sel.msg, uintptr(s.handle), lParam)
 	}
 	if sched := in.p.cfg.Scheduler; sched != nil {
 		sched.Defer(s, send)

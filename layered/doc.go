@@ -39,6 +39,13 @@
 // their return), and [Stats] counts it all. A layer that fails every third
 // send is a Before of a few lines (see the example).
 //
+// Readiness goes through the same two hooks: the answer of WSPSelect
+// ([OpSelect]: which sockets are reported ready in each set) and of
+// WSPEnumNetworkEvents ([OpEnumNetworkEvents]: the events and their
+// errors), which After may change, and each WSAAsyncSelect message the
+// layer is about to post ([OpAsyncSelectMessage]), whose lParam Before may
+// change, or drop the message, or delay it (see "Readiness").
+//
 // The older hooks OnSend, OnRecv, OnConnect and OnClose only see or change
 // data; they run inside Before and After.
 //
@@ -99,10 +106,72 @@
 //     later, does nothing), closes the layer's handles and cleans the next
 //     layer up.
 //   - SIO_BASE_HANDLE goes down unchanged, so the base provider answers it
-//     through any number of layers; so do SIO_BSP_HANDLE,
-//     SIO_BSP_HANDLE_SELECT and SIO_BSP_HANDLE_POLL, which get the next
-//     layer's answer. getsockopt(SO_PROTOCOL_INFOW) reports the layer's
+//     through any number of layers; so do SIO_BSP_HANDLE and
+//     SIO_BSP_HANDLE_POLL, and SIO_BSP_HANDLE_SELECT unless
+//     [Config.ServeSelect] is set, which get the next layer's answer (see
+//     "Readiness"). getsockopt(SO_PROTOCOL_INFOW) reports the layer's
 //     chain entry, whose XP1_IFS_HANDLES bit is clear.
+//
+// # Readiness
+//
+// A client learns that a socket is ready in four ways that reach an LSP;
+// the kit serves each as Microsoft's non-IFS sample does (docs/facts.md
+// §12.5):
+//
+//   - WSAAsyncSelect. The layer below posts its messages with its own
+//     socket in wParam, which the client has never seen, so the layer
+//     cannot pass the client's window down. On the first WSPAsyncSelect of
+//     a load the kit makes a hidden window of its own
+//     ([spi.Imports.CreateWindow]; the last WSPCleanup destroys it); each
+//     WSPAsyncSelect checks that lEvent is within FD_ALL_EVENTS and that a
+//     selection names a window (WSAEINVAL otherwise: hWnd 0 with events is
+//     the sample's failed IsWindow; the simulator has no window manager, so
+//     any other value passes, and lEvent 0, a cancel, needs none), stores
+//     the client's hWnd and message in the socket, and registers the lower
+//     socket with the hidden window for the same events (lEvent 0 cancels
+//     below too). The window's procedure, which runs in the layer below's
+//     WPUPostMessage, maps wParam back to the layer's socket and posts
+//     WPUPostMessage(the client's hWnd, its message, the layer's handle,
+//     lParam), outside every lock of the kit; through a stack of kit layers
+//     each reposts to the one above. A message for a lower socket the layer
+//     no longer knows (closed), or for a socket whose selection the client
+//     cancelled, is dropped. Closing a socket cancels its selection below
+//     before the lower socket closes (and restores it should the close
+//     fail), so closesocket posts nothing, as on Windows. A socket that
+//     WSPAccept (or WSPJoinLeaf) makes has the listener's selection, as the
+//     sample's sockets inherit hWnd and message; a message the layer below
+//     posts for it before its WSPAccept returns waits until the kit has
+//     paired the socket, as the sample waits for the context to be
+//     inserted.
+//   - WSAEventSelect and WSAEnumNetworkEvents: the handle is mapped and the
+//     client's event object goes down unchanged, so the layer below records
+//     the events and signals and resets the client's event itself; the
+//     layer's own checks are only the handle's (WSAENOTSOCK).
+//   - select. ws2_32 gives a select call to one provider's WSPSelect,
+//     found since Windows Vista by asking each socket's provider for
+//     SIO_BSP_HANDLE_SELECT (docs/facts.md §12.1). By default the kit
+//     passes the code down, as the sample does (its answering code is
+//     commented out, with the warning that a layer which serves select must
+//     be installed over IPv4 and IPv6 alike, or select calls that mix its
+//     sockets with others fail), so the base provider serves select and
+//     the layer never sees it. With [Config.ServeSelect] the kit answers
+//     with its own handle (WSAEFAULT for an output buffer smaller than a
+//     SOCKET; an overlapped call completes through the client's
+//     notification), and its WSPSelect serves the call: it fails with
+//     WSAEINVAL when all three sets are nil, with WSAENOBUFS for a set of
+//     more than FD_SETSIZE entries, maps each set to a private set of
+//     lower sockets (a handle it does not know goes down unchanged, in the
+//     hope that the layer below knows it; if it knows none, WSAEINVAL),
+//     holds a reference on each of its sockets for the call (a concurrent
+//     closesocket leaves the handle open until the select returns), calls
+//     the lower WSPSelect and rebuilds the client's sets with WPUFDIsSet.
+//     Whatever ServeSelect says, a layer above that serves select calls
+//     this one's WSPSelect, which maps the sets the same way.
+//   - WSAPoll: SIO_BSP_HANDLE_POLL goes down, so WSAPoll polls the base
+//     provider's sockets and no layer sees it. The sample answers the code
+//     with its own handle, but it also implements SIO_EXT_POLL, the ioctl
+//     through which ws2_32 would then hand it the poll; the kit does not,
+//     so it leaves WSAPoll to the base provider.
 //
 // [Install] puts a provider into a machine's catalog, as Microsoft's
 // installer does, and registers it.
@@ -189,9 +258,25 @@
 //     delay.go); whichever of its delivery and the last WSPCleanup comes
 //     first ends it. A delay reorders: later completions of the socket may
 //     overtake a held one.
-//   - WSPDuplicateSocket, WSPEventSelect, WSPEnumNetworkEvents and
-//     WSPAsyncSelect go down with the lower handle and return the lower
-//     layer's answer; WSPSelect maps its sets both ways.
+//   - WSPDuplicateSocket, WSPEventSelect and WSPEnumNetworkEvents go down
+//     with the lower handle and return the lower layer's answer;
+//     WSPAsyncSelect goes down with the hidden window, and WSPSelect maps
+//     its sets both ways (see "Readiness").
+//   - WSPAsyncSelect checks lEvent and the window before the handle, as
+//     the sample does: a bad lEvent on a handle that is not the layer's
+//     is WSAEINVAL, not WSAENOTSOCK.
+//   - The hidden window's message is WM_USER + 1; the window serves
+//     nothing else. At most 16 messages wait for one socket an accept has
+//     not yet paired; a message for a lower socket the layer does not know
+//     while no accept is under way is dropped at once (the sample retries
+//     for up to seven half-seconds, which would block the poster here,
+//     since the window's procedure runs in the posting call).
+//   - The count WSPSelect returns is the number of entries of the rebuilt
+//     sets (after the hooks), not the layer below's count.
+//   - A delayed WSAAsyncSelect message (a Before's [Delay]) is posted by a
+//     timer, or by the [Config.Scheduler] keyed by the socket; it is
+//     dropped if the socket closes or the last WSPCleanup comes first. With
+//     timers, delayed messages may overtake each other.
 //   - SIO_GET_EXTENSION_FUNCTION_POINTER for AcceptEx or ConnectEx (not
 //     overlapped) is intercepted, as the sample does: once the layer below
 //     knows the GUID, the layer returns a pointer to its own function.
@@ -207,9 +292,10 @@
 // # Concurrency
 //
 // Provider, Instance and Socket are safe for concurrent use. Hooks run
-// without any lock of the kit held, on the calling goroutine, a worker, or
+// without any lock of the kit held, on the calling goroutine, a worker,
 // the goroutine that delivers a held completion (a timer's, or whoever
-// runs the scheduler's work).
+// runs the scheduler's work), or, for a WSAAsyncSelect message, the
+// goroutine of the layer below that posted it.
 // Nothing blocks while holding a lock; WSPGetOverlappedResult waits on a
 // channel. The last WSPCleanup waits for the workers to end, so no
 // goroutine outlives it.
