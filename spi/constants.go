@@ -236,6 +236,16 @@ const (
 	MAXIMUM_WAIT_OBJECTS    = 64
 )
 
+// Flags of RegisterWaitForSingleObject (winnt.h).
+const (
+	// WT_EXECUTEDEFAULT runs the callback on a worker thread of the pool.
+	WT_EXECUTEDEFAULT = 0x00000000
+	// WT_EXECUTEINWAITTHREAD runs the callback on the wait thread itself.
+	WT_EXECUTEINWAITTHREAD = 0x00000004
+	// WT_EXECUTEONLYONCE ends the wait after its first callback.
+	WT_EXECUTEONLYONCE = 0x00000008
+)
+
 // WSS_OPERATION_IN_PROGRESS is the value a non-IFS provider stores in
 // Overlapped.Internal while an operation is pending (ws2spi.h). It equals
 // STATUS_PENDING.
