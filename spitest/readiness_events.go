@@ -1,6 +1,7 @@
 package spitest
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/wsspi/wsspi/spi"
@@ -52,7 +53,8 @@ func asyncSelect(e *env) { netEvents(e, true) }
 // FD_READ for data however much more comes, until a receive re-enables
 // it, and again after a receive that leaves data; FD_CLOSE once after the
 // peer's graceful close, with no error, and after its reset, with
-// WSAECONNRESET; nothing for the socket's own closesocket.
+// WSAECONNRESET; FD_WRITE again for a new selection; nothing for the
+// socket's own closesocket.
 func netEvents(e *env, async bool) {
 	const all = spi.FD_READ | spi.FD_WRITE | spi.FD_CLOSE
 	if w := e.selectOn(async, all); w != nil {
@@ -77,6 +79,9 @@ func netEvents(e *env, async bool) {
 	}
 	if w := e.selectOn(async, all); w != nil {
 		e.expect(w, spi.FD_WRITE, 0, "right after the selection of a connected socket")
+		e.selectAgain(w, 0)
+		e.selectAgain(w, all)
+		e.expect(w, spi.FD_WRITE, 0, "right after a new selection, the first cancelled")
 		e.close(w.s)
 		e.settle()
 		e.ownClose(w)
@@ -90,23 +95,50 @@ func (e *env) selectOn(async bool, events int32) *netWatch {
 		return nil
 	}
 	w := &netWatch{s: s, async: async}
-	var err error
-	e.clientOp++
 	if async {
 		w.hWnd, w.msg = spi.HWND(0x100+2*len(e.socks)), wmUser+1
 		w.seen = len(e.p.PostedMessages())
+	} else {
+		w.event = e.newEvent()
+	}
+	if !e.selectAgain(w, events) {
+		return nil
+	}
+	return w
+}
+
+// selectAgain selects events on w's socket, 0 cancelling the selection,
+// and checks the blocking mode the selection forces: FIONBIO cannot clear
+// non-blocking mode while a selection is on, and can once it is
+// cancelled. It leaves the socket non-blocking either way, so the case's
+// receives return at once, and reports whether the selection succeeded.
+func (e *env) selectAgain(w *netWatch, events int32) bool {
+	s := w.s
+	var err error
+	e.clientOp++
+	if w.async {
 		err = s.th.WSAAsyncSelect(s.h, w.hWnd, w.msg, events)
 		e.logf("WSAAsyncSelect(%s, hWnd %#x, message %#x, %s) = %v", s.name, w.hWnd, w.msg, fdNames(events), errText(err))
 	} else {
-		w.event = e.newEvent()
 		err = s.th.WSAEventSelect(s.h, w.event, events)
 		e.logf("WSAEventSelect(%s, event %v, %s) = %v", s.name, w.event, fdNames(events), errText(err))
 	}
 	if err != nil {
 		e.fail(ruleNetworkEventOnce, "%s: the selection of %s failed: %v", s.name, fdNames(events), err)
-		return nil
+		return false
 	}
-	return w
+	off := uint32(0)
+	e.clientOp++
+	err = s.th.Ioctlsocket(s.h, spi.FIONBIO, &off)
+	e.logf("ioctlsocket(%s, FIONBIO, 0) = %v", s.name, errText(err))
+	switch {
+	case events != 0 && !errors.Is(err, spi.WSAEINVAL):
+		e.fail(ruleSelectNonBlocking, "%s: with %s selected, ioctlsocket(FIONBIO, 0) returned %v; want WSAEINVAL", s.name, fdNames(events), errText(err))
+	case events == 0 && err != nil:
+		e.fail(ruleSelectNonBlocking, "%s: with the selection cancelled, ioctlsocket(FIONBIO, 0) failed: %v", s.name, err)
+	}
+	e.nonblocking(s)
+	return true
 }
 
 // expect waits until w reports the events of want (one look when want is

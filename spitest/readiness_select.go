@@ -80,18 +80,24 @@ func (e *env) expectSelect(s *sock, write, wantRead, wantWrite bool, after strin
 	var n int
 	var err error
 	e.until(func() bool {
-		r, w = spi.FDSet{}, spi.FDSet{}
-		r.Set(s.h)
-		wp := &w
+		// The call works on sets of its own: one that never returns may
+		// still write them.
+		var cr, cw spi.FDSet
+		var cn int
+		var cerr error
+		cr.Set(s.h)
+		wp := &cw
 		if write {
-			w.Set(s.h)
+			cw.Set(s.h)
 		} else {
 			wp = nil
 		}
 		zero := time.Duration(0)
 		e.clientOp++
-		if !e.blocking(func() { n, err = s.th.Select(&r, wp, nil, &zero) }) {
-			n, err = 0, errNeverReturned
+		if e.blocking(func() { cn, cerr = s.th.Select(&cr, wp, nil, &zero) }) {
+			r, w, n, err = cr, cw, cn, cerr
+		} else {
+			r, w, n, err = spi.FDSet{}, spi.FDSet{}, 0, errNeverReturned
 		}
 		e.logf("select(%s) = %d, %v: readable %v, writable %v", s.name, n, errText(err), r.IsSet(s.h), w.IsSet(s.h))
 		return err != nil || (r.IsSet(s.h) == wantRead && (!write || w.IsSet(s.h) == wantWrite))
@@ -183,9 +189,14 @@ func (e *env) expectPoll(s *sock, events, want int16, exact bool, after string) 
 		return fds[0].Revents&want == want && fds[0].Revents&spi.POLLNVAL == 0
 	}
 	e.until(func() bool {
+		call := []spi.WSAPOLLFD{{Fd: s.h, Events: events}} // see expectSelect
+		var cn int
+		var cerr error
 		e.clientOp++
-		if !e.blocking(func() { n, err = s.th.WSAPoll(fds, 0) }) {
-			n, err = 0, errNeverReturned
+		if e.blocking(func() { cn, cerr = s.th.WSAPoll(call, 0) }) {
+			fds, n, err = call, cn, cerr
+		} else {
+			fds, n, err = []spi.WSAPOLLFD{{Fd: s.h, Events: events}}, 0, errNeverReturned
 		}
 		e.logf("WSAPoll(%s, events %#x) = %d, %v: revents %#x", s.name, events, n, errText(err), fds[0].Revents)
 		return err != nil || match()

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 
@@ -27,16 +28,26 @@ func hooked(name string, n uint16, cfg layered.Config) spitest.Factory {
 
 // serveSelectStack is a stack of kit layers over TCP/IPv4, the lowest
 // first, each answering SIO_BSP_HANDLE_SELECT itself (Config.ServeSelect)
-// or passing it down as serve says.
-func serveSelectStack(serve ...bool) spitest.Factory {
+// or passing it down as serve says; calls[i], when calls is not nil,
+// counts the WSPSelect calls layer i sees.
+func serveSelectStack(calls []atomic.Int64, serve ...bool) spitest.Factory {
 	return func(m *wsspi.Machine) (spitest.Target, error) {
 		below := over
 		for i, sv := range serve {
 			g := spi.MustParseGUID("{5EC0A7E1-4444-4000-8000-00000000F0D0}")
 			g.Data2 = uint16(i + 1)
 			name := "sel" + string(rune('a'+i))
+			cfg := layered.Config{ServeSelect: sv}
+			if calls != nil {
+				cfg.Hooks.After = func(c *layered.Call) layered.Verdict {
+					if c.Op == layered.OpSelect {
+						calls[i].Add(1)
+					}
+					return layered.Pass()
+				}
+			}
 			_, ids, err := layered.Install(m, layered.Options{Name: name, GUID: g, Path: `C:\lsp\` + name + `.dll`,
-				Over: below, Config: layered.Config{ServeSelect: sv}})
+				Over: below, Config: cfg})
 			if err != nil {
 				return spitest.Target{}, err
 			}
@@ -46,21 +57,53 @@ func serveSelectStack(serve ...bool) spitest.Factory {
 	}
 }
 
-// TestReadinessThroughLayersThatServeSelect: the readiness cases pass when
-// a layer answers SIO_BSP_HANDLE_SELECT and serves select itself, alone,
+// TestReadinessThroughLayersThatServeSelect: the select case passes when a
+// layer answers SIO_BSP_HANDLE_SELECT and serves select itself, alone,
 // under a layer that passes the code down (ws2_32 then hands select to the
-// lower layer), and over one. (The stacks of TestCorrectProviders and
-// TestCorrectStacks run them with the base provider serving select.)
+// lower layer), and under one that serves it too. (The stacks of
+// TestCorrectProviders and TestCorrectStacks run every case with the base
+// provider serving select; ServeSelect changes nothing else.)
 func TestReadinessThroughLayersThatServeSelect(t *testing.T) {
 	for _, st := range []struct {
 		name string
 		f    spitest.Factory
 	}{
-		{"ServeSelect", serveSelectStack(true)},
-		{"PassingOverServeSelect", serveSelectStack(true, false)},
-		{"ServeSelectOverServeSelect", serveSelectStack(true, true)},
+		{"ServeSelect", serveSelectStack(nil, true)},
+		{"PassingOverServeSelect", serveSelectStack(nil, true, false)},
+		{"ServeSelectOverServeSelect", serveSelectStack(nil, true, true)},
 	} {
-		t.Run(st.name, func(t *testing.T) { spitest.Run(t, st.f, spitest.Cases("Readiness")) })
+		t.Run(st.name, func(t *testing.T) { spitest.Run(t, st.f, spitest.Cases("Readiness/Select")) })
+	}
+}
+
+// TestSelectReachesTheLayersAsWs2_32RoutesIt: over stacks of kit layers
+// (the lowest first) that serve select or pass SIO_BSP_HANDLE_SELECT down,
+// the select case reaches the WSPSelect of the highest layer that answers
+// the code and of every layer below it, and of no layer above it: with no
+// layer answering, the base provider serves select and no layer sees it.
+func TestSelectReachesTheLayersAsWs2_32RoutesIt(t *testing.T) {
+	for _, c := range []struct {
+		serve []bool
+		want  []bool // which layers see WSPSelect
+	}{
+		{[]bool{false}, []bool{false}},
+		{[]bool{true}, []bool{true}},
+		{[]bool{false, false}, []bool{false, false}},
+		{[]bool{true, false}, []bool{true, false}},
+		{[]bool{false, true}, []bool{true, true}},
+		{[]bool{true, true}, []bool{true, true}},
+	} {
+		calls := make([]atomic.Int64, len(c.serve))
+		if diff := cmp.Diff([]string(nil), ruleNames(t, serveSelectStack(calls, c.serve...), "Readiness/Select")); diff != "" {
+			t.Errorf("ServeSelect %v: rules (-want +got):\n%s", c.serve, diff)
+		}
+		var got []bool
+		for i := range calls {
+			got = append(got, calls[i].Load() > 0)
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("ServeSelect %v: layers that saw WSPSelect (-want +got):\n%s", c.serve, diff)
+		}
 	}
 }
 
@@ -109,6 +152,13 @@ var readinessMutants = []struct {
 			ev.ErrorCode[spi.FD_CLOSE_BIT] = err
 		}
 	}))},
+	{"AnswersFIONBIO", "Readiness/EventSelect", []string{"SelectNonBlocking"}, hooked("fionbio", 6, layered.Config{Hooks: layered.Hooks{
+		Before: func(c *layered.Call) layered.Verdict {
+			if c.Op == layered.OpIoctl && c.Code == spi.FIONBIO {
+				return layered.Complete(0) // the mistake: the layer answers FIONBIO itself, so a selection no longer pins non-blocking mode
+			}
+			return layered.Pass()
+		}}})},
 	{"MessageDropsFDRead", "Readiness/AsyncSelect", []string{"NetworkEventOnce"}, hooked("msgdropread", 3, layered.Config{Hooks: layered.Hooks{
 		Before: func(c *layered.Call) layered.Verdict {
 			if c.Op == layered.OpAsyncSelectMessage && spi.WSAGETSELECTEVENT(c.LParam) == spi.FD_READ {
@@ -218,6 +268,8 @@ func TestASelectHookOfALayerThatDoesNotServeSelectNeverRuns(t *testing.T) {
 	}
 }
 
+var readinessRules = []string{"NetworkEventOnce", "CloseEventOnce", "AsyncSelectHandle", "SelectNonBlocking", "SelectReady", "PollReady", "AFDPoll"}
+
 // TestReadinessCasesAndRulesAreListed: CaseNames and Rules list the
 // readiness cases and their rules.
 func TestReadinessCasesAndRulesAreListed(t *testing.T) {
@@ -228,14 +280,14 @@ func TestReadinessCasesAndRulesAreListed(t *testing.T) {
 		}
 	}
 	for _, r := range spitest.Rules() {
-		if slices.Contains([]string{"NetworkEventOnce", "CloseEventOnce", "AsyncSelectHandle", "SelectReady", "PollReady", "AFDPoll"}, r.Name) {
+		if slices.Contains(readinessRules, r.Name) {
 			rules = append(rules, r.Name)
 		}
 	}
 	if diff := cmp.Diff([]string{"Readiness/EventSelect", "Readiness/AsyncSelect", "Readiness/Select", "Readiness/Poll"}, cases); diff != "" {
 		t.Errorf("CaseNames (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"NetworkEventOnce", "CloseEventOnce", "AsyncSelectHandle", "SelectReady", "PollReady", "AFDPoll"}, rules); diff != "" {
+	if diff := cmp.Diff(readinessRules, rules); diff != "" {
 		t.Errorf("Rules (-want +got):\n%s", diff)
 	}
 }

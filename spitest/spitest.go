@@ -182,7 +182,7 @@ func Rules() []Rule {
 	return []Rule{ruleCompletesOnce, ruleMechanism, rulePortKey, ruleResult, ruleImmediate, ruleCloseAborts,
 		ruleHandleClose, ruleCleanup, ruleContext, ruleIFSFlag, ruleReadFile, ruleBaseHandle, ruleStream,
 		ruleStreamData, ruleSocketFails, ruleStartupFails, ruleNetworkEventOnce, ruleCloseEventOnce, ruleAsyncSelectHandle,
-		ruleSelectReady, rulePollReady, ruleAFDPoll, ruleConnect, ruleNoPanic, ruleFactory}
+		ruleSelectNonBlocking, ruleSelectReady, rulePollReady, ruleAFDPoll, ruleConnect, ruleNoPanic, ruleFactory}
 }
 
 // Check runs every case over every target entry of f and returns the
