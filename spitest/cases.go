@@ -33,6 +33,10 @@ var cases = []kase{
 	{"Faults/SocketFails", []Rule{ruleSocketFails}, socketFails},
 	{"Faults/StartupFails", []Rule{ruleStartupFails}, startupFails},
 	{"Faults/Reset", []Rule{ruleCompletesOnce}, resetFault},
+	{"Readiness/EventSelect", []Rule{ruleNetworkEventOnce, ruleCloseEventOnce, ruleSelectNonBlocking}, eventSelect},
+	{"Readiness/AsyncSelect", []Rule{ruleNetworkEventOnce, ruleCloseEventOnce, ruleAsyncSelectHandle, ruleSelectNonBlocking}, asyncSelect},
+	{"Readiness/Select", []Rule{ruleSelectReady}, selectReady},
+	{"Readiness/Poll", []Rule{rulePollReady, ruleAFDPoll}, pollReady},
 }
 
 // notify: a receive that pends and a send that completes, through one

@@ -77,6 +77,51 @@
 // closes two of its four with a receive pending (the others at the end), so that a layer closes its
 // handles both at once and from the last completion; the checks above then
 // find a handle left open, closed twice, or closed by the wrong provider.
+//
+// The "Readiness" cases check how the client learns that a socket is
+// ready, on client sockets connected as above and made non-blocking:
+//
+//   - "Readiness/EventSelect" and "Readiness/AsyncSelect" select FD_READ,
+//     FD_WRITE and FD_CLOSE, with WSAEventSelect (the events read with
+//     WSAEnumNetworkEvents once the event object is set) or with
+//     WSAAsyncSelect (the messages posted to a window of the client's,
+//     wsspi.Process.PostedMessages). They want FD_WRITE at the selection
+//     of a connected socket, once; one FD_READ when the peer sends, none
+//     for more data until a receive re-enables it, and another after a
+//     receive that leaves data; FD_CLOSE once after the peer's graceful
+//     close, with no error, and once after its reset, with WSAECONNRESET;
+//     nothing for the socket's own closesocket (rules NetworkEventOnce and
+//     CloseEventOnce); FD_WRITE again for a new selection after one was
+//     cancelled; and, while a selection is on, ioctlsocket(FIONBIO, 0)
+//     failing with WSAEINVAL, succeeding once it is cancelled
+//     (SelectNonBlocking). Each message must carry the client's message
+//     number and name the client's socket in wParam, the target's handle
+//     and not a lower one (AsyncSelectHandle); its lParam is
+//     WSAMAKESELECTREPLY(event, error).
+//   - "Readiness/Select": select with a zero timeout reports the client's
+//     socket writable when connected, readable once the peer sent data and
+//     no longer once the data is read, and readable after the peer's
+//     graceful close (a receive then returns 0 at once) and after its reset
+//     (a receive fails with WSAECONNRESET), the sets naming the client's
+//     handle and the count the handles left in them (SelectReady). select
+//     is routed as ws2_32 routes it since Windows Vista, to the provider of
+//     the socket that SIO_BSP_HANDLE_SELECT on the client's socket names,
+//     which must be a socket of the process. A non-IFS layer that passes
+//     the code down, as Microsoft's sample does and the layered kit does
+//     without Config.ServeSelect, leaves select to the base provider,
+//     which gets the base socket and the layer never sees the call; one
+//     that answers with its own handle serves it. The case wants the same
+//     answers either way: the client gets them through whichever provider
+//     serves.
+//   - "Readiness/Poll": WSAPoll with a zero timeout reports POLLWRNORM on a
+//     connected socket, POLLRDNORM once the peer sent data and no longer
+//     once it is read, POLLRDNORM|POLLHUP after the peer's graceful close
+//     and POLLHUP after its reset (PollReady). WSAPoll polls the socket
+//     that SIO_BSP_HANDLE_POLL names, so a layer that answers it with its
+//     own handle, not an AFD socket, gets POLLNVAL. IOCTL_AFD_POLL issued
+//     on the SIO_BASE_HANDLE socket, as libuv issues it, reports waiting
+//     data as AFD_POLL_RECEIVE (AFDPoll).
+//
 // The names are listed by [CaseNames]; [Cases] selects some.
 //
 // # The workload
@@ -120,6 +165,9 @@
 // always runs in bubbles; [Check] does when given [Bubble]. Outside a
 // bubble the kit waits in real time, up to [Timeout], for notifications
 // and, at the end of a run, for the provider to close its socket handles.
+// select and WSAPoll wait for the poll they issue, whose end a seeded
+// scheduler delivers only when the kit runs its queued work, so the kit
+// makes them on a goroutine of its own meanwhile.
 //
 // # Layers that change data
 //

@@ -181,7 +181,8 @@ func CaseNames() []string {
 func Rules() []Rule {
 	return []Rule{ruleCompletesOnce, ruleMechanism, rulePortKey, ruleResult, ruleImmediate, ruleCloseAborts,
 		ruleHandleClose, ruleCleanup, ruleContext, ruleIFSFlag, ruleReadFile, ruleBaseHandle, ruleStream,
-		ruleStreamData, ruleSocketFails, ruleStartupFails, ruleConnect, ruleNoPanic, ruleFactory}
+		ruleStreamData, ruleSocketFails, ruleStartupFails, ruleNetworkEventOnce, ruleCloseEventOnce, ruleAsyncSelectHandle,
+		ruleSelectNonBlocking, ruleSelectReady, rulePollReady, ruleAFDPoll, ruleConnect, ruleNoPanic, ruleFactory}
 }
 
 // Check runs every case over every target entry of f and returns the
