@@ -29,6 +29,10 @@ type MachineOptions struct {
 	// completions and finishes closes, and when the completion rule
 	// notifies, instead of that work running inline (see [spi.Scheduler];
 	// package spitest has a seeded one). Nil means inline, the default.
+	// A call that waits for such work, as select and WSAPoll wait for the
+	// AFD poll under them, returns only once the scheduler has run it:
+	// make such calls on a goroutine other than the one that drives the
+	// scheduler.
 	Scheduler spi.Scheduler
 	// Faults, when set, injects failures into the loopback provider (see
 	// [loopback.Faults]). Nil means none.
