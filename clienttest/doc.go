@@ -1,0 +1,2 @@
+// Package clienttest is a conformance kit for Winsock clients.
+package clienttest

@@ -1,0 +1,63 @@
+package clienttest_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/wsspi/wsspi"
+	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/spi"
+)
+
+// echo is a client that passes everywhere: a blocking send and receive
+// over a TCP/IPv4 pair, no overlapped I/O.
+func echo(m *wsspi.Machine) error {
+	th := m.NewProcess().NewThread()
+	pr, err := th.SocketPair(wsspi.PairOptions{ServerEntry: catalog.DefaultTCPIPv4})
+	if err != nil {
+		return err
+	}
+	msg := []byte("hello")
+	if _, err := th.WSASend(pr.Client, [][]byte{msg}, 0, nil, nil); err != nil {
+		return err
+	}
+	buf := make([]byte, 16)
+	var flags uint32
+	n, err := th.WSARecv(pr.Server, [][]byte{buf}, &flags, nil, nil)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(buf[:n], msg) {
+		return fmt.Errorf("received %q, want %q", buf[:n], msg)
+	}
+	return pr.Close()
+}
+
+// portRecv is a client that waits on its completion port, for ever, for
+// a WSARecv on a TCP/IPv4 socket: a layer that loses completions (Naive)
+// makes it hang.
+func portRecv(m *wsspi.Machine) error {
+	th := m.NewProcess().NewThread()
+	pr, err := th.SocketPair(wsspi.PairOptions{ServerEntry: catalog.DefaultTCPIPv4, CompletionPort: true, ClientKey: 7})
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 16)
+	var flags uint32
+	var ov spi.Overlapped
+	if _, err := th.WSARecv(pr.Client, [][]byte{buf}, &flags, &ov, nil); err != nil && !errors.Is(err, spi.WSA_IO_PENDING) {
+		return err
+	}
+	if _, err := th.WSASend(pr.Server, [][]byte{[]byte("ping")}, 0, nil, nil); err != nil {
+		return err
+	}
+	e, err := th.GetQueuedCompletionStatus(pr.Port, spi.Infinite)
+	if err != nil {
+		return err
+	}
+	if e.CompletionKey != 7 || e.Overlapped != &ov || string(buf[:e.NumberOfBytesTransferred]) != "ping" {
+		return fmt.Errorf("dequeued key %d, %d bytes %q, want key 7, the receive's 4 bytes \"ping\"", e.CompletionKey, e.NumberOfBytesTransferred, buf[:e.NumberOfBytesTransferred])
+	}
+	return pr.Close()
+}
