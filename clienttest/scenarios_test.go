@@ -61,3 +61,55 @@ func portRecv(m *wsspi.Machine) error {
 	}
 	return pr.Close()
 }
+
+// completionOrder is a client whose outcome is the order in which the
+// receives of four connections on one port complete: it always fails,
+// with that order, so that two runs can be compared.
+func completionOrder(m *wsspi.Machine) error {
+	p := m.NewProcess()
+	th := p.NewThread()
+	port, err := p.CreateIoCompletionPort(spi.INVALID_HANDLE_VALUE, 0, 0, 0)
+	if err != nil {
+		return err
+	}
+	var pairs []*wsspi.Pair
+	ovs := make([]spi.Overlapped, 4)
+	for i := range 4 {
+		pr, err := th.SocketPair(wsspi.PairOptions{ServerEntry: catalog.DefaultTCPIPv4})
+		if err != nil {
+			return err
+		}
+		if _, err := p.CreateIoCompletionPort(pr.Client, port, uintptr(i+1), 0); err != nil {
+			return err
+		}
+		var flags uint32
+		if _, err := th.WSARecv(pr.Client, [][]byte{make([]byte, 8)}, &flags, &ovs[i], nil); err != nil && !errors.Is(err, spi.WSA_IO_PENDING) {
+			return err
+		}
+		pairs = append(pairs, pr)
+	}
+	for _, pr := range pairs {
+		if _, err := th.WSASend(pr.Server, [][]byte{[]byte("x")}, 0, nil, nil); err != nil {
+			return err
+		}
+	}
+	var order []uintptr
+	for range 4 {
+		e, err := th.GetQueuedCompletionStatus(port, spi.Infinite)
+		if err != nil {
+			return err
+		}
+		order = append(order, e.CompletionKey)
+	}
+	return fmt.Errorf("completion order %v", order)
+}
+
+// panics is a client that panics.
+func panics(*wsspi.Machine) error { panic("the client gave up") }
+
+// sleepsForEver is a client that waits for ever in an alertable sleep of
+// the machine: only the machine's shutdown ends it.
+func sleepsForEver(m *wsspi.Machine) error {
+	_, err := m.NewProcess().NewThread().SleepEx(spi.Infinite, true)
+	return err
+}
