@@ -45,8 +45,10 @@ type Option func(*options)
 
 type options struct {
 	seeds    int
-	patterns []string
-	only     []Config
+	patterns []string // with named set
+	only     []Config // with onlySet set
+	named    bool
+	onlySet  bool
 	timeout  time.Duration
 	bubble   bool
 	traceAll bool
@@ -61,12 +63,16 @@ func Seeds(n int) Option { return func(o *options) { o.seeds = max(n, 0) } }
 
 // Names runs the configurations the patterns name (see [Select]).
 // CLIENTTEST_CONFIGS in the environment overrides it.
-func Names(patterns ...string) Option { return func(o *options) { o.patterns = patterns } }
+func Names(patterns ...string) Option {
+	return func(o *options) { o.patterns, o.named = patterns, true }
+}
 
 // Only runs the configurations given, in that order: a selection of the
-// test's own, or configurations it built. CLIENTTEST_CONFIGS in the
-// environment overrides it.
-func Only(configs ...Config) Option { return func(o *options) { o.only = configs } }
+// test's own, or configurations it built; none, with no argument.
+// CLIENTTEST_CONFIGS in the environment overrides it.
+func Only(configs ...Config) Option {
+	return func(o *options) { o.only, o.onlySet = configs, true }
+}
 
 // Timeout sets how long a scenario may run under one configuration
 // before the kit reports a [*TimeoutError]; the default is 10s. In a
@@ -100,9 +106,9 @@ func newOptions(opts []Option) (*options, []Config, error) {
 		return o, cs, nil
 	}
 	switch {
-	case o.only != nil:
+	case o.onlySet:
 		return o, o.only, nil
-	case o.patterns != nil:
+	case o.named:
 		cs, err := selectFrom(all, o.patterns)
 		return o, cs, err
 	}
@@ -112,7 +118,7 @@ func newOptions(opts []Option) (*options, []Config, error) {
 // The environment variables that widen or narrow a run without an edit
 // of the test.
 const (
-	envSeedsVar = "CLIENTTEST_SEEDS"
+	envSeedsVar   = "CLIENTTEST_SEEDS"
 	envConfigsVar = "CLIENTTEST_CONFIGS"
 )
 

@@ -180,6 +180,17 @@ func TestOnlyRunsTheConfigurationsGiven(t *testing.T) {
 	if !errors.As(rs[1].Err, &se) {
 		t.Errorf("a configuration naming a layer wild lacks: %v, want a *SetupError", rs[1].Err)
 	}
+	if rs := check(t, echo, clienttest.Only()); len(rs) != 0 {
+		t.Errorf("Only() ran %v, want nothing", names(configsOf(rs)))
+	}
+}
+
+func configsOf(rs []clienttest.Result) []clienttest.Config {
+	var cs []clienttest.Config
+	for _, r := range rs {
+		cs = append(cs, r.Config)
+	}
+	return cs
 }
 
 func FuzzSelect(f *testing.F) {

@@ -1,6 +1,7 @@
 package clienttest
 
 import (
+	"fmt"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -30,7 +31,7 @@ func runConfig(s Scenario, c Config, o *options, traced bool) Result {
 	}
 	m := wsspi.NewMachineWith(mo)
 	res := Result{Config: c}
-	if err := install(m, c); err != nil {
+	if err := guardedInstall(m, c); err != nil {
 		res.Err = &SetupError{Err: err}
 		return res
 	}
@@ -48,6 +49,17 @@ func runConfig(s Scenario, c Config, o *options, traced bool) Result {
 		res.Trace = b.String()
 	}
 	return res
+}
+
+// guardedInstall installs c on m, a panic of an installer included in
+// its error.
+func guardedInstall(m *wsspi.Machine, c Config) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("configuration %q: an installer panicked: %v", c.Name, r)
+		}
+	}()
+	return install(m, c)
 }
 
 // supervise runs s on m on a goroutine of its own and waits for it up to

@@ -37,7 +37,7 @@ func runHelper(t *testing.T, env ...string) string {
 
 func TestRunReportsEachFailureWithTheCommandThatReplaysIt(t *testing.T) {
 	out := runHelper(t, "CLIENTTEST_HELPER=port")
-	for _, want := range []string{
+	wantLines(t, out,
 		"--- PASS: TestRunHelper/Kit/tcp4 ",
 		"--- PASS: TestRunHelper/Kit/tcp4/seed2 ",
 		"--- FAIL: TestRunHelper/Naive/tcp4 ",
@@ -46,11 +46,7 @@ func TestRunReportsEachFailureWithTheCommandThatReplaysIt(t *testing.T) {
 		"replay: CLIENTTEST_CONFIGS=Naive/tcp4/seed1 go test -run '^TestRunHelper$'",
 		"clienttest matrix:",
 		"Naive/tcp4  timeout  timeout  timeout",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the output lacks %q:\n%s", want, out)
-		}
-	}
+	)
 	if n := strings.Count(out, "trace of this configuration:"); n != 1 {
 		t.Errorf("%d traces in the output, want 1, of the first failure:\n%s", n, out)
 	}
@@ -71,14 +67,20 @@ func TestRunReportsEachFailureWithTheCommandThatReplaysIt(t *testing.T) {
 // and goes on to the next configuration.
 func TestRunReportsAScenarioStuckOnItsOwnAndGoesOn(t *testing.T) {
 	out := runHelper(t, "CLIENTTEST_HELPER=stuck")
-	for _, want := range []string{
+	wantLines(t, out,
 		"--- FAIL: TestRunHelper/NoLSP/seed1 ",
 		"nor once the machine shut down",
 		"--- FAIL: TestRunHelper/Kit/tcp4 ",
 		"4 of 4 configurations failed",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the output lacks %q:\n%s", want, out)
+	)
+}
+
+// wantLines checks that out holds each of wants.
+func wantLines(t *testing.T, out string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(out, w) {
+			t.Errorf("the output lacks %q:\n%s", w, out)
 		}
 	}
 }
