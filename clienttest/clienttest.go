@@ -91,7 +91,10 @@ func Bubble() Option { return func(o *options) { o.bubble = true } }
 // the first.
 func TraceAll() Option { return func(o *options) { o.traceAll = true } }
 
-func newOptions(opts []Option) (*options, []Config, error) {
+func newOptions(s Scenario, opts []Option) (*options, []Config, error) {
+	if s == nil {
+		return nil, nil, errors.New("clienttest: the scenario is nil")
+	}
 	o := &options{seeds: defaultSeeds, timeout: 10 * time.Second}
 	for _, opt := range opts {
 		opt(o)
@@ -139,7 +142,7 @@ func envSeeds(def int) int {
 // scheduler's choices but not when its work runs, so a seeded failure may
 // not replay.
 func Check(s Scenario, opts ...Option) ([]Result, error) {
-	o, cs, err := newOptions(opts)
+	o, cs, err := newOptions(s, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -161,10 +164,17 @@ func Check(s Scenario, opts ...Option) ([]Result, error) {
 func withTrace(s Scenario, r Result, o *options) Result {
 	again := runConfig(s, r.Config, o, true)
 	r.Trace = again.Trace
-	if again.Passed() || errText(again.Err) != errText(r.Err) {
+	if firstLine(errText(again.Err)) != firstLine(errText(r.Err)) {
 		r.Trace = fmt.Sprintf("(the traced run of the same configuration ended differently: %v)\n%s", errText(again.Err), again.Trace)
 	}
 	return r
+}
+
+// firstLine is what two runs' errors must share to be the same failure:
+// a panic's stack, on the lines below, names goroutines of its own.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 func errText(err error) string {
@@ -181,7 +191,7 @@ func errText(err error) string {
 // It logs the matrix ([Matrix]) at the end. A bad option fails t.
 func Run(t *testing.T, s Scenario, opts ...Option) {
 	t.Helper()
-	o, cs, err := newOptions(opts)
+	o, cs, err := newOptions(s, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,6 +114,15 @@ func TestAPanicIsAFinding(t *testing.T) {
 			t.Errorf("%s: %v, want a *PanicError with the value and the stack", r.Config.Name, r.Err)
 		}
 	}
+	if len(rs) == 0 || rs[0].Trace == "" || strings.Contains(rs[0].Trace, "ended differently") {
+		t.Errorf("the first panic's trace: %q, want the traced run's, the same panic", rs[0].Trace)
+	}
+}
+
+func TestANilScenarioIsAnError(t *testing.T) {
+	if rs, err := clienttest.Check(nil); err == nil {
+		t.Errorf("Check(nil) = %v, nil; want an error", rs)
+	}
 }
 
 func TestAScenarioEndedByGoexitIsAFailure(t *testing.T) {

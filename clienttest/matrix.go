@@ -61,8 +61,7 @@ func Matrix(results []Result) string {
 	b.WriteString("\n")
 	for _, r := range results {
 		if !r.Passed() {
-			first, _, _ := strings.Cut(r.Err.Error(), "\n")
-			fmt.Fprintf(&b, "  %s: %s\n", r.Config.Name, first)
+			fmt.Fprintf(&b, "  %s: %s\n", r.Config.Name, firstLine(r.Err.Error()))
 		}
 	}
 	return b.String()
