@@ -51,6 +51,7 @@ type options struct {
 	onlySet  bool
 	timeout  time.Duration
 	bubble   bool
+	realTime bool
 	traceAll bool
 }
 
@@ -86,6 +87,15 @@ func Timeout(d time.Duration) Option { return func(o *options) { o.timeout = d }
 // once every other goroutine waits, so a seed replays a run. [Run] runs
 // each configuration in a bubble of its own.
 func Bubble() Option { return func(o *options) { o.bubble = true } }
+
+// RealTime makes [Run] run each configuration outside a bubble, as
+// [Check] does without [Bubble]: the limit is real time, and the seeded
+// scheduler's work runs on a goroutine of the kit's as soon as it can.
+// It is for scenarios that poll without ever waiting (see "Hangs" in the
+// package documentation), which a bubble's clock cannot bound; a seed
+// then replays the scheduler's decisions only, and a hang costs the
+// limit, so set a short [Timeout] with it.
+func RealTime() Option { return func(o *options) { o.realTime = true } }
 
 // TraceAll records the trace of every failing configuration, not only
 // the first.
@@ -186,7 +196,7 @@ func errText(err error) string {
 
 // Run runs s under each configuration as a subtest of t named after it
 // ("TestMyClient/Naive/tcp4/seed1"), each in a testing/synctest bubble of
-// its own, and reports each failure with t.Error: the configuration, the
+// its own (unless [RealTime]), and reports each failure with t.Error: the configuration, the
 // error, how to run it alone, and, for the first, the machine's trace.
 // It logs the matrix ([Matrix]) at the end. A bad option fails t.
 func Run(t *testing.T, s Scenario, opts ...Option) {
@@ -195,15 +205,21 @@ func Run(t *testing.T, s Scenario, opts ...Option) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.bubble = true
+	o.bubble = !o.realTime
+	in := func(t *testing.T, f func() Result) Result {
+		if o.realTime {
+			return f()
+		}
+		return runInBubble(t, f)
+	}
 	results := make([]Result, 0, len(cs))
 	traced := false
 	for _, c := range cs {
 		t.Run(c.Name, func(t *testing.T) {
-			r := runInBubble(t, func() Result { return runConfig(s, c, o, false) })
+			r := in(t, func() Result { return runConfig(s, c, o, false) })
 			if !r.Passed() && (o.traceAll || !traced) {
 				traced = true
-				r = runInBubble(t, func() Result { return withTrace(s, r, o) })
+				r = in(t, func() Result { return withTrace(s, r, o) })
 			}
 			results = append(results, r)
 			if !r.Passed() {

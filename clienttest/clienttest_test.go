@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -235,4 +236,19 @@ func clientSteps(text string) []string {
 		}
 	}
 	return out
+}
+
+// A client that polls without ever waiting starves the seeded scheduler
+// in a bubble; in real time the kit runs the scheduler's work beside it.
+func TestRealTimeRunsAClientThatPollsWithoutWaiting(t *testing.T) {
+	clienttest.Run(t, pollsPort, clienttest.RealTime(), clienttest.Timeout(time.Second),
+		clienttest.Names("NoLSP", "Kit/tcp4", "Kit+IFSPassThrough/all"))
+	rs, err := clienttest.Check(pollsPort, clienttest.Names("Naive/tcp4/seed1"), clienttest.Timeout(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var te *clienttest.TimeoutError
+	if len(rs) != 1 || !errors.As(rs[0].Err, &te) || !te.Ended {
+		t.Errorf("results %v, want a timeout the shutdown ended", rs)
+	}
 }

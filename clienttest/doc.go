@@ -80,8 +80,8 @@
 // immediate completions into pending ones, as Windows may. The scenario
 // knows nothing of the scheduler: the kit runs its queued work, one
 // function at a time, whenever every goroutine of the run waits. With the
-// table of package wild as of this writing the matrix holds 27 layouts,
-// 81 configurations; [Configs] lists them. The whole matrix of a small
+// five providers package wild had when the kit was written, the matrix
+// held 27 layouts, 81 configurations; [Configs] lists those of today. The whole matrix of a small
 // scenario runs in a few tens of milliseconds (BenchmarkMatrix measures
 // configurations per second; bench/README.md has the figures).
 //
@@ -164,9 +164,9 @@
 // while any goroutine runs, so a scenario that spins without ever waiting
 // (polling a port with a zero timeout in a loop) is bounded by go test's
 // -timeout alone, and under the seeded scheduler it starves the work it
-// polls for, which runs only when every goroutine waits; such a scenario
-// should wait with a timeout, as real event loops do, or run with Check
-// outside a bubble.
+// polls for, which runs only when every goroutine waits. Such a scenario
+// should wait with a timeout, as real event loops do, or run outside a
+// bubble: [RealTime] for Run, Check without [Bubble].
 //
 // # Concurrency
 //

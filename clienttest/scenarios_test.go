@@ -113,3 +113,28 @@ func sleepsForEver(m *wsspi.Machine) error {
 	_, err := m.NewProcess().NewThread().SleepEx(spi.Infinite, true)
 	return err
 }
+
+// pollsPort is a client that never waits: it polls its port with a zero
+// timeout until the receive's packet comes, as an event loop with work of
+// its own does, and returns any error but WAIT_TIMEOUT.
+func pollsPort(m *wsspi.Machine) error {
+	th := m.NewProcess().NewThread()
+	pr, err := th.SocketPair(wsspi.PairOptions{ServerEntry: catalog.DefaultTCPIPv4, CompletionPort: true})
+	if err != nil {
+		return err
+	}
+	var ov spi.Overlapped
+	var flags uint32
+	if _, err := th.WSARecv(pr.Client, [][]byte{make([]byte, 8)}, &flags, &ov, nil); err != nil && !errors.Is(err, spi.WSA_IO_PENDING) {
+		return err
+	}
+	if _, err := th.WSASend(pr.Server, [][]byte{[]byte("x")}, 0, nil, nil); err != nil {
+		return err
+	}
+	for {
+		_, err := th.GetQueuedCompletionStatus(pr.Port, 0)
+		if !errors.Is(err, spi.WAIT_TIMEOUT) {
+			return err
+		}
+	}
+}
