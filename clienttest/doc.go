@@ -109,7 +109,9 @@
 // recorder on (wsspi.MachineOptions.Trace), and its Result carries the
 // trace as package trace's text timeline: every client call, every WSP
 // call of every layer, the upcalls, completions and handles, in order,
-// where the lost completion or the unexpected error shows. [TraceAll]
+// where the lost completion or the unexpected error shows; for a scenario
+// that returned in time it stops where the scenario returned, leaving out
+// the kit's shutdown of the machine. [TraceAll]
 // traces every failure. Run reports each failure with t.Error, the first
 // with its trace, and logs the matrix at the end:
 //
@@ -136,14 +138,18 @@
 // regular expression, hence the anchors).
 //
 // Inside a testing/synctest bubble (always in Run; in Check with
-// [Bubble]) a seed replays the scheduler's decisions and the order of
-// its work, so the scenario sees the same run: the same completions in
-// the same order, the same outcome. The layers' own goroutines (the
-// kit's worker threads, which dequeue the completions of the layer
-// below) run as soon as they are woken, so a traced replay may order
-// their steps among the client's differently; the client's own steps
-// replay. Outside a bubble the scheduler's work runs on a goroutine of
-// the kit's as soon as it can, and a seed replays its decisions only.
+// [Bubble]) a seed replays the run exactly, the same completions in the
+// same order and the same trace, when the configuration's layers do their
+// work on the goroutines that call them: no layer, IFS layers, and
+// layers such as Naive. The kit of package layered has worker threads of
+// its own (they dequeue the completions of the layer below), which run
+// as soon as they are woken; under load (the race detector, say) two of
+// them, or one and the client, can reach the scheduler in either order,
+// so a seed of a configuration with the kit usually replays its outcome
+// but is not certain to (in the kit's tests, a few runs in a hundred
+// under -race, none without it). Outside a bubble the scheduler's work
+// runs on a goroutine of the kit's as soon as it can, and a seed replays
+// its decisions only.
 //
 // # Hangs
 //

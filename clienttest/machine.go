@@ -38,14 +38,27 @@ func runConfig(s Scenario, c Config, o *options, traced bool) Result {
 	if p != nil {
 		go p.run()
 	}
-	res.Err = supervise(m, s, o.timeout)
+	shown := -1 // events of the trace to show: all, unless the scenario returned in time
+	res.Err = supervise(m, s, o.timeout, func() {
+		if rec != nil {
+			shown = rec.Len()
+		}
+	})
 	if p != nil {
 		close(p.stop)
 		<-p.done
 	}
 	if rec != nil {
+		events := rec.Events()
 		var b strings.Builder
-		_ = trace.Text(&b, rec.Events())
+		if shown >= 0 && shown < len(events) {
+			// What the shutdown did after the scenario returned is the
+			// kit's, not the client's, and its order of cleanup varies.
+			_ = trace.Text(&b, events[:shown])
+			fmt.Fprintf(&b, "(%d events of the machine's shutdown after the scenario returned are left out)\n", len(events)-shown)
+		} else {
+			_ = trace.Text(&b, events)
+		}
 		res.Trace = b.String()
 	}
 	return res
@@ -63,28 +76,29 @@ func guardedInstall(m *wsspi.Machine, c Config) (err error) {
 }
 
 // supervise runs s on m on a goroutine of its own and waits for it up to
-// limit. Either way it then shuts m down, which ends the waits of a
+// limit, calling returned if s returned in time. Either way it then shuts m down, which ends the waits of a
 // scenario that hangs and the goroutines of the processes it left open;
 // a scenario that hung gets a quarter of limit more to return.
-func supervise(m *wsspi.Machine, s Scenario, limit time.Duration) error {
+func supervise(m *wsspi.Machine, s Scenario, limit time.Duration, returned func()) error {
 	done := make(chan error, 1)
 	go func() {
-		returned := false
+		ended := false
 		defer func() {
 			if r := recover(); r != nil {
 				done <- &PanicError{Value: r, Stack: string(debug.Stack())}
-			} else if !returned {
+			} else if !ended {
 				done <- errGoexit
 			}
 		}()
 		err := s(m)
-		returned = true
+		ended = true
 		done <- err
 	}()
 	timer := time.NewTimer(limit)
 	defer timer.Stop()
 	select {
 	case err := <-done:
+		returned()
 		_ = m.Shutdown() // the processes the scenario left; their errors are the providers', not the client's
 		return err
 	case <-timer.C:
