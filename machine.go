@@ -1,7 +1,10 @@
 package wsspi
 
 import (
+	"cmp"
+	"errors"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"github.com/wsspi/wsspi/catalog"
@@ -125,6 +128,30 @@ func (m *Machine) NewProcessWithoutStartup() *Process {
 	}
 	m.processes[p] = struct{}{}
 	return p
+}
+
+// Shutdown ends every process still running on the machine, each as
+// [Process.Close] ends it (its threads' waits end, its sockets close, its
+// providers clean up), as Windows ends every process when it shuts down
+// (ExitWindowsEx). It returns the errors of those closes, joined. A test
+// harness uses it to end a client that hangs in a wait of the machine
+// (package clienttest does). The machine stays usable: a process started
+// afterwards runs as on a fresh boot.
+func (m *Machine) Shutdown() error {
+	m.mu.Lock()
+	running := make([]*Process, 0, len(m.processes))
+	for p := range m.processes {
+		running = append(running, p)
+	}
+	m.mu.Unlock()
+	// Close in the order the processes started, so a shutdown is the same
+	// every time for the same processes.
+	slices.SortFunc(running, func(a, b *Process) int { return cmp.Compare(a.pid, b.pid) })
+	var errs []error
+	for _, p := range running {
+		errs = append(errs, p.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // forget drops a closed process.
