@@ -1,6 +1,10 @@
 package handles
 
-import "github.com/wsspi/wsspi/spi"
+import (
+	"sync/atomic"
+
+	"github.com/wsspi/wsspi/spi"
+)
 
 // Acquire resolves h and takes a reference to its entry, as the kernel's
 // ObReferenceObjectByHandle does; an operation holds the reference while it
@@ -12,56 +16,58 @@ import "github.com/wsspi/wsspi/spi"
 // resolving at once, but the value is not handed out again before the last
 // reference is released.
 func (t *Table) Acquire(h spi.Handle) (Ref, bool) {
-	c := t.cellOf(h)
-	if c == nil {
+	p, j, e := t.slot(h)
+	if e == nil {
 		return Ref{}, false
 	}
-	e, ok := c.entry(h)
-	if !ok {
-		return Ref{}, false
-	}
-	c.refs.Add(1)
+	atomic.AddInt32(&p.refs[j], 1)
 	// The handle may have been closed, and its value even handed out again,
 	// between the load and the increment. If the slot still holds the same
 	// generation, a close from now on sees the reference; if not, the
 	// reference is given back like any other.
-	r := Ref{t: t, c: c, e: e}
-	if s := c.state.Load(); s&liveBit == 0 || genOf(s) != e.Generation {
-		r.Release()
+	cur := p.slots[j].Load()
+	if cur == nil || cur.Generation != e.Generation {
+		Ref{t: t, e: e}.Release()
 		return Ref{}, false
 	}
-	return r, true
+	return Ref{t: t, e: cur}, true
 }
 
 // Ref is a reference to a handle's entry, taken by [Table.Acquire]. Release
 // it exactly once. The zero Ref refers to nothing.
 type Ref struct {
 	t *Table
-	c *cell // nil for the zero Ref
-	e Entry // as it was when the reference was taken
+	e *Entry
 }
 
 // Entry returns the entry as it was when the reference was taken. It stays
-// readable after the handle is closed, and after Release. The zero Ref
-// gives the zero Entry.
-func (r Ref) Entry() Entry { return r.e }
+// readable after the handle is closed, until Release. The zero Ref gives the
+// zero Entry.
+func (r Ref) Entry() Entry {
+	if r.e == nil {
+		return Entry{}
+	}
+	return *r.e
+}
 
 // Release drops the reference, as ObDereferenceObject does. If the handle
 // was closed while referenced and this is the last reference, the value is
 // freed for reuse. Release of the zero Ref does nothing; releasing a
 // reference more often than it was taken panics when the table can tell.
 func (r Ref) Release() {
-	if r.c == nil {
+	if r.e == nil {
 		return
 	}
-	h, t := r.e.Handle, r.t
-	n := r.c.refs.Add(-1)
+	h := r.e.Handle
+	t := r.t
+	p, j := t.locate(h)
+	n := atomic.AddInt32(&p.refs[j], -1)
 	if n < 0 {
 		panic("handles: Ref.Release called more often than Acquire for handle " + h.String())
 	}
 	// A live slot is not closing: its close will see the count. (A closing
 	// value is not free, so its slot cannot be live again.)
-	if n > 0 || r.c.state.Load()&liveBit != 0 {
+	if n > 0 || p.slots[j].Load() != nil {
 		return
 	}
 	t.mu.Lock()

@@ -53,8 +53,8 @@ func (t *Table) appendLiveLocked(dst []Entry) []Entry {
 	// Only the slots below next were ever handed out (a page holds 4096;
 	// scanning them all made small tables cost as much as full ones).
 	for i := uint32(0); i < t.next; i++ {
-		if e, ok := t.pages[i>>pageBits].Load().slots[i&pageMask].Load().entry(handleOf(i)); ok {
-			dst = append(dst, e)
+		if e := t.pages[i>>pageBits].Load().slots[i&pageMask].Load(); e != nil {
+			dst = append(dst, *e)
 		}
 	}
 	return dst

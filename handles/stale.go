@@ -73,11 +73,8 @@ func describe(k Kind, owner spi.CatalogEntryId) string {
 // closing it simply names whatever now lives there. Check is how a holder
 // of a value (a completion port association, a pending operation) notices.
 func (t *Table) Check(h spi.Handle, generation uint32) error {
-	c := t.cellOf(h)
-	if c != nil {
-		if s := c.state.Load(); s&liveBit != 0 && genOf(s) == generation {
-			return nil
-		}
+	if e := t.load(h); e != nil && e.Generation == generation {
+		return nil
 	}
 	const op = "Check"
 	if !t.detectStale {
@@ -85,10 +82,11 @@ func (t *Table) Check(h spi.Handle, generation uint32) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if c == nil || generation == 0 || generation > genOf(c.state.Load()) {
+	p, j, _ := t.slot(h)
+	if p == nil || generation == 0 || generation > p.info[j].gen {
 		return &spi.OpError{Op: op, Handle: h, Err: spi.WSAENOTSOCK}
 	}
-	se := staleLocked(h, c, generation, spi.WSAENOTSOCK)
+	se := staleLocked(h, p, j, generation, spi.WSAENOTSOCK)
 	return &spi.OpError{Op: op, Handle: h, Err: se}
 }
 
@@ -97,15 +95,17 @@ func (t *Table) Check(h spi.Handle, generation uint32) error {
 // handle closed at each value (the latest generation if nothing is live
 // there, the one before if something is), and what lives there now. The
 // caller holds t.mu.
-func staleLocked(h spi.Handle, c *cell, gen uint32, code spi.Errno) *StaleError {
+func staleLocked(h spi.Handle, p *page, j uint32, gen uint32, code spi.Errno) *StaleError {
+	info := p.info[j]
 	se := &StaleError{Handle: h, Generation: gen, Err: code}
-	last := genOf(c.state.Load())
-	if cur, ok := c.entry(h); ok {
+	last := info.gen
+	if e := p.slots[j].Load(); e != nil {
 		last--
+		cur := *e
 		se.Current = &cur
 	}
 	if gen == last {
-		se.Kind, se.Owner = c.lastKind, c.lastOwner
+		se.Kind, se.Owner = info.lastKind, info.lastOwner
 	}
 	return se
 }

@@ -27,6 +27,9 @@ const (
 	pageMask = pageSize - 1
 )
 
+// entryBlock is how many entries newEntryLocked allocates at once.
+const entryBlock = 8
+
 // staleQuarantine is how many freed values a table with DetectStale holds
 // back before it hands out the oldest of them again.
 const staleQuarantine = 1024
@@ -103,17 +106,30 @@ type Table struct {
 	// closing holds the slot indices closed while references were held:
 	// unresolvable, not yet free. Made on first use.
 	closing map[uint32]struct{}
-	// cells holds the cells not yet given to a slot of the last block
-	// allocated (see allocLocked).
-	cells []cell
+	// block holds the entries not yet handed out of the last block
+	// allocated (see newEntryLocked).
+	block []Entry
 }
 
-// page is one page of slots. slots[j] points to the cell of slot j from
-// the first time its value is handed out, and is nil before; a slot keeps
-// its cell for the life of the table, and every handle with its value
-// lives in it (see cell).
+// page is one page of slots. slots[j] points to the entry of the live
+// handle, nil when the value is not live. An entry is immutable once
+// published in a slot, so readers copy it without a lock;
+// ModifyIFSHandle publishes a changed copy instead of writing to it.
 type page struct {
-	slots [pageSize]atomic.Pointer[cell]
+	slots [pageSize]atomic.Pointer[Entry]
+	// refs[j] counts the references held on slot j: one per Ref, plus one
+	// for the moment an Acquire checks its find. It is changed atomically,
+	// without the lock. A close that finds it 0 frees the value; otherwise
+	// the value waits in Table.closing for the release that brings it to 0.
+	refs []int32
+	info []slotInfo // guarded by Table.mu
+}
+
+// slotInfo is what a slot remembers across handouts.
+type slotInfo struct {
+	gen       uint32             // generation of the latest handout; 0 if never handed out
+	lastOwner spi.CatalogEntryId // owner of the handle that last closed here
+	lastKind  Kind               // kind of the handle that last closed here
 }
 
 // Entry is a snapshot of one live handle: what a kernel debugger's !handle
@@ -139,6 +155,14 @@ type Entry struct {
 	// that an old holder of the value can tell it from a later handle with
 	// the same value ([Table.Check]).
 	Generation uint32
+
+	// Pads Entry from 56 to 64 bytes. Go copies a struct of 56 bytes with
+	// a last 16-byte move that overlaps the one before it, which the CPU
+	// cannot serve from its store buffer; Lookup's result is copied twice
+	// on its way to the caller's variable, so every lookup would pay the
+	// stall (bench/README.md, "handles", has the measurement). Blank
+	// fields are ignored by ==, and by cmp.
+	_ [8]byte
 }
 
 // New returns an empty table configured by opts. It panics if
@@ -200,28 +224,40 @@ func (t *Table) index(h spi.Handle) (uint32, bool) {
 	return uint32(i), i < t.capacity
 }
 
-// cellOf returns the cell of h's slot, or nil if h has no slot or its
-// value was never handed out. It takes no lock, and is small enough to
-// inline into Lookup and its callers. It tests h against the directory
-// rather than the capacity: slots past the capacity in the last page are
-// never filled.
-func (t *Table) cellOf(h spi.Handle) *cell {
+// locate returns the page and the index within it of h's slot, or nil if
+// h has no slot or its page was never allocated.
+func (t *Table) locate(h spi.Handle) (*page, uint32) {
+	i, ok := t.index(h)
+	if !ok {
+		return nil, 0
+	}
+	if p := t.pages[i>>pageBits].Load(); p != &noPage {
+		return p, i & pageMask
+	}
+	return nil, 0
+}
+
+// slot returns the page of h's slot, the index there, and the entry of the
+// live handle at h, nil if there is none. The page is nil if h has no
+// slot or its page was never allocated.
+func (t *Table) slot(h spi.Handle) (*page, uint32, *Entry) {
+	p, j := t.locate(h)
+	if p == nil {
+		return nil, 0, nil
+	}
+	return p, j, p.slots[j].Load()
+}
+
+// load returns the live entry behind h, or nil. It takes no lock, and is
+// small enough to inline into Lookup and its callers. It tests h against
+// the directory rather than the capacity: slots past the capacity in the
+// last page are never filled.
+func (t *Table) load(h spi.Handle) *Entry {
 	i := slotIndex(h)
 	if k := i >> pageBits; k < uint64(len(t.pages)) {
 		return t.pages[k].Load().slots[i&pageMask].Load()
 	}
 	return nil
-}
-
-// liveLocked returns the cell of h and its entry if h is live. The caller
-// holds t.mu, so no writer changes the cell meanwhile.
-func (t *Table) liveLocked(h spi.Handle) (*cell, Entry, bool) {
-	c := t.cellOf(h)
-	if c == nil {
-		return nil, Entry{}, false
-	}
-	e, ok := c.entry(h)
-	return c, e, ok
 }
 
 // add hands out a value for a new entry; op names the calling operation in
@@ -236,25 +272,53 @@ func (t *Table) add(op string, kind Kind, owner spi.CatalogEntryId, context, obj
 		t.mu.Unlock()
 		return 0, &spi.OpError{Op: op, Err: spi.WSAENOBUFS}
 	}
-	c := t.pages[i>>pageBits].Load().slots[i&pageMask].Load()
-	gen := genOf(c.state.Load()) + 1
-	if gen == 0 { // wrapped: 0 means never handed out
-		gen = 1
+	p, j := t.pages[i>>pageBits].Load(), i&pageMask
+	info := &p.info[j]
+	info.gen++
+	if info.gen == 0 { // wrapped: 0 means never handed out
+		info.gen = 1
 	}
-	// The slot is not live, so readers ignore these words until state
-	// says otherwise; a word that does not change is not stored.
-	if c.owner.Load() != uint32(owner) {
-		c.owner.Store(uint32(owner))
-	}
-	c.context.storeLocked(context)
-	c.object.storeLocked(object)
-	c.state.Store(stateOf(gen, kind))
+	// e is not yet published: plain writes are enough. Field by field,
+	// because copying a whole Entry in costs a bulk write barrier while the
+	// garbage collector marks.
+	e := t.newEntryLocked()
+	e.Handle, e.Kind, e.Owner, e.Generation = handleOf(i), kind, owner, info.gen
+	e.Context = context
+	e.Object = object
+	p.slots[j].Store(e)
 	t.live++
 	if t.trace != nil {
-		t.traceLocked(trace.HandleCreated, &Entry{Handle: handleOf(i), Kind: kind, Owner: owner})
+		t.traceLocked(trace.HandleCreated, e)
 	}
 	t.mu.Unlock()
 	return handleOf(i), nil
+}
+
+// newEntryLocked returns a new, unpublished entry. Entries are allocated
+// in blocks of entryBlock, because one allocation per handle made a create
+// and close cost more than an insert and a delete in a mutex-guarded map,
+// and blocks of 8 brought it level; larger blocks measured no better
+// (BenchmarkHandleCreateCloseRatio; the figures are in bench/README.md,
+// "handles"). The price of blocks: a block stays in memory while any of
+// its entries is live or referenced, and with it the contexts and objects
+// of its closed entries.
+//
+// What remains is the garbage itself, one entry per create, which the map
+// does not make, so the comparison moves with GOGC. Entries are not
+// recycled, because a lookup copies its entry without a lock and may still
+// be copying one while it is rewritten. Recycling them soundly would make
+// readers pay instead: a seqlock over the slot, read word by word with
+// atomics, made a prototype's lookups several times slower than this
+// table's, and a reference count per lookup makes readers write to shared
+// memory. Lookups are the hot path (every call that names a socket makes
+// one), so the table keeps immutable entries and pays at create.
+func (t *Table) newEntryLocked() *Entry {
+	if len(t.block) == 0 {
+		t.block = make([]Entry, entryBlock)
+	}
+	e := &t.block[0]
+	t.block = t.block[1:]
+	return e
 }
 
 // allocLocked takes a slot index for a new handle: a freed one (the most
@@ -283,20 +347,19 @@ func (t *Table) allocLocked() (uint32, bool) {
 	i := t.next
 	t.next++
 	if i&pageMask == 0 {
-		t.pages[i>>pageBits].Store(new(page))
+		n := min(uint64(pageSize), t.capacity-uint64(i))
+		t.pages[i>>pageBits].Store(&page{
+			refs: make([]int32, n),
+			info: make([]slotInfo, n),
+		})
 	}
-	if len(t.cells) == 0 {
-		t.cells = make([]cell, min(cellBlock, t.capacity-uint64(i)))
-	}
-	t.pages[i>>pageBits].Load().slots[i&pageMask].Store(&t.cells[0])
-	t.cells = t.cells[1:]
 	return i, true
 }
 
 // remove closes the live handle h for op. With socketOnly it closes only a
 // KindSocket handle. It fails with code when there is nothing to close.
 func (t *Table) remove(op string, h spi.Handle, socketOnly bool, code spi.Errno) error {
-	return t.removeIf(op, h, code, func(e Entry) bool { return !socketOnly || e.Kind == KindSocket })
+	return t.removeIf(op, h, code, func(e *Entry) bool { return !socketOnly || e.Kind == KindSocket })
 }
 
 // CloseObject closes h, as [Table.Close] does, only if h still names
@@ -304,26 +367,26 @@ func (t *Table) remove(op string, h spi.Handle, socketOnly bool, code spi.Errno)
 // it with CloseHandle, say) must not close whatever object took the value
 // since. It fails with ERROR_INVALID_HANDLE otherwise, closing nothing.
 func (t *Table) CloseObject(h spi.Handle, object any) error {
-	return t.removeIf("CloseHandle", h, spi.ERROR_INVALID_HANDLE, func(e Entry) bool { return e.Object == object })
+	return t.removeIf("CloseHandle", h, spi.ERROR_INVALID_HANDLE, func(e *Entry) bool { return e.Object == object })
 }
 
 // removeIf closes the live handle h for op if ok accepts its entry, and
 // fails with code when there is nothing to close.
-func (t *Table) removeIf(op string, h spi.Handle, code spi.Errno, ok func(Entry) bool) error {
+func (t *Table) removeIf(op string, h spi.Handle, code spi.Errno, ok func(*Entry) bool) error {
 	t.mu.Lock()
 	defer t.mu.Unlock() // the trace sink runs under the lock, and may panic
-	c, e, live := t.liveLocked(h)
-	if !live || !ok(e) {
+	p, j, e := t.slot(h)
+	if e == nil || !ok(e) {
 		return t.errorLocked(op, h, code)
 	}
-	c.state.Store(c.state.Load() &^ liveBit)
+	p.slots[j].Store(nil)
 	t.live--
 	if t.trace != nil {
-		t.traceLocked(trace.HandleClosed, &e)
+		t.traceLocked(trace.HandleClosed, e)
 	}
-	c.lastKind, c.lastOwner = e.Kind, e.Owner
+	p.info[j].lastKind, p.info[j].lastOwner = e.Kind, e.Owner
 	i := uint32(slotIndex(h)) // h is live, so its index is in range
-	if c.refs.Load() == 0 {
+	if atomic.LoadInt32(&p.refs[j]) == 0 {
 		t.free = append(t.free, i)
 	} else {
 		// A Ref holds the handle: the value is freed by the Release that
@@ -360,10 +423,8 @@ func (t *Table) fail(op string, h spi.Handle, code spi.Errno) error {
 // before and is closed now.
 func (t *Table) errorLocked(op string, h spi.Handle, code spi.Errno) error {
 	err := error(code)
-	if c := t.cellOf(h); t.detectStale && c != nil {
-		if s := c.state.Load(); s&liveBit == 0 {
-			err = staleLocked(h, c, genOf(s), code)
-		}
+	if p, j, e := t.slot(h); t.detectStale && p != nil && p.info[j].gen != 0 && e == nil {
+		err = staleLocked(h, p, j, p.info[j].gen, code)
 	}
 	return &spi.OpError{Op: op, Handle: h, Err: err}
 }
@@ -404,11 +465,11 @@ func (t *Table) Insert(kind Kind, object any) (spi.Handle, error) {
 // or is beyond the capacity, or a closed handle. It is the read the
 // simulated ws2_32 does on every call that names a handle, and it takes no
 // lock and does not allocate.
-func (t *Table) Lookup(h spi.Handle) (Entry, bool) {
-	if c := t.cellOf(h); c != nil {
-		return c.entry(h)
+func (t *Table) Lookup(h spi.Handle) (e Entry, ok bool) {
+	if p := t.load(h); p != nil {
+		e, ok = *p, true
 	}
-	return Entry{}, false
+	return e, ok
 }
 
 // Len returns the number of live handles.

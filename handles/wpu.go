@@ -29,10 +29,8 @@ func (t *Table) CreateSocketHandle(id spi.CatalogEntryId, context any, object an
 // or never-issued value, 0, INVALID_SOCKET, or the handle of an IFS socket,
 // which has no context. It takes no lock on success.
 func (t *Table) QuerySocketHandleContext(s spi.Socket) (any, error) {
-	if c := t.cellOf(s); c != nil {
-		if e, ok := c.entry(s); ok && e.Kind == KindSocket {
-			return e.Context, nil
-		}
+	if e := t.load(s); e != nil && e.Kind == KindSocket {
+		return e.Context, nil
 	}
 	return nil, t.fail("WPUQuerySocketHandleContext", s, spi.WSAENOTSOCK)
 }
@@ -63,12 +61,14 @@ func (t *Table) CloseSocketHandle(s spi.Socket) error {
 func (t *Table) ModifyIFSHandle(id spi.CatalogEntryId, proposed spi.Socket) (spi.Socket, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	c, e, live := t.liveLocked(proposed)
-	if !live || e.Kind != KindIFSSocket || id == 0 {
+	p, j, e := t.slot(proposed)
+	if e == nil || e.Kind != KindIFSSocket || id == 0 {
 		return spi.INVALID_SOCKET, t.errorLocked("WPUModifyIFSHandle", proposed, spi.WSAEINVAL)
 	}
-	// The owner is a word of its own: a reader sees the old owner or the
-	// new one with the rest of the entry, either of which was true.
-	c.owner.Store(uint32(id))
+	// Entries are immutable: publish a copy with the new owner.
+	n := new(Entry)
+	*n = *e
+	n.Owner = id
+	p.slots[j].Store(n)
 	return proposed, nil
 }
