@@ -60,7 +60,9 @@ var targets = []target{
 	// handles (issue 2)
 	{bench: "BenchmarkHandleLookup/table", metric: "ns/op", baseline: "BenchmarkHandleLookup/syncmap", bound: 0.2},
 	{bench: "BenchmarkHandleLookup/table", metric: "allocs/op", bound: 0},
-	{bench: "BenchmarkHandleCreateCloseRatio", metric: "table/mutexmap", measured: "mutexmap (interleaved)", bound: 1.0},
+	{bench: "BenchmarkHandleCreateCloseRatio", metric: "table/mutexmap", measured: "mutexmap (interleaved)", bound: 1.2},
+	// a socket's life (issue 17): create, 16 lookups, close
+	{bench: "BenchmarkHandleLifecycleRatio", metric: "table/mutexmap", measured: "mutexmap (interleaved)", bound: 0.5},
 	{bench: "BenchmarkHandleCreateClose/table", metric: "allocs/op", bound: 1},
 	{bench: "BenchmarkHandleLookupScale/live=1M", metric: "ns/op", baseline: "BenchmarkHandleLookupScale/live=1k", bound: 1.5},
 	{bench: "BenchmarkHandleLookupScale/live=1M", metric: "B/handle", bound: 96},
