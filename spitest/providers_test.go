@@ -10,10 +10,10 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
-	"github.com/wsspi/wsspi/internal/testlsp"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
 	"github.com/wsspi/wsspi/spitest"
+	"github.com/wsspi/wsspi/wild"
 )
 
 var over = []spi.CatalogEntryId{catalog.DefaultTCPIPv4}
@@ -30,17 +30,17 @@ func layeredKit(m *wsspi.Machine) (spitest.Target, error) {
 }
 
 func ifsPassThrough(m *wsspi.Machine) (spitest.Target, error) {
-	_, ids, err := testlsp.InstallIFSPassThrough(m, over...)
+	_, ids, err := wild.InstallIFSPassThrough(m, over...)
 	return spitest.Target{Entries: ids.Chains}, err
 }
 
 func naive(m *wsspi.Machine) (spitest.Target, error) {
-	_, ids, err := testlsp.InstallNaive(m, over...)
+	_, ids, err := wild.InstallNaive(m, over...)
 	return spitest.Target{Entries: ids.Chains}, err
 }
 
 func earlyClose(m *wsspi.Machine) (spitest.Target, error) {
-	_, ids, err := testlsp.InstallEarlyClose(m, over...)
+	_, ids, err := wild.InstallEarlyClose(m, over...)
 	return spitest.Target{Entries: ids.Chains}, err
 }
 
