@@ -104,7 +104,16 @@ func (p *Process) WPUCompleteOverlappedRequest(s spi.Socket, ov *spi.Overlapped,
 }
 
 // wpuCloseSocketHandle is WPUCloseSocketHandle.
-func (p *Process) wpuCloseSocketHandle(s spi.Socket) error { return p.table.CloseSocketHandle(s) }
+// A synchronous handle's file requests still waiting end as aborted (see
+// package redirect).
+func (p *Process) wpuCloseSocketHandle(s spi.Socket) error {
+	sock, _ := p.ifs.Socket("WPUCloseSocketHandle", s)
+	if err := p.table.CloseSocketHandle(s); err != nil {
+		return err
+	}
+	p.ifs.CloseSocketHandle(sock)
+	return nil
+}
 
 // wpuCreateSocketHandle is WPUCreateSocketHandle: a non-IFS socket handle
 // owned by catalog entry id. An id that names no entry of the process's
