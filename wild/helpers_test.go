@@ -24,15 +24,12 @@ type client struct {
 	th, srv *wsspi.Thread
 }
 
-// newClient starts a process on m, with WSAStartup, closed at the end of
-// the test.
+// newClient starts a process on m (which has called WSAStartup), closed
+// at the end of the test.
 func newClient(t testing.TB, m *wsspi.Machine) *client {
 	t.Helper()
 	p := m.NewProcess()
 	t.Cleanup(func() { _ = p.Close() })
-	if _, err := p.WSAStartup(spi.WINSOCK_VERSION); err != nil {
-		t.Fatal(err)
-	}
 	return &client{m: m, p: p, th: p.NewThread(), srv: p.NewThread()}
 }
 
