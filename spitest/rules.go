@@ -62,6 +62,8 @@ var (
 		Quote: "Load or startup failure in general surfaces as WSAEPROVIDERFAILEDINIT (10106). … [WSPCleanup] must leave things so WSPStartup can be called again at once."}
 	ruleConnect = Rule{Name: "Connect", Source: "spitest",
 		Quote: "A connect through the target entry that succeeds reaches the address the client named: the peer's listener has the connection to accept."}
+	ruleServes = Rule{Name: "Serves", Source: "spitest",
+		Quote: "Each target entry serves sockets: on a fresh machine, with no fault armed, a WSASocket through it succeeds."}
 	ruleNoPanic = Rule{Name: "NoPanic", Source: "spitest",
 		Quote: "A provider reports errors; it does not panic."}
 	ruleFactory = Rule{Name: "Factory", Source: "spitest",
