@@ -3,6 +3,7 @@ package wsspi
 import (
 	"time"
 
+	"github.com/wsspi/wsspi/redirect"
 	"github.com/wsspi/wsspi/spi"
 )
 
@@ -107,11 +108,13 @@ func (p *Process) WPUCompleteOverlappedRequest(s spi.Socket, ov *spi.Overlapped,
 // A synchronous handle's file requests still waiting end as aborted (see
 // package redirect).
 func (p *Process) wpuCloseSocketHandle(s spi.Socket) error {
-	sock, _ := p.ifs.Socket("WPUCloseSocketHandle", s)
+	e, _ := p.table.Lookup(s)
 	if err := p.table.CloseSocketHandle(s); err != nil {
 		return err
 	}
-	p.ifs.CloseSocketHandle(sock)
+	if sock, ok := e.Object.(*redirect.Socket); ok {
+		p.ifs.CloseSocketHandle(sock)
+	}
 	return nil
 }
 
