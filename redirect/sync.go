@@ -88,8 +88,8 @@ func (s *Socket) wake(ov *spi.Overlapped) {
 	}
 }
 
-// completed reports whether ov's wait ended by its completion: a request
-// the handle's close released is still in waits' place as aborted.
+// completed reports whether ov's wait ended by its completion rather than
+// by the handle's close (abortWaits), and forgets the abort.
 func (s *Socket) completed(ov *spi.Overlapped) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
