@@ -5,9 +5,9 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
-	"github.com/wsspi/wsspi/internal/testlsp"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/wild"
 )
 
 // The layered variants of BenchmarkOverlappedSend, BenchmarkSendRatios and
@@ -50,7 +50,7 @@ func kitPair(cfg ...layered.Config) func(testing.TB) benchPair {
 // ifsPair is a client through an IFS pass-through layer.
 func ifsPair(tb testing.TB) benchPair {
 	m := wsspi.NewMachine()
-	if _, _, err := testlsp.InstallIFSPassThrough(m, catalog.DefaultTCPIPv4); err != nil {
+	if _, _, err := wild.InstallIFSPassThrough(m, catalog.DefaultTCPIPv4); err != nil {
 		tb.Fatal(err)
 	}
 	return lpair(tb, m)

@@ -6,8 +6,8 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
-	"github.com/wsspi/wsspi/internal/testlsp"
 	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/wild"
 )
 
 // Sockets are file handles: DuplicateHandle and WSADuplicateSocket give a
@@ -156,11 +156,11 @@ func TestWSACleanupOfTheCopysProcessLeavesTheSocketOpen(t *testing.T) {
 func TestWSADuplicateSocketThroughTheTestLSPs(t *testing.T) {
 	for name, install := range map[string]func(m *wsspi.Machine) error{
 		"naive": func(m *wsspi.Machine) error {
-			_, _, err := testlsp.InstallNaive(m, catalog.DefaultTCPIPv4)
+			_, _, err := wild.InstallNaive(m, catalog.DefaultTCPIPv4)
 			return err
 		},
 		"early close": func(m *wsspi.Machine) error {
-			_, _, err := testlsp.InstallEarlyClose(m, catalog.DefaultTCPIPv4)
+			_, _, err := wild.InstallEarlyClose(m, catalog.DefaultTCPIPv4)
 			return err
 		},
 	} {

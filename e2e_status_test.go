@@ -8,9 +8,9 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
-	"github.com/wsspi/wsspi/internal/testlsp"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/wild"
 )
 
 // These tests follow one failed or cancelled operation through every API
@@ -34,10 +34,10 @@ var stacks = []stack{
 	{"kit", func(tb TB, m *wsspi.Machine) { installKits(tb, m, 1) }},
 	{"kit over kit", func(tb TB, m *wsspi.Machine) { installKits(tb, m, 2) }},
 	{"ifs", func(tb TB, m *wsspi.Machine) {
-		must2(testlsp.InstallIFSPassThrough(m, catalog.DefaultTCPIPv4))(tb)
+		must2(wild.InstallIFSPassThrough(m, catalog.DefaultTCPIPv4))(tb)
 	}},
 	{"kit over ifs", func(tb TB, m *wsspi.Machine) {
-		_, ids := must2(testlsp.InstallIFSPassThrough(m, catalog.DefaultTCPIPv4))(tb)
+		_, ids := must2(wild.InstallIFSPassThrough(m, catalog.DefaultTCPIPv4))(tb)
 		_, _, err := layered.Install(m, layered.Options{Name: "kit over ifs", GUID: kitGUID(5), Path: `C:\lsp\kitifs.dll`,
 			Over: []spi.CatalogEntryId{ids.Chains[0]}})
 		check(tb, err)

@@ -12,9 +12,9 @@ import (
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
 	"github.com/wsspi/wsspi/handles"
-	"github.com/wsspi/wsspi/internal/testlsp"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/wild"
 )
 
 // lclient is the client side of an lconn that hears of its overlapped
@@ -231,7 +231,7 @@ func TestSOProtocolInfoReportsTheTopEntryAndItsIFSBit(t *testing.T) {
 	}
 	t.Run("IFS pass-through", func(t *testing.T) {
 		m := wsspi.NewMachine()
-		_, ids := must2(testlsp.InstallIFSPassThrough(m, catalog.DefaultTCPIPv4))(t)
+		_, ids := must2(wild.InstallIFSPassThrough(m, catalog.DefaultTCPIPv4))(t)
 		k := newLConn(t, m, spi.WSA_FLAG_OVERLAPPED)
 		got := protocolInfo(t, k.cth, k.c)
 		if diff := cmp.Diff(entry(t, m, ids.Chains[0]), got); diff != "" {

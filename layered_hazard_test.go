@@ -9,9 +9,9 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
-	"github.com/wsspi/wsspi/internal/testlsp"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/wild"
 )
 
 // The four hazards of non-IFS layering (issue 6), each against the
@@ -19,7 +19,7 @@ import (
 
 func TestHazardNaiveLSPLosesTheClientsPortPacket(t *testing.T) {
 	m := wsspi.NewMachine()
-	must2(testlsp.InstallNaive(m, catalog.DefaultTCPIPv4))(t)
+	must2(wild.InstallNaive(m, catalog.DefaultTCPIPv4))(t)
 	k := newLConn(t, m, spi.WSA_FLAG_OVERLAPPED)
 	port := must(k.client.CreateIoCompletionPort(k.c, 0, 7, 0))(t)
 	ev := must(k.client.WSACreateEvent())(t)
@@ -93,14 +93,14 @@ func TestHazardSkipOnSuccessOverANonIFSLSPStillPostsAPacket(t *testing.T) {
 
 func TestHazardIFSPassThroughIsBlindToReadFileAndWriteFile(t *testing.T) {
 	m := wsspi.NewMachine()
-	lsp, _ := must2(testlsp.InstallIFSPassThrough(m, catalog.DefaultTCPIPv4))(t)
+	lsp, _ := must2(wild.InstallIFSPassThrough(m, catalog.DefaultTCPIPv4))(t)
 	k := newLConn(t, m, spi.WSA_FLAG_OVERLAPPED)
 	buf := make([]byte, 8)
 
 	must(k.cth.WSASend(k.c, [][]byte{[]byte("ab")}, 0, nil, nil))(t)
 	must(k.sth.WSASend(k.s, [][]byte{[]byte("cd")}, 0, nil, nil))(t)
 	must(k.cth.WSARecv(k.c, [][]byte{buf[:2]}, nil, nil, nil))(t)
-	if diff := cmp.Diff(testlsp.Counts{Sends: 1, Recvs: 1}, lsp.Counts()); diff != "" {
+	if diff := cmp.Diff(wild.Counts{Sends: 1, Recvs: 1, Startups: 1}, lsp.Counts()); diff != "" {
 		t.Errorf("after WSASend and WSARecv (-want +got):\n%s", diff)
 	}
 
@@ -112,14 +112,14 @@ func TestHazardIFSPassThroughIsBlindToReadFileAndWriteFile(t *testing.T) {
 	if got := recvAll(t, k.sth, k.s, 4); string(got) != "abef" {
 		t.Errorf("server read %q", got)
 	}
-	if diff := cmp.Diff(testlsp.Counts{Sends: 1, Recvs: 1}, lsp.Counts()); diff != "" {
+	if diff := cmp.Diff(wild.Counts{Sends: 1, Recvs: 1, Startups: 1}, lsp.Counts()); diff != "" {
 		t.Errorf("ReadFile and WriteFile reached the IFS layer (-want +got):\n%s", diff)
 	}
 }
 
 func TestHazardEarlyCloseLosesCompletions(t *testing.T) {
 	m := wsspi.NewMachine()
-	lsp, _ := must2(testlsp.InstallEarlyClose(m, catalog.DefaultTCPIPv4))(t)
+	lsp, _ := must2(wild.InstallEarlyClose(m, catalog.DefaultTCPIPv4))(t)
 	k := newLConn(t, m, spi.WSA_FLAG_OVERLAPPED)
 	port := must(k.client.CreateIoCompletionPort(k.c, 0, 7, 0))(t)
 
@@ -144,7 +144,7 @@ func TestHazardEarlyCloseLosesCompletions(t *testing.T) {
 	if !recv.InProgress() {
 		t.Errorf("the client's overlapped is %+v; nobody completed it, so it should still be in progress", recv)
 	}
-	if diff := cmp.Diff(testlsp.Counts{Sends: 1, Recvs: 1, Forwarded: 1, ForwardFailed: 1}, lsp.Counts()); diff != "" {
+	if diff := cmp.Diff(wild.Counts{Sends: 1, Recvs: 1, Forwarded: 1, ForwardFailed: 1, Startups: 1}, lsp.Counts()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

@@ -12,9 +12,9 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
-	"github.com/wsspi/wsspi/internal/testlsp"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/wild"
 )
 
 // These tests rewrite data with the hooks: what a send sends, what a
@@ -220,7 +220,7 @@ func TestAnAfterHookRewritesAnIoctlsOutput(t *testing.T) {
 
 func TestABeforeHookFailsSIO_BASE_HANDLEWithWSAEFAULTAndLetsOtherCodesThrough(t *testing.T) {
 	forHookStacks(t, func(t *testing.T, st hookStack) {
-		k, provs := hookConn(t, st, layered.Hooks{Before: testlsp.HideBaseHandle})
+		k, provs := hookConn(t, st, layered.Hooks{Before: wild.FailBaseHandleBefore(spi.WSAEFAULT)})
 		out := make([]byte, 8)
 		_, err := k.cth.WSAIoctl(k.c, spi.SIO_BASE_HANDLE, nil, out, nil, nil)
 		wantErr(t, "blocking SIO_BASE_HANDLE", opErr("WSAIoctl", k.c, spi.WSAEFAULT), err)
@@ -399,7 +399,7 @@ func TestTheBaseHandleHiderRefusesSIO_BASE_HANDLEOverTheBaseAndOverAKit(t *testi
 				provs, ids = installKits(t, m, 1)
 				over = ids[0].Chains[0]
 			}
-			p, _ := must2(testlsp.InstallBaseHandleHider(m, over))(t)
+			p, _ := must2(wild.InstallFailBaseHandle(m, spi.WSAEFAULT, over))(t)
 			provs = append(provs, p)
 			k := newLConn(t, m, spi.WSA_FLAG_OVERLAPPED)
 			_, err := k.cth.WSAIoctl(k.c, spi.SIO_BASE_HANDLE, nil, make([]byte, 8), nil, nil)

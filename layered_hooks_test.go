@@ -10,9 +10,9 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
-	"github.com/wsspi/wsspi/internal/testlsp"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/wild"
 )
 
 // These tests drive each verdict a kit layer's Before and After hooks can
@@ -56,7 +56,7 @@ var hookStacks = []hookStack{
 		return provs, provs[0]
 	}},
 	{"kit over ifs", true, func(tb TB, m *wsspi.Machine, cfg layered.Config) ([]*layered.Provider, *layered.Provider) {
-		_, ids := must2(testlsp.InstallIFSPassThrough(m, catalog.DefaultTCPIPv4))(tb)
+		_, ids := must2(wild.InstallIFSPassThrough(m, catalog.DefaultTCPIPv4))(tb)
 		p, _, err := layered.Install(m, layered.Options{Name: "kit over ifs", GUID: kitGUID(5), Path: `C:\lsp\kitifs.dll`,
 			Over: []spi.CatalogEntryId{ids.Chains[0]}, Config: cfg})
 		check(tb, err)

@@ -42,13 +42,26 @@ func (t *Thread) WSASocket(af, typ, protocol int32, info *spi.WSAProtocolInfo, g
 	if err != nil {
 		return c.endHandle(spi.INVALID_SOCKET, spi.NewOpError(op, 0, err))
 	}
+	if flags&spi.WSA_FLAG_OVERLAPPED == 0 {
+		// ws2_32 opens the handles WPUCreateSocketHandle makes during the
+		// call synchronous (docs/facts.md §8.1): the open type in force is
+		// SO_SYNCHRONOUS_NONALERT. An IFS handle is the provider's own.
+		t.p.ifs.MarkSynchronous(s)
+	}
 	return c.endHandle(s, nil)
 }
 
 // Socket creates a socket as socket() does: WSASocket with
-// WSA_FLAG_OVERLAPPED, because socket() makes overlapped-capable sockets.
+// WSA_FLAG_OVERLAPPED, because socket() makes overlapped-capable sockets,
+// unless the thread's SO_OPENTYPE is SO_SYNCHRONOUS_ALERT or
+// SO_SYNCHRONOUS_NONALERT (see [Thread.Setsockopt]): then without it, and
+// the socket is not overlapped (docs/facts.md §2.5, §8.1).
 func (t *Thread) Socket(af, typ, protocol int32) (spi.Socket, error) {
-	return t.WSASocket(af, typ, protocol, nil, 0, spi.WSA_FLAG_OVERLAPPED)
+	var flags uint32
+	if t.openType == 0 {
+		flags = spi.WSA_FLAG_OVERLAPPED
+	}
+	return t.WSASocket(af, typ, protocol, nil, 0, flags)
 }
 
 // callIO is call for an overlapped-capable I/O call. A completion routine
@@ -212,8 +225,12 @@ func (t *Thread) WSAIoctl(s spi.Socket, code uint32, in, out []byte, ov *spi.Ove
 
 // Getsockopt copies an option's value into optval and returns its length
 // (getsockopt). SO_PROTOCOL_INFOW fills a WSAPROTOCOL_INFOW; decode it with
-// [spi.WSAProtocolInfo.UnmarshalBinary].
+// [spi.WSAProtocolInfo.UnmarshalBinary]. SOL_SOCKET's SO_OPENTYPE is the
+// calling thread's, whatever s is (see [Thread.Setsockopt]).
 func (t *Thread) Getsockopt(s spi.Socket, level, optname int32, optval []byte) (int, error) {
+	if level == spi.SOL_SOCKET && optname == spi.SO_OPENTYPE {
+		return t.getOpenType(s, optval)
+	}
 	var n int
 	err := t.winsock("getsockopt", s, func(pt *spi.WSPProcTable) (err error) {
 		n, err = pt.WSPGetSockOpt(s, level, optname, optval)
@@ -222,8 +239,15 @@ func (t *Thread) Getsockopt(s spi.Socket, level, optname int32, optval []byte) (
 	return n, err
 }
 
-// Setsockopt sets an option from optval (setsockopt).
+// Setsockopt sets an option from optval (setsockopt). SOL_SOCKET's
+// SO_OPENTYPE is ws2_32's own and the calling thread's, whatever s is
+// (INVALID_SOCKET, usually): SO_SYNCHRONOUS_ALERT or
+// SO_SYNCHRONOUS_NONALERT makes the sockets socket() creates in the thread
+// from then on non-overlapped, and 0 makes them overlapped again.
 func (t *Thread) Setsockopt(s spi.Socket, level, optname int32, optval []byte) error {
+	if level == spi.SOL_SOCKET && optname == spi.SO_OPENTYPE {
+		return t.setOpenType(s, optval)
+	}
 	return t.winsock("setsockopt", s, func(pt *spi.WSPProcTable) error { return pt.WSPSetSockOpt(s, level, optname, optval) })
 }
 

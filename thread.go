@@ -20,6 +20,12 @@ type Thread struct {
 	id spi.ThreadID
 
 	sel *selectScratch // select's sets, made at its first call
+
+	// openType is the thread's SO_OPENTYPE, which ws2_32 keeps per thread:
+	// 0, or SO_SYNCHRONOUS_ALERT or SO_SYNCHRONOUS_NONALERT, which make
+	// socket() create sockets that are not overlapped. Only the thread's
+	// own goroutine reads and writes it.
+	openType uint32
 }
 
 // NewThread starts a thread in the process. It panics if the handle table

@@ -3,6 +3,7 @@ package wsspi
 import (
 	"time"
 
+	"github.com/wsspi/wsspi/redirect"
 	"github.com/wsspi/wsspi/spi"
 )
 
@@ -104,7 +105,18 @@ func (p *Process) WPUCompleteOverlappedRequest(s spi.Socket, ov *spi.Overlapped,
 }
 
 // wpuCloseSocketHandle is WPUCloseSocketHandle.
-func (p *Process) wpuCloseSocketHandle(s spi.Socket) error { return p.table.CloseSocketHandle(s) }
+// A synchronous handle's file requests still waiting end as aborted (see
+// package redirect).
+func (p *Process) wpuCloseSocketHandle(s spi.Socket) error {
+	e, _ := p.table.Lookup(s)
+	if err := p.table.CloseSocketHandle(s); err != nil {
+		return err
+	}
+	if sock, ok := e.Object.(*redirect.Socket); ok {
+		p.ifs.CloseSocketHandle(sock)
+	}
+	return nil
+}
 
 // wpuCreateSocketHandle is WPUCreateSocketHandle: a non-IFS socket handle
 // owned by catalog entry id. An id that names no entry of the process's

@@ -28,6 +28,12 @@ func (l *Layer) ReadFile(thread spi.ThreadID, h spi.Handle, buf []byte, ov *spi.
 		return 0, err
 	}
 	r := getUpcall(buf)
+	if ov == nil && s.synchronous.Load() {
+		defer r.put()
+		return s.syncRedirect(op, func(ov *spi.Overlapped) (uint32, error) {
+			return procs.WSPRecv(h, r.bufs[:], &r.flags, ov, nil, nil)
+		})
+	}
 	n, err := procs.WSPRecv(h, r.bufs[:], &r.flags, ov, nil, nil)
 	r.put()
 	return n, fileError(op, h, err)
@@ -51,6 +57,12 @@ func (l *Layer) WriteFile(thread spi.ThreadID, h spi.Handle, buf []byte, ov *spi
 		return 0, err
 	}
 	r := getUpcall(buf)
+	if ov == nil && s.synchronous.Load() {
+		defer r.put()
+		return s.syncRedirect(op, func(ov *spi.Overlapped) (uint32, error) {
+			return procs.WSPSend(h, r.bufs[:], 0, ov, nil, nil)
+		})
+	}
 	n, err := procs.WSPSend(h, r.bufs[:], 0, ov, nil, nil)
 	r.put()
 	return n, fileError(op, h, err)

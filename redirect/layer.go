@@ -147,7 +147,9 @@ func (l *Layer) CompleteOverlappedRequest(h spi.Socket, ov *spi.Overlapped, dwEr
 	}
 	defer s.unclaim(ov)
 	l.charge(op, s, 1)
-	return spi.NewOpError(op, h, l.kernel.Complete(iocp.Completion{
+	err := l.kernel.Complete(iocp.Completion{
 		File: s.file, Handle: h, Request: spi.IORequest{Overlapped: ov}, Status: dwError, Bytes: cbTransferred,
-	}))
+	})
+	s.wake(ov)
+	return spi.NewOpError(op, h, err)
 }

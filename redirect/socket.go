@@ -28,8 +28,18 @@ type Socket struct {
 	// calls under way: rarely more than one, so a slice, which a claim
 	// scans, costs less than a map, which every claim would hash into and
 	// delete from.
-	mu         sync.Mutex // guards completing
+	mu         sync.Mutex // guards completing and waits
 	completing []*spi.Overlapped
+	// waits are the redirected file requests of a synchronous handle
+	// waiting for their completion, by the overlapped the layer issued
+	// them with: each channel closes when the request completes, or the
+	// handle closes.
+	waits   map[*spi.Overlapped]chan struct{}
+	aborted map[*spi.Overlapped]struct{} // the waits abortWaits ended, until their callers look
+
+	// synchronous marks a handle from WPUCreateSocketHandle opened for
+	// synchronous I/O ([Layer.MarkSynchronous]).
+	synchronous atomic.Bool
 
 	hmu     sync.Mutex  // guards handles
 	handles []handleRef // the handles naming the file object, in every process

@@ -234,6 +234,10 @@
 //     machine and names catalog entries that exist and pass catalog lint,
 //     with a Transform, if it declares one, whose Unwire undoes its Wire.
 //   - NoPanic: A provider reports errors; it does not panic.
+//   - Serves: Each target entry serves sockets: on a fresh machine, with
+//     no fault armed, a WSASocket through it succeeds. (A provider whose
+//     WSPStartup always fails, or whose DLL does not load, breaks it, and
+//     nothing else is run.)
 //   - Connect: A connect through the target entry that succeeds reaches
 //     the address the client named: the peer's listener has the
 //     connection to accept.

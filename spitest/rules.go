@@ -76,6 +76,8 @@ var (
 		Quote: "It issues IOCTL_AFD_POLL on the socket handle itself … The same structure is passed as input and output buffer. On completion AFD rewrites NumberOfHandles and each entry's Events and Status … SIO_BASE_HANDLE (0x48000022): the base service provider's socket"}
 	ruleConnect = Rule{Name: "Connect", Source: "spitest",
 		Quote: "A connect through the target entry that succeeds reaches the address the client named: the peer's listener has the connection to accept."}
+	ruleServes = Rule{Name: "Serves", Source: "spitest",
+		Quote: "Each target entry serves sockets: on a fresh machine, with no fault armed, a WSASocket through it succeeds."}
 	ruleNoPanic = Rule{Name: "NoPanic", Source: "spitest",
 		Quote: "A provider reports errors; it does not panic."}
 	ruleFactory = Rule{Name: "Factory", Source: "spitest",

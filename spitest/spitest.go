@@ -182,7 +182,7 @@ func Rules() []Rule {
 	return []Rule{ruleCompletesOnce, ruleMechanism, rulePortKey, ruleResult, ruleImmediate, ruleCloseAborts,
 		ruleHandleClose, ruleCleanup, ruleContext, ruleIFSFlag, ruleReadFile, ruleBaseHandle, ruleStream,
 		ruleStreamData, ruleSocketFails, ruleStartupFails, ruleNetworkEventOnce, ruleCloseEventOnce, ruleAsyncSelectHandle,
-		ruleSelectNonBlocking, ruleSelectReady, rulePollReady, ruleAFDPoll, ruleConnect, ruleNoPanic, ruleFactory}
+		ruleSelectNonBlocking, ruleSelectReady, rulePollReady, ruleAFDPoll, ruleConnect, ruleServes, ruleNoPanic, ruleFactory}
 }
 
 // Check runs every case over every target entry of f and returns the
@@ -395,7 +395,33 @@ func resolve(cfg *config, f Factory) ([]spi.CatalogEntryId, []*Finding) {
 	if len(out) == 0 {
 		return nil, bad("none of the target entries %v is a stream entry; the kit tests stream entries only", ids)
 	}
+	if fs := serves(m, out, byID); fs != nil {
+		return nil, fs
+	}
 	return out, nil
+}
+
+// serves checks the rule Serves on the factory's machine m: a socket
+// through each target entry, in a process of its own, closed again. The
+// cases skip what they cannot do when WSASocket fails (a fault may make
+// it fail), so without this check a provider that never starts would
+// pass them all.
+func serves(m *wsspi.Machine, ids []spi.CatalogEntryId, byID map[spi.CatalogEntryId]spi.WSAProtocolInfo) []*Finding {
+	p := m.NewProcess()
+	defer p.Close()
+	th := p.NewThread()
+	var fs []*Finding
+	for _, id := range ids {
+		e := byID[id]
+		h, err := th.WSASocket(e.AddressFamily, e.SocketType, e.Protocol, &e, 0, spi.WSA_FLAG_OVERLAPPED)
+		if err != nil {
+			fs = append(fs, &Finding{Case: "Serves", Rule: ruleServes, Entry: id, EntryName: e.ProtocolName,
+				Detail: fmt.Sprintf("WSASocket through entry %d (%s) fails: %v", id, e.ProtocolName, err)})
+			continue
+		}
+		_ = th.Closesocket(h)
+	}
+	return fs
 }
 
 // runFactory calls f on m, turning a panic or an error into a finding. A

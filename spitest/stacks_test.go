@@ -4,10 +4,10 @@ import (
 	"testing"
 
 	"github.com/wsspi/wsspi"
-	"github.com/wsspi/wsspi/internal/testlsp"
 	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
 	"github.com/wsspi/wsspi/spitest"
+	"github.com/wsspi/wsspi/wild"
 )
 
 // kitOver installs a forwarding kit layer named name over the entries
@@ -25,7 +25,7 @@ func kits(depth int, overIFS bool) spitest.Factory {
 	return func(m *wsspi.Machine) (spitest.Target, error) {
 		below := over
 		if overIFS {
-			_, ids, err := testlsp.InstallIFSPassThrough(m, over...)
+			_, ids, err := wild.InstallIFSPassThrough(m, over...)
 			if err != nil {
 				return spitest.Target{}, err
 			}

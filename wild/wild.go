@@ -1,11 +1,3 @@
-// Package wild holds layered service providers that behave like the LSPs
-// reported in the wild to have broken real Winsock clients, ready to
-// install on a simulated machine and to stack, and the well-behaved layers
-// to compare them with. Each provider's documentation names the public
-// report it models.
-//
-// [All] lists them for a test matrix (package clienttest builds its
-// configurations from it); each also has an Install function of its own.
 package wild
 
 import (
