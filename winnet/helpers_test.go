@@ -1,0 +1,98 @@
+package winnet_test
+
+import (
+	"net"
+	"testing"
+
+	"github.com/wsspi/wsspi"
+	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/spi"
+	"github.com/wsspi/wsspi/wild"
+	"github.com/wsspi/wsspi/winnet"
+)
+
+// machineWith returns a machine with the wild provider named layer
+// installed over TCP/IPv4 and TCP/IPv6, or none for "".
+func machineWith(t testing.TB, layer string) *wsspi.Machine {
+	t.Helper()
+	m := wsspi.NewMachine()
+	if layer == "" {
+		return m
+	}
+	l, ok := wild.Lookup(layer)
+	if !ok {
+		t.Fatalf("wild.Lookup(%q): no such provider", layer)
+	}
+	if _, err := l.Install(m, catalog.DefaultTCPIPv4, catalog.DefaultTCPIPv6); err != nil {
+		t.Fatalf("install %s: %v", layer, err)
+	}
+	return m
+}
+
+// world is a machine with a server and a client process, each with a stack.
+type world struct {
+	m              *wsspi.Machine
+	server, client *winnet.Stack
+}
+
+// newWorld starts the two processes and their stacks; t.Cleanup closes them.
+func newWorld(t testing.TB, m *wsspi.Machine, opts winnet.Options) *world {
+	t.Helper()
+	w := &world{m: m}
+	for _, st := range []**winnet.Stack{&w.server, &w.client} {
+		p := m.NewProcess()
+		s, err := winnet.New(p, opts)
+		if err != nil {
+			t.Fatalf("winnet.New: %v", err)
+		}
+		*st = s
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("Stack.Close: %v", err)
+			}
+			if err := p.Close(); err != nil {
+				t.Errorf("Process.Close: %v", err)
+			}
+		})
+	}
+	return w
+}
+
+// pipe connects a client Conn to a server Conn through a listener on
+// 127.0.0.1 (or [::1] for tcp6), which it closes.
+func (w *world) pipe(network string) (client, server *winnet.Conn, err error) {
+	addr := "127.0.0.1:0"
+	if network == "tcp6" {
+		addr = "[::1]:0"
+	}
+	l, err := w.server.Listen(network, addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer l.Close()
+	type accepted struct {
+		c   *winnet.Conn
+		err error
+	}
+	ch := make(chan accepted, 1)
+	go func() {
+		c, err := l.AcceptConn()
+		ch <- accepted{c, err}
+	}()
+	c, err := w.client.Dial(network, l.Addr().String())
+	a := <-ch
+	if err != nil || a.err != nil {
+		for _, x := range []net.Conn{c, a.c} {
+			if x != nil {
+				x.Close()
+			}
+		}
+		if err == nil {
+			err = a.err
+		}
+		return nil, nil, err
+	}
+	return c.(*winnet.Conn), a.c, nil
+}
+
+var _ = spi.AF_INET
