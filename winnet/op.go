@@ -76,6 +76,7 @@ func (fd *netFD) execIO(o *operation, submit submitFunc) (int, error) {
 	}
 	select { // pollDesc.prepare forgets a packet no wait took
 	case <-o.readyCh:
+		fd.st.stats.stalePackets.Add(1)
 	default:
 	}
 	o.ov = spi.Overlapped{}

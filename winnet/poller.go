@@ -17,7 +17,7 @@ type poller struct {
 	done chan struct{} // closed when the goroutine returns
 	// foreign counts packets that named no operation of the stack (an
 	// unknown key, or an OVERLAPPED that is neither of the fd's).
-	foreign atomic.Int64
+	foreign, delivered atomic.Int64
 	// err is the error the wait ended with.
 	err atomic.Value
 }
@@ -53,6 +53,7 @@ func (pl *poller) run() {
 
 // deliver wakes the operation e belongs to, as netpollready does.
 func (pl *poller) deliver(e spi.OverlappedEntry) {
+	pl.delivered.Add(1)
 	fd := pl.st.lookup(e.CompletionKey)
 	if fd == nil {
 		pl.foreign.Add(1)

@@ -28,9 +28,12 @@ const (
 	// SkipNever sets no mode: every operation waits for its packet.
 	SkipNever
 	// SkipAlways sets both modes on every socket, whatever its provider:
-	// the mistake the two policies above avoid. Over a non-IFS layer, an
-	// operation that succeeds at once still gets a packet, which a later
-	// wait of the same direction takes for its own.
+	// the mistake the two policies above avoid. Over a layer that does not
+	// honour FILE_SKIP_COMPLETION_PORT_ON_SUCCESS on its handles, an
+	// operation that succeeds at once still gets a packet, which the stack
+	// counts as stale (Stats.StalePackets) or a later wait of the same
+	// direction takes for its own. (The kit of package layered honours the
+	// mode, so over it this policy does no harm.)
 	SkipAlways
 )
 
