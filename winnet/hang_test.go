@@ -125,3 +125,55 @@ func TestADialFailsAtOnceOverTheNaiveLayer(t *testing.T) {
 		}
 	})
 }
+
+// Close hangs too: it wakes the pending read, whose CancelIoEx finds
+// nothing, and then waits, as Go's FD.Close does, for the read to let go
+// of the socket; with CancelBaseHandle it returns.
+func TestCloseWithAPendingReadOverTheKit(t *testing.T) {
+	for _, opts := range []winnet.Options{{}, {CancelBaseHandle: true}} {
+		t.Run(fmt.Sprintf("CancelBaseHandle=%v", opts.CancelBaseHandle), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := newWorld(t, machineWith(t, "Kit"), opts)
+				c, s, err := w.pipe("tcp4")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				read := make(chan error, 1)
+				go func() {
+					_, err := c.Read(make([]byte, 8))
+					read <- err
+				}()
+				synctest.Wait() // the read is pending
+				closed := make(chan error, 1)
+				go func() { closed <- c.Close() }()
+				select {
+				case err := <-closed:
+					if !opts.CancelBaseHandle {
+						t.Fatalf("Close = %v; want it to hang: the pending read cannot be cancelled through the kit's handle", err)
+					}
+					if err != nil {
+						t.Errorf("Close: %v", err)
+					}
+					if err := <-read; !errors.Is(err, net.ErrClosed) {
+						t.Errorf("the pending Read = %v, want net.ErrClosed", err)
+					}
+				case <-time.After(hangBound):
+					if opts.CancelBaseHandle {
+						t.Fatalf("Close: %v", errHung)
+					}
+					// The peer's data ends the read, and then Close.
+					if _, err := s.Write([]byte("late")); err != nil {
+						t.Fatal(err)
+					}
+					if err := <-read; err != nil {
+						t.Errorf("the hung Read, once data came: %v, want success", err)
+					}
+					if err := <-closed; err != nil {
+						t.Errorf("Close: %v", err)
+					}
+				}
+			})
+		})
+	}
+}

@@ -1,20 +1,20 @@
 package winnet_test
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"testing"
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
-	"github.com/wsspi/wsspi/spi"
 	"github.com/wsspi/wsspi/wild"
 	"github.com/wsspi/wsspi/winnet"
 )
 
 // machineWith returns a machine with the wild provider named layer
 // installed over TCP/IPv4 and TCP/IPv6, or none for "".
-func machineWith(t testing.TB, layer string) *wsspi.Machine {
-	t.Helper()
+func machineWith(t interface{ Fatalf(string, ...any) }, layer string) *wsspi.Machine {
 	m := wsspi.NewMachine()
 	if layer == "" {
 		return m
@@ -38,24 +38,42 @@ type world struct {
 // newWorld starts the two processes and their stacks; t.Cleanup closes them.
 func newWorld(t testing.TB, m *wsspi.Machine, opts winnet.Options) *world {
 	t.Helper()
+	w, closeAll, err := openWorld(m, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := closeAll(); err != nil {
+			t.Error(err)
+		}
+	})
+	return w
+}
+
+// openWorld starts the two processes and their stacks, and returns the
+// function that closes them.
+func openWorld(m *wsspi.Machine, opts winnet.Options) (*world, func() error, error) {
 	w := &world{m: m}
+	var closers []func() error
+	closeAll := func() error {
+		var errs []error
+		for i := len(closers) - 1; i >= 0; i-- {
+			errs = append(errs, closers[i]())
+		}
+		return errors.Join(errs...)
+	}
 	for _, st := range []**winnet.Stack{&w.server, &w.client} {
 		p := m.NewProcess()
+		closers = append(closers, p.Close)
 		s, err := winnet.New(p, opts)
 		if err != nil {
-			t.Fatalf("winnet.New: %v", err)
+			closeAll()
+			return nil, nil, fmt.Errorf("winnet.New: %w", err)
 		}
+		closers = append(closers, s.Close)
 		*st = s
-		t.Cleanup(func() {
-			if err := s.Close(); err != nil {
-				t.Errorf("Stack.Close: %v", err)
-			}
-			if err := p.Close(); err != nil {
-				t.Errorf("Process.Close: %v", err)
-			}
-		})
 	}
-	return w
+	return w, closeAll, nil
 }
 
 // pipe connects a client Conn to a server Conn through a listener on
@@ -94,5 +112,3 @@ func (w *world) pipe(network string) (client, server *winnet.Conn, err error) {
 	}
 	return c.(*winnet.Conn), a.c, nil
 }
-
-var _ = spi.AF_INET
