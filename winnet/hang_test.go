@@ -30,7 +30,7 @@ var errHung = errors.New("the operation did not return after its deadline: its c
 // the read's error, or errHung if it has not returned hangBound after the
 // deadline. A hung read is left waiting; unblock returns its result once
 // whatever ends it happened.
-func readPastDeadline(c net.Conn, d time.Duration) (err error, unblock func() error) {
+func readPastDeadline(c net.Conn, d time.Duration) (unblock func() error, err error) {
 	c.SetReadDeadline(time.Now().Add(d))
 	done := make(chan error, 1)
 	go func() {
@@ -39,9 +39,9 @@ func readPastDeadline(c net.Conn, d time.Duration) (err error, unblock func() er
 	}()
 	select {
 	case err := <-done:
-		return err, nil
+		return nil, err
 	case <-time.After(d + hangBound):
-		return fmt.Errorf("Read with a deadline %v away: %w", d, errHung), func() error { return <-done }
+		return func() error { return <-done }, fmt.Errorf("Read with a deadline %v away: %w", d, errHung)
 	}
 }
 
@@ -54,7 +54,7 @@ func TestAReadDeadlineHangsOverTheKitWithoutTheBaseHandleCancel(t *testing.T) {
 		}
 		defer s.Close()
 		defer c.Close()
-		err, unblock := readPastDeadline(c, 10*time.Millisecond)
+		unblock, err := readPastDeadline(c, 10*time.Millisecond)
 		if !errors.Is(err, errHung) {
 			t.Fatalf("Read over the kit = %v, want %v (Go's poller cannot cancel through a non-IFS handle)", err, errHung)
 		}
@@ -81,7 +81,7 @@ func TestAReadDeadlineEndsOverTheKitWithTheBaseHandleCancel(t *testing.T) {
 		}
 		defer s.Close()
 		defer c.Close()
-		err, _ = readPastDeadline(c, 10*time.Millisecond)
+		_, err = readPastDeadline(c, 10*time.Millisecond)
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("Read over the kit with the base-handle cancel = %v, want os.ErrDeadlineExceeded", err)
 		}

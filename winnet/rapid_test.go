@@ -130,4 +130,3 @@ func TestConnStateMachine(t *testing.T) {
 		})
 	})
 }
-
