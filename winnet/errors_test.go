@@ -27,45 +27,35 @@ func wantOpError(t *testing.T, err error, op string, target error) *net.OpError 
 }
 
 func TestDialToAClosedPortIsConnectExRefused(t *testing.T) {
-	for _, sc := range stacks {
-		t.Run(sc.name, func(t *testing.T) {
-			w := newWorld(t, machineWith(t, sc.layer), sc.opts)
-			_, err := w.client.Dial("tcp4", "127.0.0.1:1")
-			oe := wantOpError(t, err, "dial", spi.WSAECONNREFUSED)
-			var se *os.SyscallError
-			if !errors.As(err, &se) || se.Syscall != "connectex" {
-				t.Errorf("cause %v, want an *os.SyscallError of connectex", oe.Err)
-			}
-			if got := oe.Addr.String(); got != "127.0.0.1:1" {
-				t.Errorf("Addr = %s, want 127.0.0.1:1", got)
-			}
-		})
-	}
+	onEachStack(t, func(t *testing.T, w *world) {
+		_, err := w.client.Dial("tcp4", "127.0.0.1:1")
+		oe := wantOpError(t, err, "dial", spi.WSAECONNREFUSED)
+		var se *os.SyscallError
+		if !errors.As(err, &se) || se.Syscall != "connectex" {
+			t.Errorf("cause %v, want an *os.SyscallError of connectex", oe.Err)
+		}
+		if got := oe.Addr.String(); got != "127.0.0.1:1" {
+			t.Errorf("Addr = %s, want 127.0.0.1:1", got)
+		}
+	})
 }
 
 func TestAPeerResetIsWSARecvConnReset(t *testing.T) {
-	for _, sc := range stacks {
-		t.Run(sc.name, func(t *testing.T) {
-			w := newWorld(t, machineWith(t, sc.layer), sc.opts)
-			c, s, err := w.pipe("tcp4")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			// Unread data at closesocket resets the connection.
-			if _, err := c.Write([]byte("unread")); err != nil {
-				t.Fatal(err)
-			}
-			waitReadable(t, s)
-			s.Close()
-			_, err = c.Read(make([]byte, 8))
-			wantOpError(t, err, "read", spi.WSAECONNRESET)
-			var se *os.SyscallError
-			if !errors.As(err, &se) || se.Syscall != "wsarecv" {
-				t.Errorf("cause of %v, want an *os.SyscallError of wsarecv", err)
-			}
-		})
-	}
+	onEachStack(t, func(t *testing.T, w *world) {
+		c, s := w.connected(t, "tcp4")
+		// Unread data at closesocket resets the connection.
+		if _, err := c.Write([]byte("unread")); err != nil {
+			t.Fatal(err)
+		}
+		waitReadable(t, s)
+		s.Close()
+		_, err := c.Read(make([]byte, 8))
+		wantOpError(t, err, "read", spi.WSAECONNRESET)
+		var se *os.SyscallError
+		if !errors.As(err, &se) || se.Syscall != "wsarecv" {
+			t.Errorf("cause of %v, want an *os.SyscallError of wsarecv", err)
+		}
+	})
 }
 
 // waitReadable waits until c has data to read, without reading it, by a
@@ -101,25 +91,22 @@ func TestCallsAfterCloseAreNetErrClosed(t *testing.T) {
 }
 
 func TestAcceptAfterCloseIsNetErrClosed(t *testing.T) {
-	for _, sc := range stacks {
-		t.Run(sc.name, func(t *testing.T) {
-			w := newWorld(t, machineWith(t, sc.layer), sc.opts)
-			l, err := w.server.Listen("tcp4", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() {
-				_, err := l.Accept()
-				done <- err
-			}()
-			time.Sleep(10 * time.Millisecond) // let Accept pend; either way it must end with ErrClosed
-			if err := l.Close(); err != nil {
-				t.Fatal(err)
-			}
-			wantOpError(t, <-done, "accept", net.ErrClosed)
-		})
-	}
+	onEachStack(t, func(t *testing.T, w *world) {
+		l, err := w.server.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := l.Accept()
+			done <- err
+		}()
+		time.Sleep(10 * time.Millisecond) // let Accept pend; either way it must end with ErrClosed
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wantOpError(t, <-done, "accept", net.ErrClosed)
+	})
 }
 
 func TestADeadlineIsATimeoutNetError(t *testing.T) {
@@ -140,34 +127,26 @@ func TestADeadlineIsATimeoutNetError(t *testing.T) {
 }
 
 func TestCloseWriteGivesThePeerEOFAndKeepsReading(t *testing.T) {
-	for _, sc := range stacks {
-		t.Run(sc.name, func(t *testing.T) {
-			w := newWorld(t, machineWith(t, sc.layer), sc.opts)
-			c, s, err := w.pipe("tcp4")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			defer s.Close()
-			if _, err := c.Write([]byte("last")); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.CloseWrite(); err != nil {
-				t.Fatal(err)
-			}
-			got, err := io.ReadAll(s)
-			if err != nil || string(got) != "last" {
-				t.Errorf("peer read %q, %v; want \"last\" then EOF", got, err)
-			}
-			if _, err := s.Write([]byte("reply")); err != nil {
-				t.Fatal(err)
-			}
-			buf := make([]byte, 5)
-			if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "reply" {
-				t.Errorf("read after CloseWrite = %q, %v", buf, err)
-			}
-		})
-	}
+	onEachStack(t, func(t *testing.T, w *world) {
+		c, s := w.connected(t, "tcp4")
+		if _, err := c.Write([]byte("last")); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(s)
+		if err != nil || string(got) != "last" {
+			t.Errorf("peer read %q, %v; want \"last\" then EOF", got, err)
+		}
+		if _, err := s.Write([]byte("reply")); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 5)
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "reply" {
+			t.Errorf("read after CloseWrite = %q, %v", buf, err)
+		}
+	})
 }
 
 func TestResolveRejectsWhatTheSimulatorCannotReach(t *testing.T) {

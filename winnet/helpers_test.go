@@ -112,3 +112,27 @@ func (w *world) pipe(network string) (client, server *winnet.Conn, err error) {
 	}
 	return c.(*winnet.Conn), a.c, nil
 }
+
+// connected returns a connected pair of w over network; t.Cleanup closes
+// both ends.
+func (w *world) connected(t testing.TB, network string) (c, s *winnet.Conn) {
+	t.Helper()
+	c, s, err := w.pipe(network)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.Close()
+		s.Close()
+	})
+	return c, s
+}
+
+// onEachStack runs f in a subtest per machine of stacks, with a world on it.
+func onEachStack(t *testing.T, f func(t *testing.T, w *world)) {
+	for _, sc := range stacks {
+		t.Run(sc.name, func(t *testing.T) {
+			f(t, newWorld(t, machineWith(t, sc.layer), sc.opts))
+		})
+	}
+}
