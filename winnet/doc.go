@@ -6,10 +6,11 @@
 // machine, the misbehaving ones of package wild included, and meets the
 // same failures a Go program meets on a Windows machine with such an LSP.
 //
-// It is written from the documented behaviour of Go's poller (the
-// spec sheets of the project describe src/internal/poll/fd_windows.go,
+// It is written from the behaviour of Go's poller as docs/facts.md §15.1
+// records it (G:poll: src/internal/poll/fd_windows.go, with
 // src/net/fd_windows.go and src/runtime/netpoll_windows.go), not from its
-// code.
+// code, and follows the newer execIO there, which reads each result with
+// WSAGetOverlappedResult itself.
 //
 // # The parts and the calls they model
 //

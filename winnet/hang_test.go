@@ -177,3 +177,59 @@ func TestCloseWithAPendingReadOverTheKit(t *testing.T) {
 		})
 	}
 }
+
+// A listener's Close hangs the same way over the kit: the pending AcceptEx
+// cannot be cancelled through the layer's handle, and Close waits for
+// Accept to let go (net/http's Server.Close and Shutdown hang on it). A
+// connection ends the AcceptEx; with CancelBaseHandle Close returns.
+func TestListenerCloseWithAPendingAcceptOverTheKit(t *testing.T) {
+	for _, opts := range []winnet.Options{{}, {CancelBaseHandle: true}} {
+		t.Run(fmt.Sprintf("CancelBaseHandle=%v", opts.CancelBaseHandle), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := newWorld(t, machineWith(t, "Kit"), opts)
+				l, err := w.server.Listen("tcp4", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				accepted := make(chan error, 1)
+				go func() {
+					c, err := l.Accept()
+					if c != nil {
+						c.Close()
+					}
+					accepted <- err
+				}()
+				synctest.Wait() // AcceptEx is pending
+				closed := make(chan error, 1)
+				go func() { closed <- l.Close() }()
+				select {
+				case err := <-closed:
+					if !opts.CancelBaseHandle {
+						t.Fatalf("Listener.Close = %v; want it to hang: the pending AcceptEx cannot be cancelled through the kit's handle", err)
+					}
+					if err != nil {
+						t.Errorf("Listener.Close: %v", err)
+					}
+					if err := <-accepted; !errors.Is(err, net.ErrClosed) {
+						t.Errorf("the pending Accept = %v, want net.ErrClosed", err)
+					}
+				case <-time.After(hangBound):
+					if opts.CancelBaseHandle {
+						t.Fatalf("Listener.Close: %v", errHung)
+					}
+					c, err := w.client.Dial("tcp4", l.Addr().String())
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer c.Close()
+					if err := <-accepted; err != nil {
+						t.Errorf("the hung Accept, once a connection came: %v, want success", err)
+					}
+					if err := <-closed; err != nil {
+						t.Errorf("Listener.Close: %v", err)
+					}
+				}
+			})
+		})
+	}
+}
