@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/wsspi/wsspi/spi"
 	"github.com/wsspi/wsspi/winnet"
 )
@@ -167,4 +169,56 @@ func TestResolveRejectsWhatTheSimulatorCannotReach(t *testing.T) {
 			t.Errorf("Listen(%q, %q) succeeded", tc.network, tc.address)
 		}
 	}
+}
+
+func TestListenOnABoundPortIsBindAddrInUse(t *testing.T) {
+	w := newWorld(t, machineWith(t, ""), winnet.Options{})
+	l, err := w.server.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, err = w.client.Listen("tcp4", l.Addr().String())
+	wantOpError(t, err, "listen", spi.WSAEADDRINUSE)
+	var se *os.SyscallError
+	if !errors.As(err, &se) || se.Syscall != "bind" {
+		t.Errorf("cause of %v, want an *os.SyscallError of bind", err)
+	}
+}
+
+// Every socket and thread a connection, a listener and a failed dial made
+// is gone once they are closed.
+func TestClosingLeavesNoHandleBehind(t *testing.T) {
+	onEachStack(t, func(t *testing.T, w *world) {
+		live := func() []spi.Handle {
+			var hs []spi.Handle
+			for _, st := range []*winnet.Stack{w.server, w.client} {
+				for _, e := range st.Process().Handles().Snapshot().Live {
+					hs = append(hs, e.Handle)
+				}
+			}
+			return hs
+		}
+		// A first connection loads the providers, which keep objects of
+		// their own (the kit's private port and worker thread) until
+		// WSPCleanup; count from there.
+		connectAndClose := func() {
+			c, s, err := w.pipe("tcp4")
+			if err != nil {
+				t.Fatal(err)
+			}
+			roundTrip(t, c, s)
+			c.Close()
+			s.Close()
+		}
+		connectAndClose()
+		before := live()
+		connectAndClose()
+		if _, err := w.client.Dial("tcp4", "127.0.0.1:1"); err == nil {
+			t.Fatal("Dial to a closed port succeeded")
+		}
+		if diff := cmp.Diff(before, live()); diff != "" {
+			t.Errorf("live handles (-before +after):\n%s", diff)
+		}
+	})
 }

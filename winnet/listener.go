@@ -39,15 +39,17 @@ func (st *Stack) Listen(network, address string) (*Listener, error) {
 	if err != nil {
 		return fail("socket", err)
 	}
+	call := "bind"
 	err = st.control(func(th *wsspi.Thread) error {
 		if err := th.Bind(s, la); err != nil {
 			return err
 		}
+		call = "listen"
 		return th.Listen(s, somaxconn)
 	})
 	if err != nil {
 		_ = st.closesocket(s)
-		return fail("bind", err)
+		return fail(call, err)
 	}
 	fd, err := st.newFD(s, af)
 	if err != nil {
