@@ -193,7 +193,7 @@ func (e *env) classify(o *op) {
 	case errors.Is(o.ret, spi.WSA_IO_PENDING):
 		o.pending = true
 	}
-	e.logf("%s(%d bytes) = %d, %v", o.name, len(o.buf), o.retBytes, errText(o.ret))
+	e.logOp(o, -1)
 }
 
 func errText(err error) string {

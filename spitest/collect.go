@@ -22,7 +22,7 @@ func (e *env) routine(o *op) spi.CompletionRoutine {
 // note records and checks one notification of o.
 func (e *env) note(o *op, n note) {
 	o.notes = append(o.notes, n)
-	e.logf("notified: %s by %v: %d bytes, %v", o.name, n.via, n.bytes, errText(errOrNil(n.status)))
+	e.logOp(o, len(o.notes)-1)
 	switch {
 	case !o.expectsNote():
 		e.fail(ruleImmediate, "%s failed at once (%v), so nothing started, yet it was notified by %v (status %v)",

@@ -60,7 +60,8 @@ type env struct {
 	alertable *wsspi.Thread // the thread in an alertable wait, while collect runs one
 	findings  []*Finding
 	seen      map[string]bool // rule and detail of findings already reported
-	log       []logLine       // what the run did, for reports
+	log       []logLine       // the last steps of the run, for reports: a ring (nextLine)
+	logNext   int             // with the ring full, the index of its oldest line
 	closed    bool
 }
 
@@ -140,23 +141,75 @@ func (o *op) result() (spi.Errno, uint32) {
 // (bench/README.md). Every argument is a value (names, handles, counts, errors)
 // that does not change afterwards, so the late text is the same.
 func (e *env) logf(format string, args ...any) {
-	e.log = append(e.log, logLine{format, args})
+	l := e.nextLine()
+	l.format, l.op = format, nil
+	l.args = append(l.args[:0], args...)
 }
 
-// logLine is one step of the run's log, unformatted.
+// logOp records the issue of o (note < 0) or its notes[note], the two
+// steps a run logs most: the line keeps o and is formatted from its
+// fields, which do not change once logged, so that logging them boxes no
+// value (bench/README.md).
+func (e *env) logOp(o *op, note int) {
+	l := e.nextLine()
+	l.format, l.op, l.note = "", o, note
+	clear(l.args)
+	l.args = l.args[:0]
+}
+
+// logLine is one step of the run's log, unformatted: a format and its
+// arguments, or an operation's step (op set).
 type logLine struct {
 	format string
 	args   []any
+	op     *op
+	note   int
 }
 
-// logText formats the last n lines of the log.
+// defaultLogTail is how many of a run's last steps a finding shows.
+const defaultLogTail = 40
+
+// nextLine returns the line to record the next step in. The log keeps the
+// last steps only, as many as a finding shows (config.logTail), in a ring
+// whose lines and argument lists are reused: a run logs hundreds of steps.
+func (e *env) nextLine() *logLine {
+	if cap(e.log) == 0 {
+		n := defaultLogTail
+		if e.cfg != nil && e.cfg.logTail > 0 {
+			n = e.cfg.logTail
+		}
+		e.log = make([]logLine, 0, n)
+	}
+	if len(e.log) < cap(e.log) {
+		e.log = e.log[:len(e.log)+1]
+		return &e.log[len(e.log)-1]
+	}
+	l := &e.log[e.logNext]
+	e.logNext = (e.logNext + 1) % len(e.log)
+	return l
+}
+
+// logText formats the last n lines of the log, oldest first.
 func (e *env) logText(n int) []string {
-	tail := e.log[max(0, len(e.log)-n):]
+	ordered := append(e.log[e.logNext:len(e.log):len(e.log)], e.log[:e.logNext]...)
+	tail := ordered[max(0, len(ordered)-n):]
 	out := make([]string, len(tail))
 	for i, l := range tail {
-		out[i] = fmt.Sprintf(l.format, l.args...)
+		out[i] = l.text()
 	}
 	return out
+}
+
+func (l *logLine) text() string {
+	switch o := l.op; {
+	case o == nil:
+		return fmt.Sprintf(l.format, l.args...)
+	case l.note < 0:
+		return fmt.Sprintf("%s(%d bytes) = %d, %v", o.name, len(o.buf), o.retBytes, errText(o.ret))
+	default:
+		n := o.notes[l.note]
+		return fmt.Sprintf("notified: %s by %v: %d bytes, %v", o.name, n.via, n.bytes, errText(errOrNil(n.status)))
+	}
 }
 
 // fail records a finding for rule.
