@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"slices"
+	"strconv"
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/handles"
@@ -24,7 +25,11 @@ func (e *env) snapshotInto(buf *[]handles.Entry) []handles.Entry {
 // added returns the entries of after that are not in before (both sorted
 // by value): the handles made in between.
 func added(before, after []handles.Entry) []handles.Entry {
-	var out []handles.Entry
+	return appendAdded(nil, before, after)
+}
+
+// appendAdded is added, appending to out.
+func appendAdded(out, before, after []handles.Entry) []handles.Entry {
 	i := 0
 	for _, a := range after {
 		for i < len(before) && before[i].Handle < a.Handle {
@@ -90,26 +95,74 @@ func (e *env) socket(th *wsspi.Thread, m mech) *sock {
 // reordering shows as bytes from elsewhere in the stream, and a change as
 // bytes never sent.
 func (e *env) payload(n int) []byte {
-	b := make([]byte, n)
+	b := e.bytes(n)
 	fillPattern(&e.lfsr, b)
 	return b
+}
+
+// bytes returns n zero bytes of their own: cut from a block the run
+// allocates now and then, since the buffers of its operations are kept
+// to the end of the run as records, and one allocation each showed in the
+// workload's speed (bench/README.md). The slice's capacity is its length,
+// so nothing appended to one reaches the next.
+func (e *env) bytes(n int) []byte {
+	if len(e.arena) < n {
+		e.arena = make([]byte, max(n, arenaBlock))
+	}
+	b := e.arena[:n:n]
+	e.arena = e.arena[n:]
+	return b
+}
+
+const arenaBlock = 4096
+
+// newOp returns an operation on s, notified by s's mechanism, with its
+// overlapped.
+func newOp(s *sock) *op {
+	o := &op{s: s, mech: s.mech}
+	o.ov = &o.overlapped
+	return o
+}
+
+// opName names the operation of call on s that is the run's n-th, as
+// "s0.WSASend#12", in one allocation.
+func opName(s *sock, call string, n int) string {
+	b := make([]byte, 0, 64)
+	b = append(b, s.name...)
+	b = append(b, '.')
+	b = append(b, call...)
+	b = append(b, '#')
+	return string(strconv.AppendInt(b, int64(n), 10))
+}
+
+// transferCall names the call issue makes.
+func transferCall(send, file bool) string {
+	switch {
+	case send && file:
+		return "WriteFile"
+	case file:
+		return "ReadFile"
+	case send:
+		return "WSASend"
+	}
+	return "WSARecv"
 }
 
 // issue starts an overlapped send or receive on s: through WSASend or
 // WSARecv, or through WriteFile or ReadFile when file is set.
 func (e *env) issue(s *sock, send, file bool, size int) *op {
-	o := &op{s: s, ov: new(spi.Overlapped), mech: s.mech, send: send}
+	o := newOp(s)
+	o.send = send
 	if file && o.mech == viaRoutine {
 		o.mech = viaEvent // ReadFile and WriteFile take no routine
 	}
 	cr := e.arm(o)
-	verb := map[[2]bool]string{{true, false}: "WSASend", {false, false}: "WSARecv", {true, true}: "WriteFile", {false, true}: "ReadFile"}[[2]bool{send, file}]
-	o.name = s.name + "." + verb + "#" + itoa(len(e.allOps))
+	o.name = opName(s, transferCall(send, file), len(e.allOps))
 	s.fileIO = s.fileIO || file
 	if send {
 		o.buf = e.payload(size)
 	} else {
-		o.buf = make([]byte, size)
+		o.buf = e.bytes(size)
 	}
 	e.ops[o.ov] = o
 	e.allOps = append(e.allOps, o)
@@ -125,10 +178,11 @@ func (e *env) issue(s *sock, send, file bool, size int) *op {
 	case file:
 		o.retBytes, o.ret = s.th.ReadFile(s.h, o.buf, o.ov)
 	case send:
-		o.retBytes, o.ret = s.th.WSASend(s.h, [][]byte{o.buf}, 0, o.ov, cr)
+		o.bufs[0] = o.buf
+		o.retBytes, o.ret = s.th.WSASend(s.h, o.bufs[:], 0, o.ov, cr)
 	default:
-		var flags uint32
-		o.retBytes, o.ret = s.th.WSARecv(s.h, [][]byte{o.buf}, &flags, o.ov, cr)
+		o.bufs[0] = o.buf
+		o.retBytes, o.ret = s.th.WSARecv(s.h, o.bufs[:], &o.flags, o.ov, cr)
 	}
 	e.classify(o)
 	return o
@@ -155,9 +209,10 @@ func (e *env) arm(o *op) spi.CompletionRoutine {
 // ioctl issues an overlapped SIO_BASE_HANDLE on s, which completes at
 // once and must be notified like any overlapped operation.
 func (e *env) ioctl(s *sock) *op {
-	o := &op{s: s, ov: new(spi.Overlapped), mech: s.mech, ioctl: true, buf: make([]byte, 8)}
+	o := newOp(s)
+	o.ioctl, o.buf = true, e.bytes(8)
 	cr := e.arm(o)
-	o.name = s.name + ".WSAIoctl(SIO_BASE_HANDLE, overlapped)#" + itoa(len(e.allOps))
+	o.name = opName(s, "WSAIoctl(SIO_BASE_HANDLE, overlapped)", len(e.allOps))
 	e.ops[o.ov] = o
 	e.allOps = append(e.allOps, o)
 	e.clientOp++
@@ -172,7 +227,7 @@ func (e *env) ioctl(s *sock) *op {
 // baseHandle asks s for SIO_BASE_HANDLE without an overlapped and checks
 // the answer.
 func (e *env) baseHandle(s *sock) {
-	out := make([]byte, 8)
+	out := e.bytes(8)
 	e.clientOp++
 	n, err := s.th.WSAIoctl(s.h, spi.SIO_BASE_HANDLE, nil, out, nil, nil)
 	e.logf("WSAIoctl(%s, SIO_BASE_HANDLE) = %d, %v", s.name, n, err)

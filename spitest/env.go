@@ -36,6 +36,8 @@ type env struct {
 	// reused (see snapshotInto); peerBuf is the peers' receive buffer.
 	before, after []handles.Entry
 	peerBuf       [][]byte
+	arena         []byte          // what is left of the block bytes cuts buffers from
+	added         []handles.Entry // the socket action's list of new handles, kept to be reused
 	faults        *Faults
 	rec           *trace.Recorder     // the machine's trace: the upcalls the handle checks read
 	entry         spi.WSAProtocolInfo // the target entry
@@ -113,6 +115,10 @@ type op struct {
 	notes     []note
 	closedAt  bool // the socket was closed while the operation was outstanding
 	ioctl     bool
+
+	overlapped spi.Overlapped // what ov points to (newOp)
+	bufs       [1][]byte      // the buffer list of WSASend and WSARecv: buf
+	flags      uint32         // WSARecv's flags
 }
 
 // note is one notification the client received for an operation.

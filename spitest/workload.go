@@ -160,16 +160,21 @@ func transfer(e *env, d drawer, send, file bool) {
 	if s == nil {
 		return
 	}
-	outstanding := 0
-	for _, o := range append(s.sends, s.recvs...) {
-		if o.expectsNote() && len(o.notes) == 0 {
-			outstanding++
-		}
-	}
-	if outstanding >= 8 {
+	if outstanding(s.sends)+outstanding(s.recvs) >= 8 {
 		return
 	}
 	e.issue(s, send, file, 1+d.intn(48, "size"))
+}
+
+// outstanding counts the operations of ops awaiting their notification.
+func outstanding(ops []*op) int {
+	n := 0
+	for _, o := range ops {
+		if o.expectsNote() && len(o.notes) == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // runWorkload runs the workload over entry id with decisions from d and
