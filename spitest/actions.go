@@ -59,11 +59,11 @@ func (e *env) socket(th *wsspi.Thread, m mech) *sock {
 	s := &sock{name: "s" + itoa(len(e.socks)), h: h, th: th, mech: m}
 	e.socks = append(e.socks, s)
 	after := e.snapshotInto(&e.after)
-	e.logf("%s = WSASocket(entry %d) = %v, notified by %v", s.name, e.entry.CatalogEntryId, h, m)
+	e.logf("%s = WSASocket(entry %d) = %v, notified by %v", s, e.entry.CatalogEntryId, h, m)
 	e.checkNewSocket(s, before, after)
 	e.clientOp++
 	if err := th.Connect(h, e.addr); err != nil {
-		e.logf("connect %s: %v", s.name, err)
+		e.logf("connect %s: %v", s, err)
 		return s
 	}
 	peer, _, err := e.peerTh.Accept(e.listener)
@@ -120,7 +120,7 @@ const arenaBlock = 4096
 // overlapped.
 func newOp(s *sock) *op {
 	o := &op{s: s, mech: s.mech}
-	o.ov = &o.overlapped
+	o.ov, o.notes = &o.overlapped, o.firstNote[:0]
 	return o
 }
 
@@ -230,7 +230,7 @@ func (e *env) baseHandle(s *sock) {
 	out := e.bytes(8)
 	e.clientOp++
 	n, err := s.th.WSAIoctl(s.h, spi.SIO_BASE_HANDLE, nil, out, nil, nil)
-	e.logf("WSAIoctl(%s, SIO_BASE_HANDLE) = %d, %v", s.name, n, err)
+	e.logf("WSAIoctl(%s, SIO_BASE_HANDLE) = %d, %v", s, n, err)
 	if err != nil {
 		if !s.closed && !s.reset {
 			e.fail(ruleBaseHandle, "%s: WSAIoctl(SIO_BASE_HANDLE) failed: %v; the base provider answers it", s.name, err)
@@ -251,11 +251,20 @@ func (e *env) classify(o *op) {
 	e.logOp(o, -1)
 }
 
-func errText(err error) string {
-	if err == nil {
+func errText(err error) string { return statusOf(err).String() }
+
+// status is how the log shows the outcome of a call: "success", or the
+// text of the Windows code. A status is a number, which the log keeps
+// without formatting it (logf).
+type status spi.Errno
+
+func statusOf(err error) status { return status(spi.ErrnoOf(err)) }
+
+func (st status) String() string {
+	if st == 0 {
 		return "success"
 	}
-	return spi.ErrnoOf(err).Error()
+	return spi.Errno(st).Error()
 }
 
 // peerSend sends n bytes from the peer of s (nonblocking). With a
@@ -269,7 +278,7 @@ func (e *env) peerSend(s *sock, n int) {
 	b := e.payload(n)
 	if e.transform == nil {
 		k, err := e.peerTh.WSASend(s.peer, [][]byte{b}, 0, nil, nil)
-		e.logf("peer of %s sends %d bytes: %d, %v", s.name, n, k, errText(err))
+		e.logf("peer of %s sends %d bytes: %d, %v", s, n, k, statusOf(err))
 		if err == nil {
 			s.peerSent = append(s.peerSent, b[:k]...)
 		}
@@ -282,7 +291,7 @@ func (e *env) peerSend(s *sock, n int) {
 			s.name, len(sends), show(wire), len(s.peerSends), show(s.peerWire))
 		return
 	}
-	e.logf("peer of %s sends %d bytes, %d bytes on the wire", s.name, n, len(wire)-len(s.peerWire))
+	e.logf("peer of %s sends %d bytes, %d bytes on the wire", s, n, len(wire)-len(s.peerWire))
 	s.peerSends, s.peerWire = sends, wire
 	s.peerSent = append(s.peerSent, b...)
 	e.peerFlush(s)
@@ -293,7 +302,7 @@ func (e *env) peerSend(s *sock, n int) {
 func (e *env) peerFlush(s *sock) {
 	for s.peerOut < len(s.peerWire) {
 		k, err := e.peerTh.WSASend(s.peer, [][]byte{s.peerWire[s.peerOut:]}, 0, nil, nil)
-		e.logf("peer of %s sends %d bytes of wire: %d, %v", s.name, len(s.peerWire)-s.peerOut, k, errText(err))
+		e.logf("peer of %s sends %d bytes of wire: %d, %v", s, len(s.peerWire)-s.peerOut, k, statusOf(err))
 		if err != nil || k == 0 {
 			return
 		}
@@ -327,7 +336,7 @@ func (e *env) peerClose(s *sock) {
 	}
 	e.peerRecv(s)
 	s.gone = true
-	e.logf("peer of %s closes", s.name)
+	e.logf("peer of %s closes", s)
 	_ = e.peerTh.Closesocket(s.peer)
 }
 
@@ -346,7 +355,7 @@ func (e *env) close(s *sock) {
 	}
 	e.clientOp++
 	err := s.th.Closesocket(s.h)
-	e.logf("closesocket(%s) = %v", s.name, errText(err))
+	e.logf("closesocket(%s) = %v", s, statusOf(err))
 	s.closed = true
 	if err != nil {
 		e.fail(ruleCloseAborts, "closesocket(%s) failed: %v", s.name, err)

@@ -99,6 +99,10 @@ type sock struct {
 	short   bool // a short-transfer fault was armed
 }
 
+// String returns the socket's name, for the log: a pointer the log keeps
+// costs no allocation, and the name does not change.
+func (s *sock) String() string { return s.name }
+
 // op is one overlapped operation the client issued.
 type op struct {
 	name      string
@@ -110,15 +114,16 @@ type op struct {
 	buf       []byte
 	ret       error
 	retBytes  uint32
-	pending   bool // the call returned WSA_IO_PENDING
-	immediate bool // the call returned success
-	notes     []note
-	closedAt  bool // the socket was closed while the operation was outstanding
+	pending   bool   // the call returned WSA_IO_PENDING
+	immediate bool   // the call returned success
+	notes     []note // in arrival order: almost always one, in firstNote
+	closedAt  bool   // the socket was closed while the operation was outstanding
 	ioctl     bool
 
 	overlapped spi.Overlapped // what ov points to (newOp)
 	bufs       [1][]byte      // the buffer list of WSASend and WSARecv: buf
 	flags      uint32         // WSARecv's flags
+	firstNote  [1]note        // the storage of the first of notes (newOp)
 }
 
 // note is one notification the client received for an operation.
@@ -172,6 +177,9 @@ type logLine struct {
 	note   int
 }
 
+// lineArgs is the room for arguments each line of the log starts with.
+const lineArgs = 6
+
 // defaultLogTail is how many of a run's last steps a finding shows.
 const defaultLogTail = 40
 
@@ -184,7 +192,11 @@ func (e *env) nextLine() *logLine {
 		if e.cfg != nil && e.cfg.logTail > 0 {
 			n = e.cfg.logTail
 		}
-		e.log = make([]logLine, 0, n)
+		lines, args := make([]logLine, n), make([]any, n*lineArgs)
+		for i := range lines {
+			lines[i].args = args[i*lineArgs : i*lineArgs : (i+1)*lineArgs]
+		}
+		e.log = lines[:0]
 	}
 	if len(e.log) < cap(e.log) {
 		e.log = e.log[:len(e.log)+1]

@@ -96,15 +96,15 @@ var actions = []action{
 		switch d.intn(3, "fault (0 fail, 1 short, 2 reset)") {
 		case 0:
 			e.faults.FailTransfer(s.base, kind, 0, spi.WSAENOBUFS)
-			e.logf("fault armed: the next base %v on %s fails with WSAENOBUFS", kindWord(kind), s.name)
+			e.logf("fault armed: the next base %v on %s fails with WSAENOBUFS", transferWord(kind), s)
 		case 1:
 			s.short = true
 			e.faults.ShortTransfer(s.base, kind, 0, 1+d.intn(4, "short to"))
-			e.logf("fault armed: the next base %v on %s is cut short", kindWord(kind), s.name)
+			e.logf("fault armed: the next base %v on %s is cut short", transferWord(kind), s)
 		default:
 			s.reset = true
 			e.faults.ResetTransfer(s.base, kind, 0)
-			e.logf("fault armed: the next base %v on %s resets the connection", kindWord(kind), s.name)
+			e.logf("fault armed: the next base %v on %s resets the connection", transferWord(kind), s)
 		}
 	}},
 	{"step", func(e *env, d drawer) {
@@ -121,8 +121,11 @@ var actions = []action{
 	}},
 }
 
-func kindWord(k TransferKind) string {
-	if k == SendTransfer {
+// transferWord is how the log names a kind of transfer.
+type transferWord TransferKind
+
+func (k transferWord) String() string {
+	if TransferKind(k) == SendTransfer {
 		return "send"
 	}
 	return "receive"
