@@ -197,7 +197,12 @@ func (e *env) arm(o *op) spi.CompletionRoutine {
 		if err != nil {
 			panic("spitest: WSACreateEvent: " + err.Error())
 		}
+		obj, err := e.p.Kernel().Event(ev)
+		if err != nil {
+			panic("spitest: the event WSACreateEvent made: " + err.Error())
+		}
 		e.events = append(e.events, ev)
+		e.evObjs = append(e.evObjs, obj)
 		e.evOps = append(e.evOps, o)
 		o.event, o.ov.HEvent = ev, ev
 	case viaRoutine:

@@ -6,6 +6,7 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/handles"
+	"github.com/wsspi/wsspi/iocp"
 	"github.com/wsspi/wsspi/spi"
 	"github.com/wsspi/wsspi/trace"
 )
@@ -52,8 +53,9 @@ type env struct {
 	socks         []*sock
 	ops           map[*spi.Overlapped]*op
 	allOps        []*op
-	evOps         []*op // the operations notified by events
-	events        []spi.Handle
+	evOps         []*op         // the operations notified by events
+	events        []spi.Handle  // their events, in the same order
+	evObjs        []*iocp.Event // the kernel's objects of events, which collect waits on
 	nextKey       uintptr
 	lfsr          uint32     // the state of the payload pattern (fillPattern)
 	transform     *Transform // the target's, or nil
