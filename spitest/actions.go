@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/handles"
@@ -56,7 +57,9 @@ func (e *env) socket(th *wsspi.Thread, m mech) *sock {
 		e.logf("WSASocket: %v", err)
 		return nil
 	}
-	s := &sock{name: "s" + itoa(len(e.socks)), h: h, th: th, mech: m}
+	s := &sock{name: e.name(len(e.socks), "s"), h: h, th: th, mech: m}
+	q := make([]*op, 0, 2*sockQueue)
+	s.sends, s.recvs = q[:0:sockQueue], q[sockQueue:sockQueue:2*sockQueue]
 	e.socks = append(e.socks, s)
 	after := e.snapshotInto(&e.after)
 	e.logf("%s = WSASocket(entry %d) = %v, notified by %v", s, e.entry.CatalogEntryId, h, m)
@@ -89,6 +92,11 @@ func (e *env) socket(th *wsspi.Thread, m mech) *sock {
 	}
 	return s
 }
+
+// sockQueue is the room a socket's lists of sends and receives start
+// with, in one allocation: transfer lets 8 operations of a socket await
+// their notification.
+const sockQueue = 8
 
 // payload returns the next n bytes of the run's byte pattern
 // (fillPattern): no four bytes a run sends repeat, so a duplicate or a
@@ -124,16 +132,30 @@ func newOp(s *sock) *op {
 	return o
 }
 
-// opName names the operation of call on s that is the run's n-th, as
-// "s0.WSASend#12", in one allocation.
-func opName(s *sock, call string, n int) string {
-	b := make([]byte, 0, 64)
-	b = append(b, s.name...)
-	b = append(b, '.')
-	b = append(b, call...)
-	b = append(b, '#')
-	return string(strconv.AppendInt(b, int64(n), 10))
+// name returns the concatenation of parts and n in decimal, as
+// "s0.WSASend#12". The names of the run's sockets and operations are cut
+// from blocks, as their buffers are (bytes): a name of its own for each
+// operation showed in the workload's allocations (bench/README.md). The
+// strings a strings.Builder returns are never written again.
+func (e *env) name(n int, parts ...string) string {
+	need := 20
+	for _, p := range parts {
+		need += len(p)
+	}
+	if e.names.Cap()-e.names.Len() < need {
+		e.names = strings.Builder{}
+		e.names.Grow(max(need, namesBlock))
+	}
+	start := e.names.Len()
+	for _, p := range parts {
+		e.names.WriteString(p)
+	}
+	var digits [20]byte
+	e.names.Write(strconv.AppendInt(digits[:0], int64(n), 10))
+	return e.names.String()[start:]
 }
+
+const namesBlock = 2048
 
 // transferCall names the call issue makes.
 func transferCall(send, file bool) string {
@@ -157,7 +179,7 @@ func (e *env) issue(s *sock, send, file bool, size int) *op {
 		o.mech = viaEvent // ReadFile and WriteFile take no routine
 	}
 	cr := e.arm(o)
-	o.name = opName(s, transferCall(send, file), len(e.allOps))
+	o.name = e.name(len(e.allOps), s.name, ".", transferCall(send, file), "#")
 	s.fileIO = s.fileIO || file
 	if send {
 		o.buf = e.payload(size)
@@ -217,7 +239,7 @@ func (e *env) ioctl(s *sock) *op {
 	o := newOp(s)
 	o.ioctl, o.buf = true, e.bytes(8)
 	cr := e.arm(o)
-	o.name = opName(s, "WSAIoctl(SIO_BASE_HANDLE, overlapped)", len(e.allOps))
+	o.name = e.name(len(e.allOps), s.name, ".WSAIoctl(SIO_BASE_HANDLE, overlapped)#")
 	e.ops[o.ov] = o
 	e.allOps = append(e.allOps, o)
 	e.clientOp++

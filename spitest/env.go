@@ -3,6 +3,7 @@ package spitest
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/handles"
@@ -38,6 +39,7 @@ type env struct {
 	before, after []handles.Entry
 	peerBuf       [][]byte
 	arena         []byte          // what is left of the block bytes cuts buffers from
+	names         strings.Builder // the block name cuts names from
 	added         []handles.Entry // the socket action's list of new handles, kept to be reused
 	faults        *Faults
 	rec           *trace.Recorder     // the machine's trace: the upcalls the handle checks read
