@@ -61,6 +61,7 @@ func (e *env) socket(th *wsspi.Thread, m mech) *sock {
 	q := make([]*op, 0, 2*sockQueue)
 	s.sends, s.recvs = q[:0:sockQueue], q[sockQueue:sockQueue:2*sockQueue]
 	e.socks = append(e.socks, s)
+	e.open = append(e.open, s)
 	after := e.snapshotInto(&e.after)
 	e.logf("%s = WSASocket(entry %d) = %v, notified by %v", s, e.entry.CatalogEntryId, h, m)
 	e.checkNewSocket(s, before, after)
@@ -138,20 +139,18 @@ func newOp(s *sock) *op {
 // operation showed in the workload's allocations (bench/README.md). The
 // strings a strings.Builder returns are never written again.
 func (e *env) name(n int, parts ...string) string {
-	need := 20
+	var room [64]byte
+	b := room[:0]
 	for _, p := range parts {
-		need += len(p)
+		b = append(b, p...)
 	}
-	if e.names.Cap()-e.names.Len() < need {
+	b = strconv.AppendInt(b, int64(n), 10)
+	if e.names.Cap()-e.names.Len() < len(b) {
 		e.names = strings.Builder{}
-		e.names.Grow(max(need, namesBlock))
+		e.names.Grow(max(len(b), namesBlock))
 	}
 	start := e.names.Len()
-	for _, p := range parts {
-		e.names.WriteString(p)
-	}
-	var digits [20]byte
-	e.names.Write(strconv.AppendInt(digits[:0], int64(n), 10))
+	e.names.Write(b)
 	return e.names.String()[start:]
 }
 
@@ -384,6 +383,7 @@ func (e *env) close(s *sock) {
 	err := s.th.Closesocket(s.h)
 	e.logf("closesocket(%s) = %v", s, statusOf(err))
 	s.closed = true
+	e.open = slices.DeleteFunc(e.open, func(o *sock) bool { return o == s })
 	if err != nil {
 		e.fail(ruleCloseAborts, "closesocket(%s) failed: %v", s.name, err)
 	}

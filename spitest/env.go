@@ -53,6 +53,7 @@ type env struct {
 	listener      spi.Socket
 	addr          netip.AddrPort
 	socks         []*sock
+	open          []*sock // the sockets of socks not closed, in the same order
 	ops           map[*spi.Overlapped]*op
 	allOps        []*op
 	evOps         []*op         // the operations notified by events

@@ -132,22 +132,15 @@ func (k transferWord) String() string {
 }
 
 // open counts the client sockets not closed.
-func open(e *env) int {
-	n := 0
-	for _, s := range e.socks {
-		if !s.closed {
-			n++
-		}
-	}
-	return n
-}
+func open(e *env) int { return len(e.open) }
 
 // pick draws an open client socket (with a live peer, if peer is set), or
 // returns nil when there is none.
 func pick(e *env, d drawer, peer bool) *sock {
-	var ok []*sock
-	for _, s := range e.socks {
-		if !s.closed && (!peer || (s.peer != 0 && !s.gone)) {
+	var room [8]*sock
+	ok := room[:0]
+	for _, s := range e.open {
+		if !peer || (s.peer != 0 && !s.gone) {
 			ok = append(ok, s)
 		}
 	}
