@@ -376,8 +376,15 @@ func RenameOpError(op string, s Handle, err error) error {
 // ERROR_SUCCESS for nil, and WSASYSCALLFAILURE for an error that carries none
 // (the code ws2_32 uses when a provider fails without setting one).
 func ErrnoOf(err error) Errno {
-	if err == nil {
+	switch x := err.(type) {
+	case nil:
 		return ERROR_SUCCESS
+	case Errno: // the common cases, without errors.As's allocation
+		return x
+	case *OpError:
+		if e, ok := x.Err.(Errno); ok {
+			return e
+		}
 	}
 	var e Errno
 	if errors.As(err, &e) {

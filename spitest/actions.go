@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/handles"
@@ -24,7 +26,11 @@ func (e *env) snapshotInto(buf *[]handles.Entry) []handles.Entry {
 // added returns the entries of after that are not in before (both sorted
 // by value): the handles made in between.
 func added(before, after []handles.Entry) []handles.Entry {
-	var out []handles.Entry
+	return appendAdded(nil, before, after)
+}
+
+// appendAdded is added, appending to out.
+func appendAdded(out, before, after []handles.Entry) []handles.Entry {
 	i := 0
 	for _, a := range after {
 		for i < len(before) && before[i].Handle < a.Handle {
@@ -51,14 +57,17 @@ func (e *env) socket(th *wsspi.Thread, m mech) *sock {
 		e.logf("WSASocket: %v", err)
 		return nil
 	}
-	s := &sock{name: "s" + itoa(len(e.socks)), h: h, th: th, mech: m}
+	s := &sock{name: e.name(len(e.socks), "s"), h: h, th: th, mech: m}
+	q := make([]*op, 0, 2*sockQueue)
+	s.sends, s.recvs = q[:0:sockQueue], q[sockQueue:sockQueue:2*sockQueue]
 	e.socks = append(e.socks, s)
+	e.open = append(e.open, s)
 	after := e.snapshotInto(&e.after)
-	e.logf("%s = WSASocket(entry %d) = %v, notified by %v", s.name, e.entry.CatalogEntryId, h, m)
+	e.logf("%s = WSASocket(entry %d) = %v, notified by %v", s, e.entry.CatalogEntryId, h, m)
 	e.checkNewSocket(s, before, after)
 	e.clientOp++
 	if err := th.Connect(h, e.addr); err != nil {
-		e.logf("connect %s: %v", s.name, err)
+		e.logf("connect %s: %v", s, err)
 		return s
 	}
 	peer, _, err := e.peerTh.Accept(e.listener)
@@ -85,31 +94,96 @@ func (e *env) socket(th *wsspi.Thread, m mech) *sock {
 	return s
 }
 
+// sockQueue is the room a socket's lists of sends and receives start
+// with, in one allocation: transfer lets 8 operations of a socket await
+// their notification.
+const sockQueue = 8
+
 // payload returns the next n bytes of the run's byte pattern
 // (fillPattern): no four bytes a run sends repeat, so a duplicate or a
 // reordering shows as bytes from elsewhere in the stream, and a change as
 // bytes never sent.
 func (e *env) payload(n int) []byte {
-	b := make([]byte, n)
+	b := e.bytes(n)
 	fillPattern(&e.lfsr, b)
 	return b
+}
+
+// bytes returns n zero bytes of their own: cut from a block the run
+// allocates now and then, since the buffers of its operations are kept
+// to the end of the run as records, and one allocation each showed in the
+// workload's speed (bench/README.md). The slice's capacity is its length,
+// so nothing appended to one reaches the next.
+func (e *env) bytes(n int) []byte {
+	if len(e.arena) < n {
+		e.arena = make([]byte, max(n, arenaBlock))
+	}
+	b := e.arena[:n:n]
+	e.arena = e.arena[n:]
+	return b
+}
+
+const arenaBlock = 4096
+
+// newOp returns an operation on s, notified by s's mechanism, with its
+// overlapped.
+func newOp(s *sock) *op {
+	o := &op{s: s, mech: s.mech}
+	o.ov, o.notes = &o.overlapped, o.firstNote[:0]
+	return o
+}
+
+// name returns the concatenation of parts and n in decimal, as
+// "s0.WSASend#12". The names of the run's sockets and operations are cut
+// from blocks, as their buffers are (bytes): a name of its own for each
+// operation showed in the workload's allocations (bench/README.md). The
+// strings a strings.Builder returns are never written again.
+func (e *env) name(n int, parts ...string) string {
+	var room [64]byte
+	b := room[:0]
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	b = strconv.AppendInt(b, int64(n), 10)
+	if e.names.Cap()-e.names.Len() < len(b) {
+		e.names = strings.Builder{}
+		e.names.Grow(max(len(b), namesBlock))
+	}
+	start := e.names.Len()
+	e.names.Write(b)
+	return e.names.String()[start:]
+}
+
+const namesBlock = 2048
+
+// transferCall names the call issue makes.
+func transferCall(send, file bool) string {
+	switch {
+	case send && file:
+		return "WriteFile"
+	case file:
+		return "ReadFile"
+	case send:
+		return "WSASend"
+	}
+	return "WSARecv"
 }
 
 // issue starts an overlapped send or receive on s: through WSASend or
 // WSARecv, or through WriteFile or ReadFile when file is set.
 func (e *env) issue(s *sock, send, file bool, size int) *op {
-	o := &op{s: s, ov: new(spi.Overlapped), mech: s.mech, send: send}
+	o := newOp(s)
+	o.send = send
 	if file && o.mech == viaRoutine {
 		o.mech = viaEvent // ReadFile and WriteFile take no routine
 	}
 	cr := e.arm(o)
-	verb := map[[2]bool]string{{true, false}: "WSASend", {false, false}: "WSARecv", {true, true}: "WriteFile", {false, true}: "ReadFile"}[[2]bool{send, file}]
-	o.name = s.name + "." + verb + "#" + itoa(len(e.allOps))
+	o.name = e.name(len(e.allOps), s.name, ".", transferCall(send, file), "#")
 	s.fileIO = s.fileIO || file
 	if send {
 		o.buf = e.payload(size)
 	} else {
-		o.buf = make([]byte, size)
+		o.buf = e.bytes(size)
 	}
 	e.ops[o.ov] = o
 	e.allOps = append(e.allOps, o)
@@ -125,10 +199,11 @@ func (e *env) issue(s *sock, send, file bool, size int) *op {
 	case file:
 		o.retBytes, o.ret = s.th.ReadFile(s.h, o.buf, o.ov)
 	case send:
-		o.retBytes, o.ret = s.th.WSASend(s.h, [][]byte{o.buf}, 0, o.ov, cr)
+		o.bufs[0] = o.buf
+		o.retBytes, o.ret = s.th.WSASend(s.h, o.bufs[:], 0, o.ov, cr)
 	default:
-		var flags uint32
-		o.retBytes, o.ret = s.th.WSARecv(s.h, [][]byte{o.buf}, &flags, o.ov, cr)
+		o.bufs[0] = o.buf
+		o.retBytes, o.ret = s.th.WSARecv(s.h, o.bufs[:], &o.flags, o.ov, cr)
 	}
 	e.classify(o)
 	return o
@@ -143,7 +218,12 @@ func (e *env) arm(o *op) spi.CompletionRoutine {
 		if err != nil {
 			panic("spitest: WSACreateEvent: " + err.Error())
 		}
+		obj, err := e.p.Kernel().Event(ev)
+		if err != nil {
+			panic("spitest: the event WSACreateEvent made: " + err.Error())
+		}
 		e.events = append(e.events, ev)
+		e.evObjs = append(e.evObjs, obj)
 		e.evOps = append(e.evOps, o)
 		o.event, o.ov.HEvent = ev, ev
 	case viaRoutine:
@@ -155,9 +235,10 @@ func (e *env) arm(o *op) spi.CompletionRoutine {
 // ioctl issues an overlapped SIO_BASE_HANDLE on s, which completes at
 // once and must be notified like any overlapped operation.
 func (e *env) ioctl(s *sock) *op {
-	o := &op{s: s, ov: new(spi.Overlapped), mech: s.mech, ioctl: true, buf: make([]byte, 8)}
+	o := newOp(s)
+	o.ioctl, o.buf = true, e.bytes(8)
 	cr := e.arm(o)
-	o.name = s.name + ".WSAIoctl(SIO_BASE_HANDLE, overlapped)#" + itoa(len(e.allOps))
+	o.name = e.name(len(e.allOps), s.name, ".WSAIoctl(SIO_BASE_HANDLE, overlapped)#")
 	e.ops[o.ov] = o
 	e.allOps = append(e.allOps, o)
 	e.clientOp++
@@ -172,10 +253,10 @@ func (e *env) ioctl(s *sock) *op {
 // baseHandle asks s for SIO_BASE_HANDLE without an overlapped and checks
 // the answer.
 func (e *env) baseHandle(s *sock) {
-	out := make([]byte, 8)
+	out := e.bytes(8)
 	e.clientOp++
 	n, err := s.th.WSAIoctl(s.h, spi.SIO_BASE_HANDLE, nil, out, nil, nil)
-	e.logf("WSAIoctl(%s, SIO_BASE_HANDLE) = %d, %v", s.name, n, err)
+	e.logf("WSAIoctl(%s, SIO_BASE_HANDLE) = %d, %v", s, n, err)
 	if err != nil {
 		if !s.closed && !s.reset {
 			e.fail(ruleBaseHandle, "%s: WSAIoctl(SIO_BASE_HANDLE) failed: %v; the base provider answers it", s.name, err)
@@ -193,14 +274,23 @@ func (e *env) classify(o *op) {
 	case errors.Is(o.ret, spi.WSA_IO_PENDING):
 		o.pending = true
 	}
-	e.logf("%s(%d bytes) = %d, %v", o.name, len(o.buf), o.retBytes, errText(o.ret))
+	e.logOp(o, -1)
 }
 
-func errText(err error) string {
-	if err == nil {
+func errText(err error) string { return statusOf(err).String() }
+
+// status is how the log shows the outcome of a call: "success", or the
+// text of the Windows code. A status is a number, which the log keeps
+// without formatting it (logf).
+type status spi.Errno
+
+func statusOf(err error) status { return status(spi.ErrnoOf(err)) }
+
+func (st status) String() string {
+	if st == 0 {
 		return "success"
 	}
-	return spi.ErrnoOf(err).Error()
+	return spi.Errno(st).Error()
 }
 
 // peerSend sends n bytes from the peer of s (nonblocking). With a
@@ -214,7 +304,7 @@ func (e *env) peerSend(s *sock, n int) {
 	b := e.payload(n)
 	if e.transform == nil {
 		k, err := e.peerTh.WSASend(s.peer, [][]byte{b}, 0, nil, nil)
-		e.logf("peer of %s sends %d bytes: %d, %v", s.name, n, k, errText(err))
+		e.logf("peer of %s sends %d bytes: %d, %v", s, n, k, statusOf(err))
 		if err == nil {
 			s.peerSent = append(s.peerSent, b[:k]...)
 		}
@@ -227,7 +317,7 @@ func (e *env) peerSend(s *sock, n int) {
 			s.name, len(sends), show(wire), len(s.peerSends), show(s.peerWire))
 		return
 	}
-	e.logf("peer of %s sends %d bytes, %d bytes on the wire", s.name, n, len(wire)-len(s.peerWire))
+	e.logf("peer of %s sends %d bytes, %d bytes on the wire", s, n, len(wire)-len(s.peerWire))
 	s.peerSends, s.peerWire = sends, wire
 	s.peerSent = append(s.peerSent, b...)
 	e.peerFlush(s)
@@ -238,7 +328,7 @@ func (e *env) peerSend(s *sock, n int) {
 func (e *env) peerFlush(s *sock) {
 	for s.peerOut < len(s.peerWire) {
 		k, err := e.peerTh.WSASend(s.peer, [][]byte{s.peerWire[s.peerOut:]}, 0, nil, nil)
-		e.logf("peer of %s sends %d bytes of wire: %d, %v", s.name, len(s.peerWire)-s.peerOut, k, errText(err))
+		e.logf("peer of %s sends %d bytes of wire: %d, %v", s, len(s.peerWire)-s.peerOut, k, statusOf(err))
 		if err != nil || k == 0 {
 			return
 		}
@@ -272,7 +362,7 @@ func (e *env) peerClose(s *sock) {
 	}
 	e.peerRecv(s)
 	s.gone = true
-	e.logf("peer of %s closes", s.name)
+	e.logf("peer of %s closes", s)
 	_ = e.peerTh.Closesocket(s.peer)
 }
 
@@ -291,8 +381,9 @@ func (e *env) close(s *sock) {
 	}
 	e.clientOp++
 	err := s.th.Closesocket(s.h)
-	e.logf("closesocket(%s) = %v", s.name, errText(err))
+	e.logf("closesocket(%s) = %v", s, statusOf(err))
 	s.closed = true
+	e.open = slices.DeleteFunc(e.open, func(o *sock) bool { return o == s })
 	if err != nil {
 		e.fail(ruleCloseAborts, "closesocket(%s) failed: %v", s.name, err)
 	}

@@ -3,9 +3,11 @@ package spitest
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/handles"
+	"github.com/wsspi/wsspi/iocp"
 	"github.com/wsspi/wsspi/spi"
 	"github.com/wsspi/wsspi/trace"
 )
@@ -36,6 +38,9 @@ type env struct {
 	// reused (see snapshotInto); peerBuf is the peers' receive buffer.
 	before, after []handles.Entry
 	peerBuf       [][]byte
+	arena         []byte          // what is left of the block bytes cuts buffers from
+	names         strings.Builder // the block name cuts names from
+	added         []handles.Entry // the socket action's list of new handles, kept to be reused
 	faults        *Faults
 	rec           *trace.Recorder     // the machine's trace: the upcalls the handle checks read
 	entry         spi.WSAProtocolInfo // the target entry
@@ -48,10 +53,12 @@ type env struct {
 	listener      spi.Socket
 	addr          netip.AddrPort
 	socks         []*sock
+	open          []*sock // the sockets of socks not closed, in the same order
 	ops           map[*spi.Overlapped]*op
 	allOps        []*op
-	evOps         []*op // the operations notified by events
-	events        []spi.Handle
+	evOps         []*op         // the operations notified by events
+	events        []spi.Handle  // their events, in the same order
+	evObjs        []*iocp.Event // the kernel's objects of events, which collect waits on
 	nextKey       uintptr
 	lfsr          uint32     // the state of the payload pattern (fillPattern)
 	transform     *Transform // the target's, or nil
@@ -60,7 +67,8 @@ type env struct {
 	alertable *wsspi.Thread // the thread in an alertable wait, while collect runs one
 	findings  []*Finding
 	seen      map[string]bool // rule and detail of findings already reported
-	log       []logLine       // what the run did, for reports
+	log       []logLine       // the last steps of the run, for reports: a ring (nextLine)
+	logNext   int             // with the ring full, the index of its oldest line
 	closed    bool
 }
 
@@ -96,6 +104,10 @@ type sock struct {
 	short   bool // a short-transfer fault was armed
 }
 
+// String returns the socket's name, for the log: a pointer the log keeps
+// costs no allocation, and the name does not change.
+func (s *sock) String() string { return s.name }
+
 // op is one overlapped operation the client issued.
 type op struct {
 	name      string
@@ -107,11 +119,16 @@ type op struct {
 	buf       []byte
 	ret       error
 	retBytes  uint32
-	pending   bool // the call returned WSA_IO_PENDING
-	immediate bool // the call returned success
-	notes     []note
-	closedAt  bool // the socket was closed while the operation was outstanding
+	pending   bool   // the call returned WSA_IO_PENDING
+	immediate bool   // the call returned success
+	notes     []note // in arrival order: almost always one, in firstNote
+	closedAt  bool   // the socket was closed while the operation was outstanding
 	ioctl     bool
+
+	overlapped spi.Overlapped // what ov points to (newOp)
+	bufs       [1][]byte      // the buffer list of WSASend and WSARecv: buf
+	flags      uint32         // WSARecv's flags
+	firstNote  [1]note        // the storage of the first of notes (newOp)
 }
 
 // note is one notification the client received for an operation.
@@ -140,23 +157,82 @@ func (o *op) result() (spi.Errno, uint32) {
 // (bench/README.md). Every argument is a value (names, handles, counts, errors)
 // that does not change afterwards, so the late text is the same.
 func (e *env) logf(format string, args ...any) {
-	e.log = append(e.log, logLine{format, args})
+	l := e.nextLine()
+	l.format, l.op = format, nil
+	l.args = append(l.args[:0], args...)
 }
 
-// logLine is one step of the run's log, unformatted.
+// logOp records the issue of o (note < 0) or its notes[note], the two
+// steps a run logs most: the line keeps o and is formatted from its
+// fields, which do not change once logged, so that logging them boxes no
+// value (bench/README.md).
+func (e *env) logOp(o *op, note int) {
+	l := e.nextLine()
+	l.format, l.op, l.note = "", o, note
+	clear(l.args)
+	l.args = l.args[:0]
+}
+
+// logLine is one step of the run's log, unformatted: a format and its
+// arguments, or an operation's step (op set).
 type logLine struct {
 	format string
 	args   []any
+	op     *op
+	note   int
 }
 
-// logText formats the last n lines of the log.
+// lineArgs is the room for arguments each line of the log starts with.
+const lineArgs = 6
+
+// defaultLogTail is how many of a run's last steps a finding shows.
+const defaultLogTail = 40
+
+// nextLine returns the line to record the next step in. The log keeps the
+// last steps only, as many as a finding shows (config.logTail), in a ring
+// whose lines and argument lists are reused: a run logs hundreds of steps.
+func (e *env) nextLine() *logLine {
+	if cap(e.log) == 0 {
+		n := defaultLogTail
+		if e.cfg != nil && e.cfg.logTail > 0 {
+			n = e.cfg.logTail
+		}
+		lines, args := make([]logLine, n), make([]any, n*lineArgs)
+		for i := range lines {
+			lines[i].args = args[i*lineArgs : i*lineArgs : (i+1)*lineArgs]
+		}
+		e.log = lines[:0]
+	}
+	if len(e.log) < cap(e.log) {
+		e.log = e.log[:len(e.log)+1]
+		return &e.log[len(e.log)-1]
+	}
+	l := &e.log[e.logNext]
+	e.logNext = (e.logNext + 1) % len(e.log)
+	return l
+}
+
+// logText formats the last n lines of the log, oldest first.
 func (e *env) logText(n int) []string {
-	tail := e.log[max(0, len(e.log)-n):]
+	ordered := append(e.log[e.logNext:len(e.log):len(e.log)], e.log[:e.logNext]...)
+	tail := ordered[max(0, len(ordered)-n):]
 	out := make([]string, len(tail))
 	for i, l := range tail {
-		out[i] = fmt.Sprintf(l.format, l.args...)
+		out[i] = l.text()
 	}
 	return out
+}
+
+func (l *logLine) text() string {
+	switch o := l.op; {
+	case o == nil:
+		return fmt.Sprintf(l.format, l.args...)
+	case l.note < 0:
+		return fmt.Sprintf("%s(%d bytes) = %d, %v", o.name, len(o.buf), o.retBytes, errText(o.ret))
+	default:
+		n := o.notes[l.note]
+		return fmt.Sprintf("notified: %s by %v: %d bytes, %v", o.name, n.via, n.bytes, errText(errOrNil(n.status)))
+	}
 }
 
 // fail records a finding for rule.

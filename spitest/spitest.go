@@ -145,7 +145,7 @@ func Timeout(d time.Duration) Option { return func(c *config) { c.timeout = d } 
 func Cases(names ...string) Option { return func(c *config) { c.only = names } }
 
 func newConfig(opts []Option) *config {
-	c := &config{seeds: 3, steps: 60, seed: 1, timeout: 2 * time.Second, logTail: 40}
+	c := &config{seeds: 3, steps: 60, seed: 1, timeout: 2 * time.Second, logTail: defaultLogTail}
 	if os.Getenv("SPITEST_LONG") != "" {
 		c.seeds, c.steps = 24, 400
 	}

@@ -96,15 +96,15 @@ var actions = []action{
 		switch d.intn(3, "fault (0 fail, 1 short, 2 reset)") {
 		case 0:
 			e.faults.FailTransfer(s.base, kind, 0, spi.WSAENOBUFS)
-			e.logf("fault armed: the next base %v on %s fails with WSAENOBUFS", kindWord(kind), s.name)
+			e.logf("fault armed: the next base %v on %s fails with WSAENOBUFS", transferWord(kind), s)
 		case 1:
 			s.short = true
 			e.faults.ShortTransfer(s.base, kind, 0, 1+d.intn(4, "short to"))
-			e.logf("fault armed: the next base %v on %s is cut short", kindWord(kind), s.name)
+			e.logf("fault armed: the next base %v on %s is cut short", transferWord(kind), s)
 		default:
 			s.reset = true
 			e.faults.ResetTransfer(s.base, kind, 0)
-			e.logf("fault armed: the next base %v on %s resets the connection", kindWord(kind), s.name)
+			e.logf("fault armed: the next base %v on %s resets the connection", transferWord(kind), s)
 		}
 	}},
 	{"step", func(e *env, d drawer) {
@@ -121,30 +121,26 @@ var actions = []action{
 	}},
 }
 
-func kindWord(k TransferKind) string {
-	if k == SendTransfer {
+// transferWord is how the log names a kind of transfer.
+type transferWord TransferKind
+
+func (k transferWord) String() string {
+	if TransferKind(k) == SendTransfer {
 		return "send"
 	}
 	return "receive"
 }
 
 // open counts the client sockets not closed.
-func open(e *env) int {
-	n := 0
-	for _, s := range e.socks {
-		if !s.closed {
-			n++
-		}
-	}
-	return n
-}
+func open(e *env) int { return len(e.open) }
 
 // pick draws an open client socket (with a live peer, if peer is set), or
 // returns nil when there is none.
 func pick(e *env, d drawer, peer bool) *sock {
-	var ok []*sock
-	for _, s := range e.socks {
-		if !s.closed && (!peer || (s.peer != 0 && !s.gone)) {
+	var room [8]*sock
+	ok := room[:0]
+	for _, s := range e.open {
+		if !peer || (s.peer != 0 && !s.gone) {
 			ok = append(ok, s)
 		}
 	}
@@ -160,16 +156,21 @@ func transfer(e *env, d drawer, send, file bool) {
 	if s == nil {
 		return
 	}
-	outstanding := 0
-	for _, o := range append(s.sends, s.recvs...) {
-		if o.expectsNote() && len(o.notes) == 0 {
-			outstanding++
-		}
-	}
-	if outstanding >= 8 {
+	if outstanding(s.sends)+outstanding(s.recvs) >= 8 {
 		return
 	}
 	e.issue(s, send, file, 1+d.intn(48, "size"))
+}
+
+// outstanding counts the operations of ops awaiting their notification.
+func outstanding(ops []*op) int {
+	n := 0
+	for _, o := range ops {
+		if o.expectsNote() && len(o.notes) == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // runWorkload runs the workload over entry id with decisions from d and
