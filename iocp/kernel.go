@@ -94,7 +94,7 @@ func (k *Kernel) NewPort(concurrency uint32) (*Port, error) {
 	if c == 0 {
 		c = k.processors
 	}
-	p := &Port{k: k, concurrency: int32(min(c, math.MaxInt32))}
+	p := &Port{k: k, concurrency: c}
 	h, err := k.table.Insert(handles.KindPort, p)
 	if err != nil {
 		return nil, spi.NewOpError("CreateIoCompletionPort", 0, spi.ErrnoOf(err))

@@ -2,7 +2,6 @@ package iocp
 
 import (
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/wsspi/wsspi/spi"
@@ -21,35 +20,18 @@ import (
 //
 // A Port is safe for concurrent use.
 type Port struct {
-	// The dequeuing side, on a cache line of its own (see portLayout): mu
-	// is the port's lock, which every dequeue takes and posts take only
-	// to wake a waiter or to grow the ring. Posters queue under tailMu,
-	// so that a thread posting and one dequeuing do not pass the lines
-	// they write back and forth at every packet. Lock order: tailMu, then
-	// mu.
-	mu       sync.Mutex // guards head, cring, dropped, running, waiters; with tailMu, closed
-	head     uint64     // position of the oldest queued packet: packets dequeued or dropped so far
-	seenTail uint64     // a tail no newer than the real one: the packets before it are queued
-	cring    ring       // the ring, as mu's holder sees it (a copy of pring)
-	dropped  uint64     // packets discarded by Close
-	running  int32      // threads counted as running
-	_        [4]byte
-
-	// The posting side, on a cache line of its own.
-	tailMu   sync.Mutex    // guards the fields below but tail's reads
-	tail     atomic.Uint64 // position after the newest packet: packets posted so far; stored under tailMu
-	seenHead uint64        // a head no newer than mu's: the slots before it are free
-	pring    ring          // the ring, as tailMu's holder sees it; both copies change under both locks
-	_        [16]byte
-
-	// Read by both sides, written seldom.
-	closed  bool
-	waiting atomic.Int32  // len(waiters), which posters read without mu
-	waiters []*portWaiter // parked threads, oldest first; released from the end
-
 	k           *Kernel
 	handle      spi.Handle
-	concurrency int32
+	concurrency int
+
+	mu       sync.Mutex // guards the fields below
+	q        ring
+	waiters  []*portWaiter // parked threads, oldest first; released from the end
+	running  int           // threads counted as running
+	closed   bool
+	posted   uint64
+	dequeued uint64
+	dropped  uint64
 }
 
 // portWaiter is a thread parked on a port. A releasing thread fills dst and
@@ -78,8 +60,7 @@ const errIOCompletion = spi.Errno(spi.WAIT_IO_COMPLETION)
 // PortSnapshot is the observable state of a [Port]. Every packet posted is
 // dequeued, dropped by Close, or still queued:
 // Posted == Dequeued + Dropped + Queued.
-// It is a copy, taken under the port's lock; a post running meanwhile
-// may or may not be in it.
+// It is a copy, taken under the object's lock.
 type PortSnapshot struct {
 	Handle      spi.Handle
 	Concurrency int
@@ -96,22 +77,21 @@ type PortSnapshot struct {
 func (p *Port) Handle() spi.Handle { return p.handle }
 
 // Concurrency returns the most threads the port lets run at once.
-func (p *Port) Concurrency() int { return int(p.concurrency) }
+func (p *Port) Concurrency() int { return p.concurrency }
 
 // Snapshot returns the port's observable state.
 func (p *Port) Snapshot() PortSnapshot {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	tail := p.tail.Load()
 	return PortSnapshot{
 		Handle:      p.handle,
-		Concurrency: int(p.concurrency),
-		Queued:      int(tail - p.head),
+		Concurrency: p.concurrency,
+		Queued:      p.q.n,
 		Waiting:     len(p.waiters),
-		Running:     int(p.running),
+		Running:     p.running,
 		Closed:      p.closed,
-		Posted:      tail,
-		Dequeued:    p.head - p.dropped,
+		Posted:      p.posted,
+		Dequeued:    p.dequeued,
 		Dropped:     p.dropped,
 	}
 }
@@ -128,52 +108,24 @@ func (p *Port) Post(bytes uint32, key uintptr, ov *spi.Overlapped) error {
 }
 
 // post queues e and reports false if the port is closed. before, if not
-// nil, is told which under the posting lock, before any waiter can dequeue
+// nil, is told which under the port's lock, before any waiter can dequeue
 // e (the trace's report of the completion).
-//
-// A post takes only tailMu, unless threads are parked: then it takes mu
-// to release them, after queuing the packet. A thread that parks
-// meanwhile stores waiting before it looks at tail, and the post stores
-// tail before it loads waiting (sequentially consistent atomics), so at
-// least one of them sees the other and releases the packet. Until the
-// post has taken mu, a dequeue that takes mu first does the post's
-// release itself, before its own thread stops running (see remove), so
-// the waiters get the packets the post would have given them.
 func (p *Port) post(e spi.OverlappedEntry, before func(posted bool)) bool {
-	p.tailMu.Lock()
+	p.mu.Lock()
 	if before != nil {
 		before(!p.closed)
 	}
 	if p.closed {
-		p.tailMu.Unlock()
+		p.mu.Unlock()
 		return false
 	}
-	t := p.tail.Load()
-	if t-p.seenHead == uint64(len(p.pring)) {
-		p.makeRoom(t)
-	}
-	p.pring.put(t, e)
-	p.tail.Store(t + 1)
-	p.tailMu.Unlock()
-	if p.waiting.Load() > 0 {
-		p.mu.Lock()
+	p.posted++
+	p.q.push(e)
+	if len(p.waiters) > 0 {
 		p.releaseLocked()
-		p.mu.Unlock()
-	}
-	return true
-}
-
-// makeRoom is called by the holder of tailMu when the ring looks full as
-// of seenHead, to post the packet of position tail: it learns the head,
-// and grows the ring if it is full.
-func (p *Port) makeRoom(tail uint64) {
-	p.mu.Lock()
-	p.seenHead = p.head
-	if tail-p.head == uint64(len(p.pring)) {
-		p.pring = p.pring.grown(p.head, tail)
-		p.cring = p.pring
 	}
 	p.mu.Unlock()
+	return true
 }
 
 // Get dequeues one packet for th, as GetQueuedCompletionStatus does,
@@ -280,14 +232,11 @@ func (p *Port) remove(th *Thread, dst []spi.OverlappedEntry, timeout time.Durati
 		p.mu.Unlock()
 		return 0, spi.ERROR_INVALID_HANDLE
 	}
-	if len(p.waiters) > 0 { // a post's release, if it has not taken mu yet
-		p.releaseLocked()
-	}
 	if th.running { // waiting again ends the running spell
 		p.running--
 		th.running = false
 	}
-	if p.running < p.concurrency && p.queuedLocked(1) > 0 {
+	if p.q.n > 0 && p.running < p.concurrency {
 		n := p.takeLocked(dst)
 		p.running++
 		p.mu.Unlock()
@@ -305,14 +254,6 @@ func (p *Port) remove(th *Thread, dst []spi.OverlappedEntry, timeout time.Durati
 	w := &th.pw
 	w.dst, w.n, w.state = dst, 0, waiting
 	p.waiters = append(p.waiters, w)
-	p.waiting.Store(int32(len(p.waiters)))
-	p.releaseLocked() // a packet queued by a post that did not see w (see post)
-	if w.state == satisfied {
-		p.mu.Unlock()
-		th.running = true
-		w.dst = nil
-		return w.n, 0
-	}
 	p.mu.Unlock()
 
 	c, t := startTimer(timeout)
@@ -349,33 +290,19 @@ func (p *Port) remove(th *Thread, dst []spi.OverlappedEntry, timeout time.Durati
 
 // takeLocked moves up to len(dst) queued packets into dst.
 func (p *Port) takeLocked(dst []spi.OverlappedEntry) int {
-	n := int(min(uint64(len(dst)), p.queuedLocked(uint64(len(dst)))))
-	if n > 0 {
-		p.cring.takeInto(dst, p.head, n)
-		p.head += uint64(n)
-	}
+	n := p.q.popInto(dst)
+	p.dequeued += uint64(n)
 	return n
-}
-
-// queuedLocked returns the number of packets queued, or at least want of
-// them: it reads tail, the posters' line, only when the tail it saw last
-// leaves fewer than want.
-func (p *Port) queuedLocked(want uint64) uint64 {
-	if p.seenTail-p.head < want {
-		p.seenTail = p.tail.Load()
-	}
-	return p.seenTail - p.head
 }
 
 // releaseLocked hands queued packets to parked threads, newest waiter
 // first, while the concurrency allows another thread to run.
 func (p *Port) releaseLocked() {
-	for len(p.waiters) > 0 && p.running < p.concurrency && p.queuedLocked(1) > 0 {
+	for p.q.n > 0 && len(p.waiters) > 0 && p.running < p.concurrency {
 		last := len(p.waiters) - 1
 		w := p.waiters[last]
 		p.waiters[last] = nil
 		p.waiters = p.waiters[:last]
-		p.waiting.Store(int32(last))
 		w.n = p.takeLocked(w.dst)
 		w.state = satisfied
 		p.running++
@@ -390,7 +317,6 @@ func (p *Port) unparkLocked(w *portWaiter) {
 			copy(p.waiters[i:], p.waiters[i+1:])
 			p.waiters[len(p.waiters)-1] = nil
 			p.waiters = p.waiters[:len(p.waiters)-1]
-			p.waiting.Store(int32(len(p.waiters)))
 			return
 		}
 	}
@@ -408,27 +334,20 @@ func (p *Port) isClosed() bool {
 // a handle still associated with the port is dropped too. Close fails with
 // ERROR_INVALID_HANDLE if the port is already closed.
 func (p *Port) Close() error {
-	p.tailMu.Lock()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		p.tailMu.Unlock()
 		return spi.NewOpError("CloseHandle", p.handle, spi.ERROR_INVALID_HANDLE)
 	}
 	p.closed = true
-	tail := p.tail.Load()
-	p.dropped += tail - p.head
-	clear(p.cring)
-	p.head, p.seenHead, p.seenTail = tail, tail, tail
+	p.dropped += uint64(p.q.clear())
 	for i, w := range p.waiters {
 		w.state = abandoned
 		w.th.signal()
 		p.waiters[i] = nil
 	}
 	p.waiters = p.waiters[:0]
-	p.waiting.Store(0)
 	p.mu.Unlock()
-	p.tailMu.Unlock()
 	p.k.table.Close(p.handle) // only the Close that set closed gets here
 	return nil
 }

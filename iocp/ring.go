@@ -2,43 +2,61 @@ package iocp
 
 import "github.com/wsspi/wsspi/spi"
 
-// ring is the array of a port's queued completion packets. A packet is
-// known by its position, the number of packets posted to the port before
-// it, and lives in slot position&(len-1); the length is a power of two. A
-// port in steady state queues and dequeues without allocating: the ring
-// grows by doubling and never shrinks. It knows nothing of which
-// positions are queued: the port's head and tail say that, and their locks
-// guard the slots (see [Port]).
-type ring []spi.OverlappedEntry
-
-// put stores e at position pos.
-func (r ring) put(pos uint64, e spi.OverlappedEntry) {
-	r[pos&uint64(len(r)-1)] = e
+// ring is the FIFO of completion packets of a port. Its size is a power of
+// two; it grows by doubling and never shrinks, so a port in steady state
+// queues and dequeues without allocating. It is not safe for concurrent
+// use; Port.mu guards it.
+type ring struct {
+	buf  []spi.OverlappedEntry
+	head int // index of the oldest packet
+	n    int // number of packets
 }
 
-// takeInto moves the n packets from position pos on into dst, which holds
-// at least n, and clears their slots, so the ring keeps no Overlapped
-// alive.
-func (r ring) takeInto(dst []spi.OverlappedEntry, pos uint64, n int) {
-	i := int(pos & uint64(len(r)-1))
-	if n == 1 { // the common case, without the cost of copy and clear
-		dst[0] = r[i]
-		r[i] = spi.OverlappedEntry{}
-		return
+// push appends e at the tail.
+func (r *ring) push(e spi.OverlappedEntry) {
+	if r.n == len(r.buf) {
+		r.grow()
 	}
-	first := min(n, len(r)-i) // up to the end of the array, then from 0
-	copy(dst, r[i:i+first])
-	clear(r[i : i+first])
-	copy(dst[first:n], r[:n-first])
-	clear(r[:n-first])
+	r.buf[(r.head+r.n)&(len(r.buf)-1)] = e
+	r.n++
 }
 
-// grown returns a ring twice as long (16 slots for an empty one) holding
-// the packets of positions head to tail, each in its slot of the new ring.
-func (r ring) grown(head, tail uint64) ring {
-	g := make(ring, max(2*len(r), 16))
-	for pos := head; pos != tail; pos++ {
-		g.put(pos, r[pos&uint64(len(r)-1)])
+// popInto moves the oldest packets into dst, as many as fit, and returns
+// how many. The slots it empties are cleared, so the ring keeps no
+// Overlapped alive.
+func (r *ring) popInto(dst []spi.OverlappedEntry) int {
+	n := min(len(dst), r.n)
+	switch n {
+	case 0:
+		return 0
+	case 1: // the common case, without the cost of copy and clear
+		dst[0] = r.buf[r.head]
+		r.buf[r.head] = spi.OverlappedEntry{}
+		r.head = (r.head + 1) & (len(r.buf) - 1)
+		r.n--
+		return 1
 	}
-	return g
+	first := min(n, len(r.buf)-r.head) // up to the end of buf, then from 0
+	copy(dst, r.buf[r.head:r.head+first])
+	clear(r.buf[r.head : r.head+first])
+	copy(dst[first:n], r.buf[:n-first])
+	clear(r.buf[:n-first])
+	r.head = (r.head + n) & (len(r.buf) - 1)
+	r.n -= n
+	return n
+}
+
+// clear drops every packet and returns how many there were.
+func (r *ring) clear() int {
+	n := r.n
+	clear(r.buf)
+	r.head, r.n = 0, 0
+	return n
+}
+
+func (r *ring) grow() {
+	size := max(2*len(r.buf), 16)
+	buf := make([]spi.OverlappedEntry, size)
+	r.popInto(buf)
+	r.buf, r.head, r.n = buf, 0, len(r.buf)
 }

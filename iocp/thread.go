@@ -316,9 +316,6 @@ func (th *Thread) suspend() bool {
 func (th *Thread) resume() {
 	p := th.port
 	p.mu.Lock()
-	if len(p.waiters) > 0 { // a post's release first, as remove does
-		p.releaseLocked()
-	}
 	p.running++
 	p.mu.Unlock()
 	th.running = true
