@@ -66,7 +66,7 @@ var targets = []target{
 	{bench: "BenchmarkHandleLookupScale/live=1M", metric: "ns/op", baseline: "BenchmarkHandleLookupScale/live=1k", bound: 1.5},
 	{bench: "BenchmarkHandleLookupScale/live=1M", metric: "B/handle", bound: 96},
 	// iocp (issue 4)
-	{bench: "BenchmarkPortPostGet/port", metric: "ns/op", baseline: "BenchmarkPortPostGet/chan", bound: 1.0},
+	{bench: "BenchmarkPortPostGet/port", metric: "ns/op", baseline: "BenchmarkPortPostGet/chan", bound: 0.8}, // 1.0 until issue 17
 	{bench: "BenchmarkPortPostGet/port", metric: "allocs/op", bound: 0},
 	{bench: "BenchmarkPortDequeue/many", metric: "ns/packet", baseline: "BenchmarkPortDequeue/one", bound: 0.5},
 	// end to end (issues 5-7): allocations per send of each setup alone,
