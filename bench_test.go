@@ -127,6 +127,39 @@ func BenchmarkSendRatios(b *testing.B) {
 	}
 }
 
+// BenchmarkWriteFile measures an overlapped 64-byte WriteFile plus
+// dequeuing its packet, over the setups of BenchmarkReadFile; the peer
+// drains what arrived every 512 writes, so writes never pend for space. It
+// reports the user/kernel transitions the client process made per
+// WriteFile.
+func BenchmarkWriteFile(b *testing.B) {
+	for _, bs := range readFileSetups {
+		b.Run(bs.name, func(b *testing.B) {
+			k := bs.setup(b)
+			p := k.cth.Process()
+			port := must(p.CreateIoCompletionPort(k.c, 0, 1, 0))(b)
+			msg := make([]byte, 64)
+			sink := [][]byte{make([]byte, 64<<10)}
+			var ov spi.Overlapped
+			i := 0
+			before := p.Transitions().Total()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := k.cth.WriteFile(k.c, msg, &ov); err != nil && !errors.Is(err, spi.WSA_IO_PENDING) {
+					b.Fatal(err)
+				}
+				if _, err := k.cth.GetQueuedCompletionStatus(port, long); err != nil {
+					b.Fatal(err)
+				}
+				if i++; i%512 == 0 {
+					drain(b, k.sth, k.s, sink)
+				}
+			}
+			b.ReportMetric(float64(p.Transitions().Total()-before)/float64(i), "transitions/op")
+		})
+	}
+}
+
 // sendRatios are the ratios BenchmarkSendRatios reports: ns/send of setup
 // over that of baseline.
 var sendRatios []struct{ setup, baseline string }

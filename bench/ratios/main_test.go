@@ -142,6 +142,9 @@ func useTargets(t *testing.T, ts []target) {
 func cell(t *testing.T, table, header, bench, metric string) string {
 	t.Helper()
 	lines := strings.Split(table, "\n")
+	for len(lines) > 1 && !strings.HasPrefix(lines[0], "benchmark ") { // the machine line
+		lines = lines[1:]
+	}
 	start := strings.Index(lines[0], " "+header+" ") + 1
 	if start == 0 {
 		t.Fatalf("no %q column in %q", header, lines[0])
@@ -248,5 +251,23 @@ BenchmarkReadFile/ifs-2 	100	 100 ns/op
 	}
 	if want := "AMBIGUOUS: BenchmarkReadFile/ifs in example.com/a, example.com/b"; !strings.Contains(out.String(), want) {
 		t.Errorf("report lacks %q:\n%s", want, out.String())
+	}
+}
+
+func TestReportNamesTheMachine(t *testing.T) {
+	for _, c := range []struct{ name, run, want string }{
+		{"bench/run's line", "machine: 2 CPUs, AMD EPYC (family 26, model 2), go1.26.8\ncpu: AMD EPYC\n" + sample,
+			"machine: 2 CPUs, AMD EPYC (family 26, model 2), go1.26.8\n"},
+		{"go test's cpu line", "cpu: Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz\n" + sample,
+			"machine: Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz\n"},
+		{"two machines", "machine: a\n" + sample + "machine: b\n" + sample + "machine: a\n", "machine: a; b\n"},
+		{"none", sample, "machine: unknown\n"},
+	} {
+		r, _ := parse(strings.NewReader(c.run))
+		var out strings.Builder
+		report(&out, r)
+		if first, _, _ := strings.Cut(out.String(), "benchmark"); first != c.want {
+			t.Errorf("%s: the table starts with %q, want %q", c.name, first, c.want)
+		}
 	}
 }
