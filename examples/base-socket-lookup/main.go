@@ -48,6 +48,7 @@ var machines = [][]string{
 	{"FailBaseHandle"},
 	{"Kit", "FailBaseHandle"},
 	{"IFSPassThrough", "FailBaseHandle"},
+	{"OwnBaseHandle"},
 }
 
 func run(w io.Writer) error {
