@@ -58,6 +58,14 @@
 //     [github.com/wsspi/wsspi/spitest] runs it through a table of cases,
 //     each checking a Winsock rule (spitest.Run in a test, one call), and
 //     lends its fault injector and seeded scheduler to plain tests.
+//   - To test a client (an event loop, a poller, a protocol library)
+//     against the LSPs that broke real ones:
+//     [github.com/wsspi/wsspi/clienttest] runs a scenario under every
+//     provider of [github.com/wsspi/wsspi/wild], alone and stacked, and
+//     says which configurations break it and why (clienttest.Run, one
+//     call). [github.com/wsspi/wsspi/winnet] gives net.Conn and
+//     net.Listener over a simulated process, driven as Go's poller drives
+//     Winsock, so Go code such as net/http runs over any layer unchanged.
 //   - To watch what happens: [MachineOptions.Trace] records every call of
 //     every layer, which package [github.com/wsspi/wsspi/trace] prints as
 //     a timeline or a Mermaid diagram. The programs under examples/ each
