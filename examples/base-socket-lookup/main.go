@@ -23,6 +23,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,10 +31,17 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/spi"
 	"github.com/wsspi/wsspi/wild"
 )
 
 func main() {
+	matrix := flag.Bool("matrix", false, "run every lookup over package clienttest's matrix of machines and print one table")
+	flag.Parse()
+	run := run
+	if *matrix {
+		run = func(w io.Writer) error { return runMatrix(w) }
+	}
 	if err := run(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "base-socket-lookup:", err)
 		os.Exit(1)
@@ -77,7 +85,7 @@ func run(w io.Writer) error {
 			}
 			result := "readable"
 			var f *failure
-			if err := readable(m, lk); errors.As(err, &f) {
+			if err := readable(m, lk, spi.AF_INET); errors.As(err, &f) {
 				result = f.short()
 			} else if err != nil {
 				return err
