@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -82,8 +83,11 @@ func runMatrix(w io.Writer, opts ...clienttest.Option) error {
 	}
 	fmt.Fprintln(tw)
 	var notes []string
-	broken := make([]int, len(lookups))
-	noSocket, configs := 0, 0
+	seen := map[string]bool{}
+	broken := make([]tally, len(lookups))
+	var noSocket tally
+	configs := 0
+	var seeds []uint64
 	for _, l := range layouts {
 		fmt.Fprint(tw, l)
 		for i := range lookups {
@@ -94,13 +98,18 @@ func runMatrix(w io.Writer, opts ...clienttest.Option) error {
 				notes = append(notes, note)
 			}
 			for _, r := range rs {
-				switch v := verdict(r); {
+				if !slices.Contains(seeds, r.Config.Seed) {
+					seeds = append(seeds, r.Config.Seed)
+				}
+				v := verdict(r)
+				seen[v] = true
+				switch {
 				case v == "no socket":
 					if i == 0 {
-						noSocket++
+						noSocket.add(r.Config)
 					}
 				case v != "pass":
-					broken[i]++
+					broken[i].add(r.Config)
 				}
 			}
 			if i == 0 {
@@ -115,15 +124,111 @@ func runMatrix(w io.Writer, opts ...clienttest.Option) error {
 	for _, n := range notes {
 		fmt.Fprintln(w, n)
 	}
-	fmt.Fprintf(w, "%d layouts, %d configurations with no scheduler and seeded; over each, a TCP/IPv4\n", len(layouts), configs)
-	fmt.Fprintln(w, "and a TCP/IPv6 socket. WSAE...: the lookup fails; STATUS_...: IOCTL_AFD_POLL on its answer")
-	fmt.Fprintln(w, "fails; no packet: the poll never completes; no socket: socket() fails, before any lookup.")
-	var parts []string
-	for i, lk := range lookups {
-		parts = append(parts, fmt.Sprintf("%d of %d configurations break %s", broken[i], configs, lk.name))
+	fmt.Fprint(w, wrap(fmt.Sprintf("%d layouts, each run %s; on each, a TCP/IPv4 and a TCP/IPv6 socket made through the catalog. %s",
+		len(layouts), schedulers(seeds), legend(seen)), 96))
+	widest := noSocket.n
+	for _, t := range broken {
+		widest = max(widest, t.n)
 	}
-	fmt.Fprintf(w, "%s,\n%s; %d make no socket.\n", strings.Join(parts[:len(parts)-1], ", "), parts[len(parts)-1], noSocket)
+	digits := len(strconv.Itoa(widest))
+	for i, lk := range lookups {
+		fmt.Fprintf(w, "%*d of %d configurations break %s%s\n", digits, broken[i].n, configs, lk.name, broken[i].by())
+	}
+	if noSocket.n > 0 {
+		fmt.Fprintf(w, "%*d of %d configurations make no TCP socket%s, whatever the lookup\n", digits, noSocket.n, configs, noSocket.by())
+	}
 	return nil
+}
+
+// schedulers says how each layout ran, for the summary.
+func schedulers(seeds []uint64) string {
+	var with []string
+	var seeded []string
+	for _, s := range seeds {
+		if s == 0 {
+			with = append(with, "with no scheduler")
+		} else {
+			seeded = append(seeded, strconv.FormatUint(s, 10))
+		}
+	}
+	switch len(seeded) {
+	case 0:
+	case 1:
+		with = append(with, "with the seeded scheduler (seed "+seeded[0]+")")
+	default:
+		with = append(with, "with the seeded scheduler (seeds "+strings.Join(seeded, ", ")+")")
+	}
+	return strings.Join(with, " and ")
+}
+
+// tally counts configurations and the top layers of their machines,
+// the layers to blame.
+type tally struct {
+	n    int
+	tops []string
+}
+
+func (t *tally) add(c clienttest.Config) {
+	t.n++
+	if len(c.Layers) > 0 && !slices.Contains(t.tops, c.Layers[0]) {
+		t.tops = append(t.tops, c.Layers[0])
+	}
+}
+
+// by names the layers, for a summary line.
+func (t *tally) by() string {
+	if len(t.tops) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(t.tops, ", ") + ")"
+}
+
+// legends say what a kind of cell means, for the kinds the table shows.
+var legends = []struct {
+	match   func(cell string) bool
+	meaning string
+}{
+	{func(c string) bool { return strings.HasPrefix(c, "WSA") }, "WSAE...: the lookup fails with that error"},
+	{func(c string) bool { return strings.HasPrefix(c, "STATUS_") }, "STATUS_...: IOCTL_AFD_POLL fails on the socket the lookup answered"},
+	{func(c string) bool { return strings.HasPrefix(c, "poll: ") }, "poll: ...: the poll's packet carries that error"},
+	{func(c string) bool { return c == "no packet" }, fmt.Sprintf("no packet: the poll's packet never comes (waited for %v)", pollWait)},
+	{func(c string) bool { return c == "not readable" }, "not readable: the poll completes without AFD_POLL_RECEIVE"},
+	{func(c string) bool { return c == "no socket" }, "no socket: socket() fails, before any lookup"},
+}
+
+// legend explains the kinds of cell among seen.
+func legend(seen map[string]bool) string {
+	var out []string
+	for _, l := range legends {
+		for c := range seen {
+			if slices.ContainsFunc(strings.Split(c, ", "), l.match) {
+				out = append(out, l.meaning)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "; ") + "."
+}
+
+// wrap breaks text into lines of at most width columns, at spaces.
+func wrap(text string, width int) string {
+	var b strings.Builder
+	line := 0
+	for _, word := range strings.Fields(text) {
+		switch {
+		case line == 0:
+		case line+1+len(word) > width:
+			b.WriteString("\n")
+			line = 0
+		default:
+			b.WriteString(" ")
+			line++
+		}
+		b.WriteString(word)
+		line += len(word)
+	}
+	b.WriteString("\n")
+	return b.String()
 }
 
 // cell is the table's cell of one lookup on one layout: its verdict when
