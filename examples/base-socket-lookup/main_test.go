@@ -53,3 +53,17 @@ func TestLookupsThroughTheClientKit(t *testing.T) {
 		t.Errorf("-matrix table (-want +got):\n%s", diff)
 	}
 }
+
+// No layout of today's matrix ends otherwise under a seed, so the mark
+// is checked on results made up for it.
+func TestACellThatDependsOnTheSeedIsMarked(t *testing.T) {
+	lost := &familyError{"TCP/IPv4", &failure{"AFD poll", errNoPacket}}
+	rs := []clienttest.Result{
+		{Config: clienttest.Config{Name: "Naive/tcp4"}},
+		{Config: clienttest.Config{Name: "Naive/tcp4/seed1", Seed: 1}, Err: lost},
+	}
+	c, note := cell("Naive/tcp4", "wepoll's loop", rs)
+	if diff := cmp.Diff([]string{"pass*", "* Naive/tcp4, wepoll's loop: pass with no scheduler, no packet with seed 1"}, []string{c, note}); diff != "" {
+		t.Errorf("cell and note (-want +got):\n%s", diff)
+	}
+}

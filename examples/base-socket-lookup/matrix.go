@@ -92,7 +92,7 @@ func runMatrix(w io.Writer, opts ...clienttest.Option) error {
 		fmt.Fprint(tw, l)
 		for i := range lookups {
 			rs := cells[l][i]
-			c, note := cell(l, rs)
+			c, note := cell(l, lookups[i].name, rs)
 			fmt.Fprintf(tw, "\t%s", c)
 			if note != "" {
 				notes = append(notes, note)
@@ -151,10 +151,12 @@ func schedulers(seeds []uint64) string {
 			seeded = append(seeded, strconv.FormatUint(s, 10))
 		}
 	}
-	switch len(seeded) {
-	case 0:
-	case 1:
+	switch n := len(seeded); {
+	case n == 0:
+	case n == 1:
 		with = append(with, "with the seeded scheduler (seed "+seeded[0]+")")
+	case seeded[0] == "1" && seeded[n-1] == strconv.Itoa(n):
+		with = append(with, "with the seeded scheduler (seeds 1 to "+seeded[n-1]+")")
 	default:
 		with = append(with, "with the seeded scheduler (seeds "+strings.Join(seeded, ", ")+")")
 	}
@@ -232,20 +234,25 @@ func wrap(text string, width int) string {
 }
 
 // cell is the table's cell of one lookup on one layout: its verdict when
-// every scheduler setting agrees, else the first one's marked with a "*"
-// and a note of the others.
-func cell(layout string, rs []clienttest.Result) (string, string) {
+// every scheduler setting agrees, else the first one's marked with a "*",
+// and a note of each setting's.
+func cell(layout, lookup string, rs []clienttest.Result) (string, string) {
 	first := verdict(rs[0])
-	var others []string
-	for _, r := range rs[1:] {
-		if v := verdict(r); v != first {
-			others = append(others, fmt.Sprintf("%s: %s", r.Config.Name, v))
+	agree := true
+	var each []string
+	for _, r := range rs {
+		v := verdict(r)
+		agree = agree && v == first
+		if r.Config.Seed == 0 {
+			each = append(each, v+" with no scheduler")
+		} else {
+			each = append(each, fmt.Sprintf("%s with seed %d", v, r.Config.Seed))
 		}
 	}
-	if len(others) == 0 {
+	if agree {
 		return first, ""
 	}
-	return first + "*", fmt.Sprintf("* %s with no scheduler; %s", layout, strings.Join(others, "; "))
+	return first + "*", fmt.Sprintf("* %s, %s: %s", layout, lookup, strings.Join(each, ", "))
 }
 
 // verdict is the short reason a result failed, or "pass": the kit's
