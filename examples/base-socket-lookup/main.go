@@ -13,10 +13,13 @@
 //   - wepoll's loop: SIO_BSP_HANDLE_POLL after a failed SIO_BASE_HANDLE,
 //     then SIO_BASE_HANDLE again on its answer.
 //
-// A layer that answers SIO_BASE_HANDLE with its own handle, as
-// Komodia-based LSPs do to stop their users bypassing them, defeats every
-// lookup: the answer is no failure, so no fallback runs, and AFD poll fails
-// on a handle that is not an AFD socket.
+// A layer that answers SIO_BASE_HANDLE with its own handle (package wild's
+// OwnBaseHandle) defeats every lookup: the answer is no failure, so no
+// fallback runs, and AFD poll fails on a handle that is not an AFD socket.
+// OwnBaseHandle is wild's model of the Komodia-based LSPs, which intercept
+// the code to stop their users bypassing them; wepoll's comment, the only
+// source on them, puts them on its error path instead, where its loop, and
+// mio's fallbacks, survive them as they survive FailBaseHandle.
 //
 // By default it prints a table of six hand-picked machines, over
 // TCP/IPv4. With -matrix it runs each lookup, as a scenario of package
