@@ -58,8 +58,11 @@ import (
 )
 
 func main() {
-	matrix := flag.Bool("matrix", false, "run every lookup over package clienttest's matrix of machines and print one table")
-	flag.Parse()
+	// A flag set of its own: package spitest, under clienttest, imports
+	// rapid, whose flags would otherwise crowd -h.
+	fs := flag.NewFlagSet("base-socket-lookup", flag.ExitOnError)
+	matrix := fs.Bool("matrix", false, "run every lookup over package clienttest's matrix of machines and print one table")
+	_ = fs.Parse(os.Args[1:])
 	run := run
 	if *matrix {
 		run = func(w io.Writer) error { return runMatrix(w) }
