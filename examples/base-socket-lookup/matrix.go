@@ -50,9 +50,9 @@ func scenario(lk lookup) clienttest.Scenario {
 	}
 }
 
-// kitTimeout bounds a configuration. No wait of a scenario is longer than
-// pollWait, so reaching it is a bug of the simulator, and outside a
-// bubble it costs real time.
+// kitTimeout bounds a configuration. The scenario's only wait is bounded
+// by pollWait, so reaching it means that another call hung, which outside
+// a bubble costs this much real time.
 const kitTimeout = 5 * time.Second
 
 // runMatrix runs every lookup's scenario over clienttest's matrix, with
@@ -196,6 +196,9 @@ var legends = []struct {
 	{func(c string) bool { return c == "no packet" }, fmt.Sprintf("no packet: the poll's packet never comes (waited for %v)", pollWait)},
 	{func(c string) bool { return c == "not readable" }, "not readable: the poll completes without AFD_POLL_RECEIVE"},
 	{func(c string) bool { return c == "no socket" }, "no socket: socket() fails, before any lookup"},
+	{func(c string) bool { return c == "timeout" }, fmt.Sprintf("timeout: a call other than the poll's wait hangs past %v", kitTimeout)},
+	{func(c string) bool { return c == "panic" || c == "setup" }, "panic, setup: package clienttest's findings"},
+	{func(c string) bool { return c == "FAIL" }, "FAIL: a step other than these fails"},
 }
 
 // legend explains the kinds of cell among seen.
