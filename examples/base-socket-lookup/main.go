@@ -13,16 +13,39 @@
 //   - wepoll's loop: SIO_BSP_HANDLE_POLL after a failed SIO_BASE_HANDLE,
 //     then SIO_BASE_HANDLE again on its answer.
 //
-// A layer that answers SIO_BASE_HANDLE with its own handle, as
-// Komodia-based LSPs do to stop their users bypassing them, defeats every
-// lookup: the answer is no failure, so no fallback runs, and AFD poll fails
-// on a handle that is not an AFD socket.
+// A layer that answers SIO_BASE_HANDLE with its own handle (package wild's
+// OwnBaseHandle) defeats every lookup: the answer is no failure, so no
+// fallback runs, and AFD poll fails on a handle that is not an AFD socket.
+// OwnBaseHandle is wild's model of the Komodia-based LSPs, which intercept
+// the code to stop their users bypassing them; wepoll's comment, the only
+// source on them, puts them on its error path instead, where its loop, and
+// mio's fallbacks, survive them as they survive FailBaseHandle.
+//
+// By default it prints a table of six hand-picked machines, over
+// TCP/IPv4. With -matrix it runs each lookup, as a scenario of package
+// clienttest, over the kit's whole matrix (every layout of package wild's
+// providers, alone and stacked, with no scheduler and with one seed), on a
+// TCP/IPv4 and a TCP/IPv6 socket each time, and prints one table: a row
+// per layout, a column per lookup, a cell "pass" or the code of the step
+// that failed, a "*" where the seeded run ended otherwise; then how many
+// configurations break each lookup, and which layers do. The table is
+// the one the README's section for library authors quotes; the
+// package's test checks it, and CLIENTTEST_SEEDS=N widens the run.
+//
+// Under Naive, the layer that loses its client's completions, every
+// lookup passes: the lookups are blocking WSAIoctl calls, which it
+// forwards, and the poll goes to the base provider on an AFD helper
+// handle of the client's own, whose packet no layer handles. An AFD
+// poller goes around the layers by design, which is why a layer that
+// wants to stay in the path lies about the base socket.
 //
 //	go run ./examples/base-socket-lookup
+//	go run ./examples/base-socket-lookup -matrix
 package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,10 +53,20 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/spi"
 	"github.com/wsspi/wsspi/wild"
 )
 
 func main() {
+	// A flag set of its own: package spitest, under clienttest, imports
+	// rapid, whose flags would otherwise crowd -h.
+	fs := flag.NewFlagSet("base-socket-lookup", flag.ExitOnError)
+	matrix := fs.Bool("matrix", false, "run every lookup over package clienttest's matrix of machines and print one table")
+	_ = fs.Parse(os.Args[1:])
+	run := run
+	if *matrix {
+		run = func(w io.Writer) error { return runMatrix(w) }
+	}
 	if err := run(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "base-socket-lookup:", err)
 		os.Exit(1)
@@ -77,7 +110,7 @@ func run(w io.Writer) error {
 			}
 			result := "readable"
 			var f *failure
-			if err := readable(m, lk); errors.As(err, &f) {
+			if err := readable(m, lk, spi.AF_INET); errors.As(err, &f) {
 				result = f.short()
 			} else if err != nil {
 				return err
