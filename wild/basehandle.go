@@ -65,14 +65,18 @@ func putSocket(out []byte, s spi.Socket) {
 
 // InstallOwnBaseHandle installs, over the entries over, OwnBaseHandle: a
 // non-IFS layer built on package layered whose Before hook is
-// [OwnBaseHandleBefore]. It models the LSPs built on Komodia's redirector,
-// which intercept SIO_BASE_HANDLE on purpose, to keep programs from going
-// around them, and do not handle SIO_BSP_HANDLE_POLL: wepoll's source says
-// so, citing the redirector's changelog (docs/facts.md §14.1, §15.3). A
-// client that asks for the base socket gets the layer's handle back, with
-// success, so it has no reason to try a fallback, and the AFD poll it then
-// issues on that handle reaches no AFD socket. It returns the provider
-// (its Stats) and its entries.
+// [OwnBaseHandleBefore]. It models the worst way an LSP can intercept
+// SIO_BASE_HANDLE: a client that asks for the base socket gets the layer's
+// handle back, with success, so it has no reason to try a fallback, and the
+// AFD poll it then issues on that handle reaches no AFD socket. wepoll's
+// source says the LSPs built on Komodia's redirector intercept the ioctl on
+// purpose, to keep programs from going around them, and leave
+// SIO_BSP_HANDLE_POLL alone (docs/facts.md §14.1, §15.3); but its comment
+// sits where the ioctl has failed, which FailBaseHandle models. No public
+// report found says an LSP answers with its own handle and success: this
+// provider is the variant no fallback survives, for a client to see why
+// AFD pollers check the answer. It returns the provider (its Stats) and
+// its entries.
 func InstallOwnBaseHandle(m layered.Machine, over ...spi.CatalogEntryId) (*layered.Provider, catalog.LSPEntries, error) {
 	return layered.Install(m, layered.Options{
 		Name: ownBaseID.name, GUID: ownBaseID.guid, Path: ownBaseID.path, Over: over,

@@ -21,7 +21,7 @@
 //	Naive           no   Microsoft sample's warning      the client's port never hears of a completion
 //	EarlyClose      no   Microsoft sample's warning      completions pending at close are lost
 //	FailBaseHandle  no   mio#1314, #1315, trio#1659      SIO_BASE_HANDLE fails (WSAEFAULT or WSAEINVAL)
-//	OwnBaseHandle   no   wepoll's Komodia comment        SIO_BASE_HANDLE answers the layer's handle
+//	OwnBaseHandle   no   (no report; see its doc)        SIO_BASE_HANDLE answers the layer's handle
 //	StartupFails    no   libuv#1425                      socket() fails: WSAEPROVIDERFAILEDINIT
 //	MissingDLL      -    libuv PR #2205                  socket() fails: WSAEPROVIDERFAILEDINIT
 //	OwnExtensions   no   trio#52, quinn#2825             a cached ConnectEx fails on other sockets

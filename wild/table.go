@@ -29,7 +29,7 @@ var table = []LSP{
 			_, ids, err := InstallFailBaseHandle(m, spi.WSAEFAULT, over...)
 			return ids, err
 		}},
-	{Name: "OwnBaseHandle", Report: "wepoll ws_get_base_socket (Komodia)",
+	{Name: "OwnBaseHandle", Report: "none found (wepoll's Komodia comment describes a failure)",
 		Summary: "answers SIO_BASE_HANDLE with its own handle, passes SIO_BSP_HANDLE_POLL", Over: TCP | UDP,
 		Install: kitEntries(InstallOwnBaseHandle)},
 	{Name: "StartupFails", Report: "libuv/libuv#1425",
