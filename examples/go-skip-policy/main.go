@@ -24,6 +24,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -35,10 +36,32 @@ import (
 )
 
 func main() {
-	if err := run(os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "go-skip-policy:", err)
-		os.Exit(1)
+	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// cli runs the program with its arguments and returns its exit status: 2
+// for bad arguments, after the usage.
+func cli(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("go-skip-policy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	matrix := fs.Bool("matrix", false, "run each policy through package clienttest's matrix and print where it breaks")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		if err == nil {
+			fs.Usage()
+		}
+		return 2
 	}
+	var err error
+	if *matrix {
+		err = runMatrix(stdout, parallel)
+	} else {
+		err = run(stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "go-skip-policy:", err)
+		return 1
+	}
+	return 0
 }
 
 // machines are the machines each policy runs on.
@@ -63,7 +86,7 @@ func run(w io.Writer) error {
 			if err := mc.setup(m); err != nil {
 				return err
 			}
-			outs, err := exchange(m, pol)
+			outs, err := exchange(m, pol, demoWaits)
 			if err != nil {
 				return fmt.Errorf("%s, %s: %w", mc.name, pol.name, err)
 			}
