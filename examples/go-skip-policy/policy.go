@@ -139,10 +139,17 @@ type familyError struct {
 func (e *familyError) Error() string { return e.family.name + ": " + e.err.Error() }
 func (e *familyError) Unwrap() error { return e.err }
 
-// sendOnce sets the modes the policy chose on the pair's client socket,
-// sends once and waits as the modes say it must: for the packet of a send
-// left pending or made without the shortcut; then, for a stray or second
-// packet, which must not come.
+// tries bounds the sends of sendOnce. A send may pend although the layer
+// below succeeded at once: the seeded scheduler pends some, and a kit over
+// another non-IFS layer pends one whenever its worker forwards the
+// completion before the issuing call can (package layered). A client sends
+// often, so it meets an immediate success soon enough; so does sendOnce.
+const tries = 10
+
+// sendOnce sets the modes the policy chose on the pair's client socket
+// and sends until a send succeeds at once, waiting as the modes say it
+// must: for the packet of a send left pending or made without the
+// shortcut; then for a stray or second packet, which must not come.
 func sendOnce(th *wsspi.Thread, p *wsspi.Process, pair *wsspi.Pair, skip bool, w waits) error {
 	modes := uint8(spi.FILE_SKIP_SET_EVENT_ON_HANDLE) // always safe (golang/go#77448)
 	if skip {
@@ -151,41 +158,49 @@ func sendOnce(th *wsspi.Thread, p *wsspi.Process, pair *wsspi.Pair, skip bool, w
 	if err := p.SetFileCompletionNotificationModes(pair.Client, modes); err != nil {
 		return err
 	}
-	var ov spi.Overlapped
-	_, err := th.WSASend(pair.Client, [][]byte{[]byte("hello")}, 0, &ov, nil)
-	// A pending send posts its packet whatever the modes, as Windows does
-	// (and as a seeded scheduler makes some sends).
-	pending := errors.Is(err, spi.WSA_IO_PENDING)
-	if err != nil && !pending {
-		return fmt.Errorf("WSASend: %w", err)
-	}
-	inline := skip && !pending
-	if !inline {
-		if err := packet(th, pair.Port, &ov, w.packet); err != nil {
-			return err
+	// Each send has an overlapped of its own, so that a late packet names
+	// the send it is for.
+	ovs := make([]spi.Overlapped, tries)
+	last, inline := 0, false
+	for i := range ovs {
+		_, err := th.WSASend(pair.Client, [][]byte{[]byte("hello")}, 0, &ovs[i], nil)
+		// A pending send posts its packet whatever the modes, as on Windows.
+		pending := errors.Is(err, spi.WSA_IO_PENDING)
+		if err != nil && !pending {
+			return fmt.Errorf("WSASend: %w", err)
+		}
+		last, inline = i, skip && !pending
+		if !inline {
+			switch ov, err := next(th, pair.Port, w.packet); {
+			case err != nil:
+				return err
+			case ov == nil:
+				return errNoPacket
+			case ov != &ovs[i]:
+				return errDoubled
+			}
+		}
+		if !pending {
+			break
 		}
 	}
-	switch err := packet(th, pair.Port, &ov, w.stray); {
-	case err == errNoPacket:
-		return nil
+	switch ov, err := next(th, pair.Port, w.stray); {
 	case err != nil:
 		return err
-	case inline:
+	case ov == nil:
+		return nil
+	case ov == &ovs[last] && inline:
 		return errStrayPacket
 	}
 	return errDoubled
 }
 
-// packet waits up to d for the packet of ov on port.
-func packet(th *wsspi.Thread, port spi.Handle, ov *spi.Overlapped, d time.Duration) error {
+// next waits up to d for a packet on port and returns its overlapped, or
+// nil if none came.
+func next(th *wsspi.Thread, port spi.Handle, d time.Duration) (*spi.Overlapped, error) {
 	e, err := th.GetQueuedCompletionStatus(port, d)
-	switch {
-	case errors.Is(err, spi.WAIT_TIMEOUT):
-		return errNoPacket
-	case err != nil:
-		return err
-	case e.Overlapped != ov:
-		return fmt.Errorf("the port gave a packet of another operation: %+v", e)
+	if errors.Is(err, spi.WAIT_TIMEOUT) {
+		return nil, nil
 	}
-	return nil
+	return e.Overlapped, err
 }
