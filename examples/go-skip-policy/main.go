@@ -20,7 +20,22 @@
 // both, and that setting it always gets a packet for a send already
 // handled.
 //
+// With -matrix each policy's client runs instead through package
+// clienttest's matrix (one seed per layout): every provider of package
+// wild alone and in stacks, over each protocol set, inline and under a
+// seeded scheduler that pends some sends. The client sends until a send
+// succeeds at once, since a pending send gets its packet under any mode.
+// The table has a row per layout and a column per policy, each cell
+// "pass" or what went wrong and on which family ("stray packet (tcp4)"),
+// prefixed with the scheduler setting when the settings disagree; a line
+// per reason follows. Setting the mode always breaks under every non-IFS
+// layer that reports immediate successes (the kit and the layers built on
+// it); both checks pass wherever the layers deliver completions at all.
+// Only TCP sockets are made, as Go sets the mode on TCP sockets only, so
+// the UDP layouts pass.
+//
 //	go run ./examples/go-skip-policy
+//	go run ./examples/go-skip-policy -matrix
 package main
 
 import (

@@ -77,6 +77,11 @@ func runMatrix(w io.Writer, check checker) error {
 	if err != nil {
 		return err
 	}
+	return table(w, cols)
+}
+
+// table prints the results of each policy, in the order of policies.
+func table(w io.Writer, cols [][]clienttest.Result) error {
 	var layouts []string
 	cells := make([]map[string][]clienttest.Result, len(policies))
 	for i, rs := range cols {
