@@ -23,6 +23,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,11 +31,18 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/clienttest"
 	"github.com/wsspi/wsspi/spi"
 	"github.com/wsspi/wsspi/wild"
 )
 
 func main() {
+	matrix := flag.Bool("matrix", false, "run libuv's policies as scenarios through package clienttest's matrix and print one table")
+	flag.Parse()
+	run := run
+	if *matrix {
+		run = runMatrix
+	}
 	if err := run(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "libuv-policies:", err)
 		os.Exit(1)
@@ -131,6 +139,16 @@ LOST: no packet reached the loop's port
 + STRAY: the port the socket already had got a packet too
 `)
 	return nil
+}
+
+// runMatrix is -matrix: every scenario over the kit's matrix with one
+// seed, outside a bubble.
+func runMatrix(w io.Writer) error {
+	results, err := checkAll(false, clienttest.Seeds(1))
+	if err != nil {
+		return err
+	}
+	return printMatrix(w, results)
 }
 
 func skipWord(non bool) string {
