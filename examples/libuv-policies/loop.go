@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/wsspi/wsspi"
@@ -44,14 +45,38 @@ type sockErr struct {
 func (e *sockErr) Error() string { return e.sock + ": " + e.err.Error() + ": " + e.what }
 func (e *sockErr) Unwrap() error { return e.err }
 
-// short is the cell of the matrix for e: the socket and the kind, or the
-// error code of a call that failed.
-func (e *sockErr) short() string {
+// tag is what failed, for the matrix: the request and the kind ("recv
+// lost"), or the error code of a call that failed.
+func (e *sockErr) tag() string {
+	op, kind := e.opKind()
+	if op == "" {
+		return kind
+	}
+	return op + " " + kind
+}
+
+// opKind splits tag: the request ("" for a call that failed) and the
+// kind or error code.
+func (e *sockErr) opKind() (op, kind string) {
 	var errno spi.Errno
 	if errors.As(e.err, &errno) {
-		return e.sock + " " + errno.Name()
+		return "", errno.Name()
 	}
-	return e.sock + " " + e.err.Error()
+	op, _, _ = strings.Cut(e.what, ": ")
+	return op, e.err.Error()
+}
+
+// reason is the failure without its socket, one line of the matrix's
+// legend.
+func (e *sockErr) reason() string {
+	var errno spi.Errno
+	if errors.As(e.err, &errno) {
+		// The code's text alone: the error's own would name handles,
+		// which differ from run to run.
+		return e.what + ": " + errno.Error()
+	}
+	_, detail, _ := strings.Cut(e.what, ": ")
+	return detail
 }
 
 // loop is a libuv loop: one completion port for every socket, whose
@@ -83,19 +108,19 @@ func (l *loop) fail(sock string, err error, format string, args ...any) error {
 }
 
 // await waits for the packet of the request ov and returns its byte
-// count. A packet of a request already handled, met on the way, is a
+// count; a packet with an error status is a failure unless failing. A packet of a request already handled, met on the way, is a
 // doubled completion, recorded against the socket it belonged to.
-func (l *loop) await(sock, op string, ov *spi.Overlapped) (uint32, error) {
+func (l *loop) await(sock, op string, ov *spi.Overlapped, failing bool) (uint32, error) {
 	for {
 		e, err := l.th.GetQueuedCompletionStatus(l.port, packetWait)
 		switch {
 		case errors.Is(err, spi.WAIT_TIMEOUT):
-			return 0, l.fail(sock, errLost, "%s: no packet within %v", op, packetWait)
+			return 0, l.fail(sock, errLost, "%s: no packet reached the loop's port within %v", op, packetWait)
 		case e.Overlapped == nil:
 			return 0, l.fail(sock, err, "%s: GetQueuedCompletionStatus", op)
 		case e.Overlapped == ov:
 			l.handled[ov] = request{sock, op}
-			if err != nil {
+			if err != nil && !failing {
 				return 0, l.fail(sock, err, "%s: the packet's status", op)
 			}
 			return e.NumberOfBytesTransferred, nil
@@ -107,7 +132,7 @@ func (l *loop) await(sock, op string, ov *spi.Overlapped) (uint32, error) {
 // stray records a packet no request waits for.
 func (l *loop) stray(e spi.OverlappedEntry) {
 	if r, ok := l.handled[e.Overlapped]; ok {
-		l.fail(r.sock, errDoubled, "%s: a second packet after the loop processed it", r.op)
+		l.fail(r.sock, errDoubled, "%s: a second packet after the loop processed the request (KB 2568167)", r.op)
 		return
 	}
 	l.fail("loop", errUnknown, "key %d, %d bytes", e.CompletionKey, e.NumberOfBytesTransferred)

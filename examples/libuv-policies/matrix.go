@@ -69,7 +69,7 @@ func printMatrix(w io.Writer, results [][]clienttest.Result) error {
 	// cells[layout][scenario] lists the verdict under each scheduler
 	// setting, in the kit's order.
 	cells := map[string][][]setting{}
-	type reason struct{ short, example string }
+	type reason struct{ tag, text string }
 	var reasons []reason
 	for i, rs := range results {
 		for _, r := range rs {
@@ -81,8 +81,8 @@ func printMatrix(w io.Writer, results [][]clienttest.Result) error {
 			v := verdict(r.Err)
 			cells[l][i] = append(cells[l][i], setting{seedName(r.Config.Seed), v})
 			for _, part := range parts(r.Err) {
-				if !slices.ContainsFunc(reasons, func(x reason) bool { return x.short == part.short }) {
-					reasons = append(reasons, reason{part.short, part.long})
+				if r := (reason{part.tag, part.reason}); !slices.Contains(reasons, r) {
+					reasons = append(reasons, r)
 				}
 			}
 		}
@@ -103,9 +103,9 @@ func printMatrix(w io.Writer, results [][]clienttest.Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "\n(setting): only under that scheduler setting; elsewhere in the row's cell, pass")
+	fmt.Fprintln(w, "\n(inline), (seedN): a cell whose outcome depends on the scheduler lists each failing setting's; a setting not listed passed")
 	for _, r := range reasons {
-		fmt.Fprintf(w, "%s: %s\n", r.short, r.example)
+		fmt.Fprintf(w, "%s: %s\n", r.tag, r.text)
 	}
 	return nil
 }
@@ -141,16 +141,17 @@ func cell(ss []setting) string {
 	return strings.Join(out, "; ")
 }
 
-// part is one failure of a scenario's error: its cell and its text.
-type part struct{ short, long string }
+// part is one failure of a scenario's error: the socket, the tag of its
+// cell, and the line of the legend.
+type part struct{ sock, op, kind, tag, reason string }
 
 // parts splits a scenario's error into the loop's failures.
 func parts(err error) []part {
 	if err == nil {
 		return nil
 	}
-	var out []part
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []part
 		for _, e := range j.Unwrap() {
 			out = append(out, parts(e)...)
 		}
@@ -158,37 +159,51 @@ func parts(err error) []part {
 	}
 	var se *sockErr
 	if errors.As(err, &se) {
-		return []part{{se.short(), firstLine(err.Error())}}
+		op, kind := se.opKind()
+		return []part{{se.sock, op, kind, se.tag(), se.reason()}}
 	}
 	var (
 		te *clienttest.TimeoutError
 		pe *clienttest.PanicError
 		ue *clienttest.SetupError
 	)
-	short := "FAIL"
+	tag := "FAIL"
 	switch {
 	case errors.As(err, &te):
-		short = "timeout"
+		tag = "timeout"
 	case errors.As(err, &pe):
-		short = "panic"
+		tag = "panic"
 	case errors.As(err, &ue):
-		short = "setup"
+		tag = "setup"
 	}
-	return []part{{short, firstLine(err.Error())}}
+	return []part{{"", "", tag, tag, firstLine(err.Error())}}
 }
 
-// verdict is the cell of one configuration: "pass", or its failures.
+// verdict is the cell of one configuration: "pass", or its failures,
+// one per socket and kind, the requests that share one joined ("udp
+// recv+send doubled").
 func verdict(err error) string {
 	if err == nil {
 		return "pass"
 	}
-	var shorts []string
+	type key struct{ sock, kind string }
+	var keys []key
+	ops := map[key][]string{}
 	for _, p := range parts(err) {
-		if !slices.Contains(shorts, p.short) {
-			shorts = append(shorts, p.short)
+		k := key{p.sock, p.kind}
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+		if p.op != "" && !slices.Contains(ops[k], p.op) {
+			ops[k] = append(ops[k], p.op)
 		}
 	}
-	return strings.Join(shorts, ", ")
+	var out []string
+	for _, k := range keys {
+		words := []string{k.sock, strings.Join(ops[k], "+"), k.kind}
+		out = append(out, strings.Join(slices.DeleteFunc(words, func(w string) bool { return w == "" }), " "))
+	}
+	return strings.Join(out, ", ")
 }
 
 func firstLine(s string) string {

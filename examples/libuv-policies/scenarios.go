@@ -130,6 +130,12 @@ type lsock struct {
 // (UV_SUCCEEDED_WITHOUT_IOCP), else when its packet comes, posted by the
 // registered wait of an emulated socket.
 func (l *loop) io(sk *lsock, op string, call func(ov *spi.Overlapped) (uint32, error)) (uint32, error) {
+	return l.ioStatus(sk, op, call, false)
+}
+
+// ioStatus is io; with failing, the request is expected to fail (its
+// socket closed under it), and any status its packet brings will do.
+func (l *loop) ioStatus(sk *lsock, op string, call func(ov *spi.Overlapped) (uint32, error), failing bool) (uint32, error) {
 	ov := new(spi.Overlapped)
 	var ev spi.Handle
 	if sk.emulate {
@@ -159,12 +165,13 @@ func (l *loop) io(sk *lsock, op string, call func(ov *spi.Overlapped) (uint32, e
 		}
 		defer w.Unregister(true)
 	}
-	return l.await(sk.name, op, ov)
+	return l.await(sk.name, op, ov, failing)
 }
 
-// exchange runs a socket's three requests against its peer: a receive of
-// data already sent, which may succeed at once, a receive that pends
-// until the peer sends, and a send. It stops at the socket's first
+// exchange runs a socket's requests against its peer: a receive of data
+// already sent ("recv"), which may succeed at once, a receive that pends
+// until the peer sends ("pending recv"), a send, and a receive pending
+// when the socket is closed ("close"). It stops at the socket's first
 // failure, which it returns.
 func (l *loop) exchange(sk *lsock, pr peer, to netip.AddrPort) error {
 	recv := func(buf []byte) func(*spi.Overlapped) (uint32, error) {
@@ -179,9 +186,9 @@ func (l *loop) exchange(sk *lsock, pr peer, to netip.AddrPort) error {
 	for _, r := range []struct {
 		op   string
 		data []byte
-	}{{"receive of queued data", []byte("queued")}, {"pending receive", []byte("later")}} {
+	}{{"recv", []byte("queued")}, {"pending recv", []byte("later")}} {
 		buf := make([]byte, 16)
-		pend := r.op == "pending receive"
+		pend := r.op == "pending recv"
 		if !pend {
 			if err := pr.send(r.data, to); err != nil {
 				return l.fail(sk.name, err, "the peer's send")
@@ -219,7 +226,23 @@ func (l *loop) exchange(sk *lsock, pr peer, to netip.AddrPort) error {
 	if err != nil {
 		return l.fail(sk.name, err, "the peer's receive")
 	}
-	return l.checkBytes(sk.name, "the peer's receive", uint32(len(got)), got, data)
+	if err := l.checkBytes(sk.name, "the peer's receive", uint32(len(got)), got, data); err != nil {
+		return err
+	}
+	// uv_close with a read outstanding: libuv closes the socket and
+	// calls the close callback once the read's packet, aborted, has come
+	// back (reqs_pending reaching 0), so a layer that drops it leaves the
+	// handle, and the loop, open for ever.
+	_, err = l.ioStatus(sk, "close", func(ov *spi.Overlapped) (uint32, error) {
+		n, err := recv(make([]byte, 16))(ov)
+		if errors.Is(err, spi.WSA_IO_PENDING) {
+			if cerr := sk.th.Closesocket(sk.s); cerr != nil {
+				return n, cerr
+			}
+		}
+		return n, err
+	}, true)
+	return err
 }
 
 // ioWhile is io with then run between the call and the wait, the peer's
