@@ -19,6 +19,36 @@
 // emulation, which rides on the event, still gets it.
 //
 //	go run ./examples/libuv-policies
+//
+// With -matrix it runs the same policies instead as scenarios of package
+// clienttest over its whole matrix (every provider of package wild alone
+// and in stacks, inline and with the seeded scheduler of seed 1), and
+// prints one table, a row per layout and a column per scenario:
+//
+//   - "detect + fast path": a libuv loop as it starts (uv_winsock_init's
+//     detection), a TCP stream of each family given skip-on-success when
+//     its family's dummy socket was IFS, and a UDP socket given it when
+//     its own chain has a length of 1 (uv__udp_set_socket);
+//   - "IOCP emulation": the same loop with imported TCP sockets, which
+//     another port already has, driven by an event per request and a
+//     registered wait that posts the packet; libuv has no emulation for
+//     UDP, so the UDP socket only checks that the loop's association
+//     fails, as uv_udp_open does;
+//   - "TCP check for UDP": the first loop with libuv#1672's mistake, the
+//     TCP/IPv4 detection trusted for UDP, which a layer over UDP alone
+//     escapes.
+//
+// Each socket receives data already queued, receives while pending,
+// sends, and is closed with a receive outstanding, whose aborted packet
+// libuv waits for before its close callback. A cell names the socket,
+// the requests and what went wrong: lost (no packet within a bound),
+// doubled (a packet for a request the loop already processed), wrong
+// bytes, or a call's error code; a legend follows. Outside a synctest
+// bubble a seed decides the scheduler's choices but not when its work
+// runs, so a seeded cell may differ from run to run; the test runs the
+// matrix in a bubble, where each seed replays.
+//
+//	go run ./examples/libuv-policies -matrix
 package main
 
 import (
