@@ -81,7 +81,7 @@ func receive(m *wsspi.Machine, imported, lowBit bool) (receipt, error) {
 	if _, err := sth.WSASend(pair.Server, [][]byte{[]byte("ping")}, 0, nil, nil); err != nil {
 		return r, err
 	}
-	e, err := th.GetQueuedCompletionStatus(loop, time.Second)
+	e, err := th.GetQueuedCompletionStatus(loop, packetWait)
 	switch {
 	case errors.Is(err, spi.WAIT_TIMEOUT):
 	case err != nil:

@@ -19,10 +19,41 @@
 // emulation, which rides on the event, still gets it.
 //
 //	go run ./examples/libuv-policies
+//
+// With -matrix it runs the same policies instead as scenarios of package
+// clienttest over its whole matrix (every provider of package wild alone
+// and in stacks, inline and with the seeded scheduler of seed 1), and
+// prints one table, a row per layout and a column per scenario:
+//
+//   - "detect + fast path": a libuv loop as it starts (uv_winsock_init's
+//     detection), a TCP stream of each family given skip-on-success when
+//     its family's dummy socket was IFS, and a UDP socket given it when
+//     its own chain has a length of 1 (uv__udp_set_socket);
+//   - "IOCP emulation": the same loop with imported TCP sockets, which
+//     another port already has, driven by an event per request and a
+//     registered wait that posts the packet; libuv has no emulation for
+//     UDP, so the UDP socket only checks that the loop's association
+//     fails, as uv_udp_open does;
+//   - "TCP check for UDP": the first loop with libuv#1672's mistake, the
+//     TCP/IPv4 detection trusted for UDP, which a layer over UDP alone
+//     escapes.
+//
+// Each socket receives data already queued, receives while pending,
+// sends, and is closed with a receive outstanding, whose aborted packet
+// libuv waits for before its close callback. A cell names the socket,
+// the requests and what went wrong: lost (no packet within a bound),
+// doubled (a packet for a request the loop already processed), wrong
+// bytes, or a call's error code; a legend follows. Outside a synctest
+// bubble a seed decides the scheduler's choices but not when its work
+// runs, so a seeded cell may differ from run to run; the test runs the
+// matrix in a bubble, where each seed replays.
+//
+//	go run ./examples/libuv-policies -matrix
 package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,11 +61,18 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/clienttest"
 	"github.com/wsspi/wsspi/spi"
 	"github.com/wsspi/wsspi/wild"
 )
 
 func main() {
+	matrix := flag.Bool("matrix", false, "run libuv's policies as scenarios through package clienttest's matrix and print one table")
+	flag.Parse()
+	run := run
+	if *matrix {
+		run = runMatrix
+	}
 	if err := run(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "libuv-policies:", err)
 		os.Exit(1)
@@ -131,6 +169,16 @@ LOST: no packet reached the loop's port
 + STRAY: the port the socket already had got a packet too
 `)
 	return nil
+}
+
+// runMatrix is -matrix: every scenario over the kit's matrix with one
+// seed, outside a bubble.
+func runMatrix(w io.Writer) error {
+	results, err := checkAll(false, clienttest.Seeds(1))
+	if err != nil {
+		return err
+	}
+	return printMatrix(w, results)
 }
 
 func skipWord(non bool) string {

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"flag"
+	"os"
 	"strings"
 	"testing"
+	"testing/synctest"
+
+	"github.com/wsspi/wsspi/clienttest"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -32,5 +37,36 @@ LOST: no packet reached the loop's port
 `
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("output (-want +got):\n%s", diff)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/matrix.golden with the matrix this run prints")
+
+// The matrix runs in a bubble so that the loop's bounded waits, which
+// a lost completion runs out, cost no real time, and so that each seed
+// replays its run.
+func TestPoliciesThroughTheClientKit(t *testing.T) {
+	var out strings.Builder
+	synctest.Test(t, func(t *testing.T) {
+		results, err := checkAll(true, clienttest.Seeds(1), clienttest.Bubble())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := printMatrix(&out, results); err != nil {
+			t.Fatal(err)
+		}
+	})
+	const golden = "testdata/matrix.golden"
+	if *update {
+		if err := os.WriteFile(golden, []byte(out.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), out.String()); diff != "" {
+		t.Errorf("matrix (-want +got):\n%s", diff)
 	}
 }
