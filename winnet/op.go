@@ -100,7 +100,24 @@ func (fd *netFD) execIO(o *operation, submit submitFunc) (int, error) {
 	if waitErr != nil && (code == spi.WSA_OPERATION_ABORTED || code == spi.WSA_IO_INCOMPLETE) {
 		return int(n), mapWaitErr(waitErr)
 	}
+	if waitErr != nil && fd.st.pollerGone() {
+		// The process ended under the interrupted call (its result is
+		// then WSANOTINITIALISED or the like): the call was waiting when
+		// the port went away, which the package promises to report as
+		// net.ErrClosed.
+		return int(n), net.ErrClosed
+	}
 	return int(n), code
+}
+
+// pollerGone reports whether the stack's poller has returned.
+func (st *Stack) pollerGone() bool {
+	select {
+	case <-st.poller.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // waitIO waits for o's packet, o's deadline, Close, or the end of the

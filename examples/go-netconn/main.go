@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,7 +30,13 @@ import (
 )
 
 func main() {
-	if err := run(os.Stdout); err != nil {
+	matrix := flag.Bool("matrix", false, "run the scenarios through package clienttest's matrix and print a table")
+	flag.Parse()
+	do := run
+	if *matrix {
+		do = func(w io.Writer) error { return runMatrix(w, matrixParallel) }
+	}
+	if err := do(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "go-netconn:", err)
 		os.Exit(1)
 	}
