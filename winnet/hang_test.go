@@ -233,3 +233,29 @@ func TestListenerCloseWithAPendingAcceptOverTheKit(t *testing.T) {
 		})
 	}
 }
+
+// A read stuck after its deadline over the kit ends when its process
+// does, as the package documentation promises of every waiting operation:
+// with net.ErrClosed, not the WSANOTINITIALISED its result then reads as.
+// Package clienttest relies on it to end a hung scenario.
+func TestAReadHungPastItsDeadlineEndsClosedWhenTheMachineShutsDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := machineWith(t, "Kit")
+		w, _, err := openWorld(m, winnet.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _, err := w.pipe("tcp4")
+		if err != nil {
+			t.Fatal(err)
+		}
+		unblock, err := readPastDeadline(c, 10*time.Millisecond)
+		if !errors.Is(err, errHung) {
+			t.Fatalf("Read over the kit = %v, want %v", err, errHung)
+		}
+		m.Shutdown()
+		if err := unblock(); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("the hung Read, once the machine shut down: %v, want net.ErrClosed", err)
+		}
+	})
+}
