@@ -100,11 +100,11 @@ func (fd *netFD) execIO(o *operation, submit submitFunc) (int, error) {
 	if waitErr != nil && (code == spi.WSA_OPERATION_ABORTED || code == spi.WSA_IO_INCOMPLETE) {
 		return int(n), mapWaitErr(waitErr)
 	}
-	if waitErr != nil && fd.st.pollerGone() {
-		// The process ended under the interrupted call (its result is
-		// then WSANOTINITIALISED or the like): the call was waiting when
-		// the port went away, which the package promises to report as
-		// net.ErrClosed.
+	if code == spi.WSANOTINITIALISED || (waitErr != nil && fd.st.pollerGone()) {
+		// The process ended under the call, which reads as
+		// WSANOTINITIALISED or the like whether or not a packet came
+		// first: the package promises net.ErrClosed for an operation
+		// waiting when its stack goes away.
 		return int(n), net.ErrClosed
 	}
 	return int(n), code

@@ -83,9 +83,17 @@ func httpGET(network string) clienttest.Scenario {
 			io.WriteString(rw, want)
 		})}
 		go srv.Serve(l)
-		// The server's sockets are the base provider's, so its Close
-		// cancels what it has pending, and its goroutines end.
-		defer srv.Close()
+		// The server's sockets are the base provider's, so closing them
+		// cancels what they have pending, and its goroutines end. The
+		// listener closes first, outside the server's lock: Server.Close
+		// closes listeners holding it, and closing one waits for the
+		// pending AcceptEx's packet, which in a bubble under the seeded
+		// scheduler arrives only once no goroutine is stuck on that lock
+		// (see "Hangs" in package clienttest).
+		defer func() {
+			_ = l.Close()
+			_ = srv.Close()
+		}()
 		hc := &http.Client{Transport: &http.Transport{DialContext: client.DialContext, DisableKeepAlives: true}}
 		resp, err := hc.Get("http://" + l.Addr().String() + "/")
 		if err != nil {
