@@ -174,6 +174,17 @@
 // should wait with a timeout, as real event loops do, or run outside a
 // bubble: [RealTime] for Run, Check without [Bubble].
 //
+// A goroutine blocked on a sync.Mutex is not waiting in synctest's
+// sense either. Under the seeded scheduler in a bubble, a scenario in
+// which one goroutine holds a lock while it waits for I/O, and another
+// blocks on that lock, stalls for good: the I/O completes only once every
+// goroutine waits, and the one on the lock never does; the bubble's clock
+// stands still, so the limit does not end it. net/http's Server.Close is
+// such a case: it holds the server's lock while it closes the listeners,
+// and closing a listener waits for its pending accept to end, while a
+// connection's goroutine ending at the same moment takes the same lock.
+// Close the listener before the server, or run without the bubble.
+//
 // # Concurrency
 //
 // Run and Check may be called from several goroutines at once; each

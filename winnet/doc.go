@@ -109,7 +109,9 @@
 //     getsockname and getpeername rather than GetAcceptExSockaddrs.
 //   - Only TCP: no UDP, no raw sockets, no SetKeepAlive, SetLinger or the
 //     other options of *net.TCPConn, no ReadFrom/WriteTo shortcuts.
-//   - [SkipNever] and [SkipAlways] exist for experiments; Go has neither.
+//   - [SkipNever] and [SkipAlways] exist for experiments, and
+//     [Options.Base] for a test's peer that no layer is to see; Go has
+//     none of them.
 //
 // # Concurrency
 //

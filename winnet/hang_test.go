@@ -233,3 +233,34 @@ func TestListenerCloseWithAPendingAcceptOverTheKit(t *testing.T) {
 		})
 	}
 }
+
+// A read stuck after its deadline over the kit ends when its process
+// does, as the package documentation promises of every waiting operation:
+// with net.ErrClosed, not the WSANOTINITIALISED its result then reads as.
+// Package clienttest relies on it to end a hung scenario. Only the
+// client's process ends: were the server's to end first, the read would
+// end with the peer's reset, which is right too but not this promise.
+func TestAReadHungPastItsDeadlineEndsClosedWhenItsProcessEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := machineWith(t, "Kit")
+		defer m.Shutdown()
+		w, _, err := openWorld(m, winnet.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _, err := w.pipe("tcp4")
+		if err != nil {
+			t.Fatal(err)
+		}
+		unblock, err := readPastDeadline(c, 10*time.Millisecond)
+		if !errors.Is(err, errHung) {
+			t.Fatalf("Read over the kit = %v, want %v", err, errHung)
+		}
+		if err := w.client.Process().Close(); err != nil {
+			t.Logf("closing the client's process: %v", err)
+		}
+		if err := unblock(); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("the hung Read, once its process ended: %v, want net.ErrClosed", err)
+		}
+	})
+}

@@ -64,12 +64,12 @@ func (st *Stack) Listen(network, address string) (*Listener, error) {
 
 // socket makes an overlapped TCP socket of family af on the control thread,
 // as Go's sysSocket does (WSASocket with protocol 0, which the catalog's
-// TCP entries match).
+// TCP entries match), or on the family's base entry with Options.Base.
 func (st *Stack) socket(af int32) (spi.Socket, error) {
 	var s spi.Socket
 	err := st.control(func(th *wsspi.Thread) error {
 		var err error
-		s, err = th.WSASocket(af, spi.SOCK_STREAM, 0, nil, 0, spi.WSA_FLAG_OVERLAPPED)
+		s, err = th.WSASocket(af, spi.SOCK_STREAM, 0, st.base[af], 0, spi.WSA_FLAG_OVERLAPPED)
 		return err
 	})
 	return s, err

@@ -100,7 +100,24 @@ func (fd *netFD) execIO(o *operation, submit submitFunc) (int, error) {
 	if waitErr != nil && (code == spi.WSA_OPERATION_ABORTED || code == spi.WSA_IO_INCOMPLETE) {
 		return int(n), mapWaitErr(waitErr)
 	}
+	if code == spi.WSANOTINITIALISED || (waitErr != nil && fd.st.pollerGone()) {
+		// The process ended under the call, which reads as
+		// WSANOTINITIALISED or the like whether or not a packet came
+		// first: the package promises net.ErrClosed for an operation
+		// waiting when its stack goes away.
+		return int(n), net.ErrClosed
+	}
 	return int(n), code
+}
+
+// pollerGone reports whether the stack's poller has returned.
+func (st *Stack) pollerGone() bool {
+	select {
+	case <-st.poller.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // waitIO waits for o's packet, o's deadline, Close, or the end of the

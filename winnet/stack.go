@@ -24,6 +24,12 @@ type Options struct {
 	// ERROR_OPERATION_ABORTED. Go's poller does not do this, and hangs
 	// over a non-IFS layer (see the package documentation).
 	CancelBaseHandle bool
+	// Base makes every socket of the stack on the base provider's TCP
+	// entry for its family (WSASocket with that entry's protocol info),
+	// below every layer, as wsspi.ListenOptions.Entry does: for the peer
+	// of a test, whose failures are then the other side's alone. Go's
+	// poller always takes the catalog's choice.
+	Base bool
 }
 
 // Stack is one process's network stack as Go's poller sees it: a
@@ -35,6 +41,8 @@ type Stack struct {
 	port spi.Handle
 	// canSkip is the result of the process-wide check (see SkipPolicy).
 	canSkip bool
+	// base holds, with Options.Base, the base TCP entry of each family.
+	base map[int32]*spi.WSAProtocolInfo
 
 	ctlMu sync.Mutex // serializes ctl, the thread for control calls
 	ctl   *wsspi.Thread
@@ -57,6 +65,13 @@ func New(p *wsspi.Process, opts Options) (*Stack, error) {
 		return nil, fmt.Errorf("winnet: unknown skip policy %d", opts.Skip)
 	}
 	canSkip := tcpEntriesAreIFS(p)
+	var base map[int32]*spi.WSAProtocolInfo
+	if opts.Base {
+		var err error
+		if base, err = baseEntries(p); err != nil {
+			return nil, fmt.Errorf("winnet: %w", err)
+		}
+	}
 	port, err := p.CreateIoCompletionPort(spi.INVALID_HANDLE_VALUE, 0, 0, 0)
 	if err != nil {
 		return nil, fmt.Errorf("winnet: %w", err)
@@ -72,7 +87,7 @@ func New(p *wsspi.Process, opts Options) (*Stack, error) {
 		_ = p.CloseHandle(port)
 		return nil, fmt.Errorf("winnet: %w", err)
 	}
-	st := &Stack{p: p, opts: opts, port: port, canSkip: canSkip, ctl: ctl, fds: map[uintptr]*netFD{}}
+	st := &Stack{p: p, opts: opts, port: port, canSkip: canSkip, base: base, ctl: ctl, fds: map[uintptr]*netFD{}}
 	st.poller = startPoller(st, pth)
 	return st, nil
 }
@@ -149,3 +164,20 @@ func (st *Stack) lookup(key uintptr) *netFD {
 }
 
 var errStackClosed = errors.New("winnet: stack closed")
+
+// baseEntries returns the first base provider entry (BASE_PROTOCOL) for
+// TCP over each family that WSAEnumProtocols lists.
+func baseEntries(p *wsspi.Process) (map[int32]*spi.WSAProtocolInfo, error) {
+	entries, err := p.WSAEnumProtocols([]int32{spi.IPPROTO_TCP})
+	if err != nil {
+		return nil, err
+	}
+	base := map[int32]*spi.WSAProtocolInfo{}
+	for i := range entries {
+		e := &entries[i]
+		if e.ProtocolChain.ChainLen == spi.BASE_PROTOCOL && base[e.AddressFamily] == nil {
+			base[e.AddressFamily] = e
+		}
+	}
+	return base, nil
+}

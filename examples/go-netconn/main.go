@@ -10,10 +10,29 @@
 // cancel on the SIO_BASE_HANDLE socket too (winnet's CancelBaseHandle).
 //
 //	go run ./examples/go-netconn
+//
+// With -matrix it runs the same client through package clienttest's
+// matrix, every layout of package wild's providers with no scheduler and
+// with seed 1, and prints one table: a row per layout, a column per
+// scenario, each cell "pass" or where the client broke, then for each
+// distinct reason the first configuration that gave it and its error.
+// The scenarios: a net/http GET over TCP/IPv4 and one over TCP/IPv6
+// ("GET/tcp4", "GET/tcp6"); over both, a read whose deadline passes, then
+// a Close under a pending read ("deadline"), with Go's poller; the same
+// with the base-handle cancel ("cure"). The client's sockets take the
+// catalog's choice, so they cross the layers; the server's are made on
+// the base provider's entries (winnet's Options.Base), so that a failure
+// is the client's. "hang in S" means that the kit's limit stopped step S.
+// Outside a synctest bubble a hang costs its limit in real time, so the
+// limit is 300ms, and the Checks run in parallel; the test of the table
+// runs the matrix in a bubble, where hangs cost nothing.
+//
+//	go run ./examples/go-netconn -matrix
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,7 +48,13 @@ import (
 )
 
 func main() {
-	if err := run(os.Stdout); err != nil {
+	matrix := flag.Bool("matrix", false, "run the scenarios through package clienttest's matrix and print a table")
+	flag.Parse()
+	do := run
+	if *matrix {
+		do = func(w io.Writer) error { return runMatrix(w, matrixParallel) }
+	}
+	if err := do(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "go-netconn:", err)
 		os.Exit(1)
 	}
