@@ -2,6 +2,7 @@ package wild_test
 
 import (
 	"errors"
+	"net/netip"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -61,6 +62,40 @@ func TestNaiveLosesThePacketOfTheClientsPort(t *testing.T) {
 		t.Errorf("the port got %+v, %v; want WAIT_TIMEOUT", e, err)
 	}
 	if diff := cmp.Diff(wild.Counts{Recvs: 1, Startups: 1}, lsp.Counts()); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+}
+
+// Over UDP the naive layer forwards getsockname, WSASendTo and
+// WSARecvFrom as it forwards the stream calls, so a datagram client gets
+// as far as its receive, whose packet the client's port never sees.
+func TestNaiveLosesThePacketOfAReceiveFromOverUDP(t *testing.T) {
+	m := wsspi.NewMachine()
+	lsp, _ := must2(wild.InstallNaive(m, catalog.DefaultUDPIPv4))(t)
+	c := newClient(t, m)
+	s := must(c.th.WSASocket(spi.AF_INET, spi.SOCK_DGRAM, spi.IPPROTO_UDP, nil, 0, spi.WSA_FLAG_OVERLAPPED))(t)
+	defer c.th.Closesocket(s)
+	check(t, c.th.Bind(s, netip.MustParseAddrPort("127.0.0.1:0")))
+	addr := must(c.th.Getsockname(s))(t)
+	port := must(c.p.CreateIoCompletionPort(s, 0, 7, 0))(t)
+	peer := must(c.srv.WSASocket(spi.AF_INET, spi.SOCK_DGRAM, spi.IPPROTO_UDP, nil, 0, spi.WSA_FLAG_OVERLAPPED))(t)
+	defer c.srv.Closesocket(peer)
+	check(t, c.srv.Bind(peer, netip.MustParseAddrPort("127.0.0.1:0")))
+	ev := must(c.p.WSACreateEvent())(t)
+	ov := spi.Overlapped{HEvent: ev}
+	var from netip.AddrPort
+	var flags uint32
+	if _, err := c.th.WSARecvFrom(s, [][]byte{make([]byte, 8)}, &flags, &from, &ov, nil); !errors.Is(err, spi.WSA_IO_PENDING) {
+		t.Fatalf("WSARecvFrom: %v, want WSA_IO_PENDING", err)
+	}
+	must(c.srv.WSASendTo(peer, [][]byte{[]byte("lost")}, 0, addr, nil, nil))(t)
+	if r, err := c.th.WSAWaitForMultipleEvents([]spi.Handle{ev}, false, long, false); r != spi.WSA_WAIT_EVENT_0 {
+		t.Fatalf("the event: %d, %v", r, err)
+	}
+	if e, err := c.th.GetQueuedCompletionStatus(port, 0); !errors.Is(err, spi.WAIT_TIMEOUT) {
+		t.Errorf("the port got %+v, %v; want WAIT_TIMEOUT", e, err)
+	}
+	if diff := cmp.Diff(wild.Counts{Sends: 1, Recvs: 1, Startups: 1}, lsp.Counts()); diff != "" {
 		t.Errorf("counts (-want +got):\n%s", diff)
 	}
 }

@@ -88,6 +88,36 @@ func (in *instance) mappedTable() spi.WSPProcTable {
 			in.l.recvs.Add(1)
 			return next.WSPRecv(s.lower, bufs, flags, ov, cr, th)
 		},
+		WSPSendTo: func(h spi.Socket, bufs [][]byte, flags uint32, to netip.AddrPort, ov *spi.Overlapped, cr spi.CompletionRoutine, th *spi.ThreadID) (uint32, error) {
+			s, err := in.lower(h)
+			if err != nil {
+				return 0, err
+			}
+			in.l.sends.Add(1)
+			return next.WSPSendTo(s.lower, bufs, flags, to, ov, cr, th)
+		},
+		WSPRecvFrom: func(h spi.Socket, bufs [][]byte, flags *uint32, from *netip.AddrPort, ov *spi.Overlapped, cr spi.CompletionRoutine, th *spi.ThreadID) (uint32, error) {
+			s, err := in.lower(h)
+			if err != nil {
+				return 0, err
+			}
+			in.l.recvs.Add(1)
+			return next.WSPRecvFrom(s.lower, bufs, flags, from, ov, cr, th)
+		},
+		WSPGetSockName: func(h spi.Socket) (netip.AddrPort, error) {
+			s, err := in.lower(h)
+			if err != nil {
+				return netip.AddrPort{}, err
+			}
+			return next.WSPGetSockName(s.lower)
+		},
+		WSPGetPeerName: func(h spi.Socket) (netip.AddrPort, error) {
+			s, err := in.lower(h)
+			if err != nil {
+				return netip.AddrPort{}, err
+			}
+			return next.WSPGetPeerName(s.lower)
+		},
 		WSPIoctl: func(h spi.Socket, code uint32, inBuf, out []byte, ov *spi.Overlapped, cr spi.CompletionRoutine, th *spi.ThreadID) (uint32, error) {
 			s, err := in.lower(h)
 			if err != nil {

@@ -40,7 +40,10 @@
 //
 // Each socket receives data already queued, receives while pending,
 // sends, and is closed with a receive outstanding, whose aborted packet
-// libuv waits for before its close callback. A cell names the socket,
+// libuv waits for before its close callback; under the bypass, a receive
+// of queued data and a send are repeated until one finishes at once (up
+// to eight times), since a layer may report pending what finished at once
+// and a loop that does enough requests meets both. A cell names the socket,
 // the requests and what went wrong: lost (no packet within a bound),
 // doubled (a packet for a request the loop already processed), wrong
 // bytes, or a call's error code; a legend follows. Outside a synctest
