@@ -76,9 +76,9 @@ func (l *Layer) redirect(op string, s *Socket) (*spi.WSPProcTable, error) {
 		up = "WSPSend"
 	}
 	l.charge(up, s, 2)
-	procs, err := l.owner(op, s.handle)
+	procs, err := l.owner(op, s.Handle())
 	if err != nil {
-		return nil, fileError(op, s.handle, err)
+		return nil, fileError(op, s.Handle(), err)
 	}
 	return procs, nil
 }

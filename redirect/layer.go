@@ -60,7 +60,7 @@ func (l *Layer) charge(fn string, s *Socket, roundTrips uint64) {
 	l.counts.add(roundTrips)
 	if l.trace != nil {
 		l.trace(trace.Event{
-			Kind: trace.Transition, Layer: trace.Layer{Kind: trace.LayerIFS}, Func: fn, Handle: s.handle,
+			Kind: trace.Transition, Layer: trace.Layer{Kind: trace.LayerIFS}, Func: fn, Handle: s.Handle(),
 			UserToKernel: roundTrips, KernelToUser: roundTrips,
 		})
 	}
@@ -88,8 +88,10 @@ func (l *Layer) CreateSocketHandle(id spi.CatalogEntryId, context any) (spi.Sock
 	if err != nil {
 		return spi.INVALID_SOCKET, err
 	}
-	s.handle = h
+	s.handle.Store(uintptr(h))
+	s.hmu.Lock()
 	s.handles = []handleRef{{l, h}}
+	s.hmu.Unlock()
 	return h, nil
 }
 
@@ -107,8 +109,10 @@ func (l *Layer) CreateFileObject(driver spi.FileDriver, overlapped bool) (spi.Fi
 	if err != nil {
 		return nil, spi.NewOpError("NtCreateFile", 0, spi.ErrnoOf(err))
 	}
-	s.handle = h
+	s.handle.Store(uintptr(h))
+	s.hmu.Lock()
 	s.handles = []handleRef{{l, h}}
+	s.hmu.Unlock()
 	return s, nil
 }
 

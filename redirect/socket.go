@@ -16,8 +16,12 @@ import (
 // For an IFS handle it is also the [spi.FileObject] the base provider
 // completes I/O through. A Socket is safe for concurrent use.
 type Socket struct {
-	layer  *Layer
-	handle spi.Handle
+	layer *Layer
+	// handle is the socket's first handle. The table publishes the socket
+	// before the handle's value is known, and a stale handle value reused
+	// for it can reach the socket from another goroutine at once (a layer
+	// completing on a handle it closed), so it is atomic.
+	handle atomic.Uintptr
 	file   *iocp.File
 	driver spi.FileDriver // nil for a handle from WPUCreateSocketHandle
 	counts counter
@@ -107,7 +111,7 @@ func (s *Socket) Transitions() Transitions { return s.counts.load() }
 func (s *Socket) CompletionFile() *iocp.File { return s.file }
 
 // Handle returns the handle value ([spi.FileObject]).
-func (s *Socket) Handle() spi.Handle { return s.handle }
+func (s *Socket) Handle() spi.Handle { return spi.Handle(s.handle.Load()) }
 
 // Complete runs the completion rule for an I/O on this handle
 // ([spi.FileObject]).
@@ -117,7 +121,7 @@ func (s *Socket) Complete(req spi.IORequest, status spi.Errno, bytes, flags uint
 	// thread's routine): both are the client's doing and, as on Windows,
 	// nobody is told.
 	_ = s.layer.kernel.Complete(iocp.Completion{
-		File: s.file, Handle: s.handle, Request: req, Status: status, Bytes: bytes, Flags: flags, Immediate: immediate,
+		File: s.file, Handle: s.Handle(), Request: req, Status: status, Bytes: bytes, Flags: flags, Immediate: immediate,
 	})
 }
 
@@ -125,7 +129,7 @@ func (s *Socket) Complete(req spi.IORequest, status spi.Errno, bytes, flags uint
 // driver's own NTSTATUS ([spi.FileObject]).
 func (s *Socket) CompleteStatus(req spi.IORequest, status spi.NTStatus, bytes uint32, immediate bool) {
 	_ = s.layer.kernel.Complete(iocp.Completion{
-		File: s.file, Handle: s.handle, Request: req, NTStatus: status, Bytes: bytes, Immediate: immediate,
+		File: s.file, Handle: s.Handle(), Request: req, NTStatus: status, Bytes: bytes, Immediate: immediate,
 	})
 }
 
@@ -143,7 +147,7 @@ func (s *Socket) Close() error {
 	s.handles = nil
 	s.hmu.Unlock()
 	if len(refs) == 0 {
-		return spi.NewOpError("CloseHandle", s.handle, spi.ERROR_INVALID_HANDLE)
+		return spi.NewOpError("CloseHandle", s.Handle(), spi.ERROR_INVALID_HANDLE)
 	}
 	for _, r := range refs {
 		_ = r.l.table.CloseObject(r.h, s)

@@ -45,15 +45,15 @@ func (s *Socket) syncRedirect(op string, call func(ov *spi.Overlapped) (uint32, 
 	n, err := call(ov)
 	if err != nil && spi.ErrnoOf(err) != spi.WSA_IO_PENDING {
 		s.unawait(ov)
-		return n, fileError(op, s.handle, err)
+		return n, fileError(op, s.Handle(), err)
 	}
 	<-done
 	if ov.InProgress() || !s.completed(ov) {
-		return 0, spi.NewOpError(op, s.handle, spi.ERROR_OPERATION_ABORTED)
+		return 0, spi.NewOpError(op, s.Handle(), spi.ERROR_OPERATION_ABORTED)
 	}
 	bytes := uint32(ov.LoadInternalHigh())
 	if st := spi.NTStatus(ov.LoadInternal()); !st.IsSuccess() {
-		return bytes, spi.NewOpError(op, s.handle, spi.RtlNtStatusToDosError(st))
+		return bytes, spi.NewOpError(op, s.Handle(), spi.RtlNtStatusToDosError(st))
 	}
 	return bytes, nil
 }
