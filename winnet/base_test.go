@@ -3,6 +3,7 @@ package winnet_test
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -11,12 +12,20 @@ import (
 	"github.com/wsspi/wsspi/winnet"
 )
 
-// Options.Base keeps a test's peer below the layers: over the kit, both
+// Options.Base keeps a test's peer below the layers: over the kit alone
+// and over stacks of two and three layers, IFS and non-IFS mixed, both
 // ends of a Base stack's connection are the base provider's sockets, so a
-// read deadline ends as it does with no layer at all.
+// read deadline ends as it does with no layer at all. Each stack is named
+// bottom first.
 func TestABaseStackMakesItsSocketsBelowTheLayers(t *testing.T) {
+	for _, layers := range [][]string{{"Kit"}, {"Kit", "IFSPassThrough"}, {"IFSPassThrough", "Kit"}, {"IFSPassThrough", "Kit", "OwnExtensions"}} {
+		t.Run(strings.Join(layers, "+"), func(t *testing.T) { testBaseStack(t, layers) })
+	}
+}
+
+func testBaseStack(t *testing.T, layers []string) {
 	synctest.Test(t, func(t *testing.T) {
-		w := newWorld(t, machineWith(t, "Kit"), winnet.Options{Base: true})
+		w := newWorld(t, machineWithStack(t, layers...), winnet.Options{Base: true})
 		for _, network := range []string{"tcp4", "tcp6"} {
 			c, s := w.connected(t, network)
 			for _, end := range []struct {

@@ -257,7 +257,7 @@ func TestAReadHungPastItsDeadlineEndsClosedWhenItsProcessEnds(t *testing.T) {
 			t.Fatalf("Read over the kit = %v, want %v", err, errHung)
 		}
 		if err := w.client.Process().Close(); err != nil {
-			t.Logf("closing the client's process: %v", err)
+			t.Fatalf("closing the client's process: %v", err)
 		}
 		if err := unblock(); !errors.Is(err, net.ErrClosed) {
 			t.Errorf("the hung Read, once its process ended: %v, want net.ErrClosed", err)

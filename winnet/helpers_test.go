@@ -8,6 +8,7 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/catalog"
+	"github.com/wsspi/wsspi/spi"
 	"github.com/wsspi/wsspi/wild"
 	"github.com/wsspi/wsspi/winnet"
 )
@@ -25,6 +26,26 @@ func machineWith(t interface{ Fatalf(string, ...any) }, layer string) *wsspi.Mac
 	}
 	if _, err := l.Install(m, catalog.DefaultTCPIPv4, catalog.DefaultTCPIPv6); err != nil {
 		t.Fatalf("install %s: %v", layer, err)
+	}
+	return m
+}
+
+// machineWithStack returns a machine with layers stacked over the TCP
+// entries, the first at the bottom, each installed over the chains of the
+// one below.
+func machineWithStack(t interface{ Fatalf(string, ...any) }, layers ...string) *wsspi.Machine {
+	m := wsspi.NewMachine()
+	over := []spi.CatalogEntryId{catalog.DefaultTCPIPv4, catalog.DefaultTCPIPv6}
+	for _, layer := range layers {
+		l, ok := wild.Lookup(layer)
+		if !ok {
+			t.Fatalf("wild.Lookup(%q): no such provider", layer)
+		}
+		ids, err := l.Install(m, over...)
+		if err != nil {
+			t.Fatalf("install %s: %v", layer, err)
+		}
+		over = ids.Chains
 	}
 	return m
 }
