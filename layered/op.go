@@ -2,7 +2,6 @@ package layered
 
 import (
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,17 +24,23 @@ import (
 // the op to the pool. An op that WSPCleanup abandons is never recycled,
 // since the layer below may still write its Overlapped.
 //
-// While a packet may still come for it, the op is registered with its
-// provider under its Overlapped's address (see [Provider.awaiting]): a
-// worker finds the op of a packet there, and a packet whose Overlapped is
-// not registered is foreign, never read as an op. The registry is the
-// provider's, not one instance's: a lower socket shared with another
-// process (WSPDuplicateSocket) has one port for life, the private port of
-// the copy of the layer that made it, so the completions of the other
-// copy's operations on it arrive there, and that worker forwards them
-// through the copy that issued them.
+// While a packet may still come for it, the op awaits (see expect): a
+// worker finds the op of a packet from the record its Overlapped declares
+// ([spi.Overlapped.Record], the Go model of the sample's
+// CONTAINING_RECORD), and takes it only if that Overlapped is the op's
+// own, the op is its provider's, and it awaits. Any other packet is
+// foreign, never read as an op: a client posted it, or it completes I/O
+// on a handle value the layer does not own, or a layer below posted twice.
+// Ops belong to their provider, not one instance: a lower socket shared
+// with another process (WSPDuplicateSocket) has one port for life, the
+// private port of the copy of the layer that made it, so the completions
+// of the other copy's operations on it arrive there, and that worker
+// forwards them through the copy that issued them.
 type op struct {
-	ov spi.Overlapped // goes down in place of the client's; the private port's packets carry it
+	ov spi.Overlapped // goes down in place of the client's; the private port's packets carry it; its record is the op
+	p  *Provider      // whose pool made the op, for life
+
+	awaits atomic.Bool // a packet may still come for the op (see expect)
 
 	sock    *Socket
 	client  *spi.Overlapped       // the client's, completed by forward
@@ -78,31 +83,37 @@ type result struct {
 	flags  uint32
 }
 
-var opPool = sync.Pool{New: func() any { return new(op) }}
-
-// expect registers o as awaiting a packet on the private port.
-func (in *Instance) expect(o *op) {
-	p := in.p
-	p.amu.Lock()
-	p.awaiting[&o.ov] = o
-	p.amu.Unlock()
+// newOp makes an op of provider p's pool, its Overlapped declaring the op
+// as its record once and for life.
+func newOp(p *Provider) *op {
+	o := &op{p: p}
+	o.ov.SetRecord(o)
+	return o
 }
 
-// take returns the op a packet's Overlapped belongs to and unregisters it,
-// since an op gets at most one packet; nil means the packet is foreign: a
-// client posted it, or it completes I/O the client issued on a lower
-// socket's handle value (a stale handle of its own).
+// expect marks o as awaiting a packet on the private port. It must come
+// after every write a worker that takes the op reads (begin's), since the
+// worker's take is what orders them.
+func (in *Instance) expect(o *op) { o.awaits.Store(true) }
+
+// take returns the op a packet's Overlapped belongs to and stops it
+// awaiting, since an op gets at most one packet; nil means the packet is
+// foreign (see op). Only the record, the op's address and its provider,
+// all fixed when the op was made, are read before the op is known to
+// await.
 func (in *Instance) take(ov *spi.Overlapped) *op {
-	p := in.p
-	p.amu.Lock()
-	o := p.awaiting[ov]
-	delete(p.awaiting, ov)
-	p.amu.Unlock()
+	if ov == nil {
+		return nil
+	}
+	o, _ := ov.Record().(*op)
+	if o == nil || &o.ov != ov || o.p != in.p || !o.awaits.CompareAndSwap(true, false) {
+		return nil
+	}
 	return o
 }
 
 // noPacket drops the reference of an op's completion source when no packet
-// will come for it after all, and unregisters it.
+// will come for it after all, and stops it awaiting.
 func (in *Instance) noPacket(o *op) {
 	in.take(&o.ov)
 	o.release()
@@ -113,14 +124,14 @@ func (o *op) release() {
 	if o.refs.Add(-1) != 0 || o.stale || o.state.Load() == opAbandoned {
 		return // an abandoned op is never recycled: the layer below may still write it
 	}
-	o.ov = spi.Overlapped{}
+	o.ov.Reset()
 	o.sock, o.client, o.routine = nil, nil, nil
 	o.thread, o.opened, o.recv, o.flags = spi.ThreadID{}, false, false, 0
 	clear(o.bufArr[:])
 	o.bufs, o.from = nil, nil
 	o.call, o.self, o.res, o.delay = Call{}, false, result{}, 0
 	o.timer.Store(nil)
-	opPool.Put(o)
+	o.p.ops.Put(o)
 }
 
 // begin starts an overlapped operation on s, as the sample's
@@ -140,7 +151,7 @@ func (in *Instance) begin(e *env, s *Socket, ov *spi.Overlapped, cr spi.Completi
 			return nil, spi.WSA_INVALID_HANDLE
 		}
 	}
-	o := opPool.Get().(*op)
+	o := in.p.ops.Get().(*op)
 	o.sock, o.client, o.routine = s, ov, cr
 	if thread != nil {
 		o.thread = *thread

@@ -76,8 +76,7 @@ type Provider struct {
 	abandoned   atomic.Uint64
 	foreign     atomic.Uint64
 
-	amu      sync.Mutex              // guards awaiting
-	awaiting map[*spi.Overlapped]*op // every instance's ops a packet may still come for, by their Overlapped
+	ops sync.Pool // of *op, made by newOp
 }
 
 // New returns a provider whose hidden layered (ChainLen 0) catalog entry
@@ -89,7 +88,9 @@ func New(layered spi.CatalogEntryId, cfg Config) *Provider {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 1
 	}
-	return &Provider{layered: layered, cfg: cfg, awaiting: map[*spi.Overlapped]*op{}}
+	p := &Provider{layered: layered, cfg: cfg}
+	p.ops.New = func() any { return newOp(p) }
+	return p
 }
 
 // LayeredEntry returns the id of the provider's hidden layered entry.
@@ -362,14 +363,6 @@ func (in *Instance) wspCleanup() error {
 	// The hidden window goes before the lower sockets close: the layer
 	// below can post nothing more to it (WPUPostMessage fails).
 	in.destroyWindow(e)
-	p := in.p
-	p.amu.Lock()
-	for ov, o := range p.awaiting {
-		if o.sock.in == in { // abandoned below, or already ended
-			delete(p.awaiting, ov)
-		}
-	}
-	p.amu.Unlock()
 	linger, _ := spi.Linger{OnOff: 1}.MarshalBinary()
 	for s := range socks {
 		first := s.closing.CompareAndSwap(false, true)

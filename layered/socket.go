@@ -123,7 +123,7 @@ func (in *Instance) attach(e *env, s *Socket, lower spi.Socket) (spi.Socket, err
 		// A lower socket made from WSPDuplicateSocket's info shares its file
 		// object, whose port (the private port of the copy of the layer that
 		// made it first) is set for life: its completions arrive there and
-		// are forwarded through the provider-wide registry (see op).
+		// are forwarded through the copy of the layer that issued them (see op).
 		if in.env.Load() != e {
 			// The last WSPCleanup closed the private port meanwhile: the
 			// caller hears the Winsock code of a cleaned-up provider, not
