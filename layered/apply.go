@@ -58,7 +58,7 @@ func (in *Instance) before(e *env, o *op, v Verdict) (bool, uint32, error) {
 // failNow ends an op that never went down with err, at once: the call
 // returns err, the client's overlapped holds it, nobody is notified.
 func (in *Instance) failNow(e *env, o *op, err spi.Errno) (uint32, error) {
-	if o.state.CompareAndSwap(opLive, opDone) { // else the last WSPCleanup abandoned it meanwhile
+	if o.casState(opLive, opDone) { // else the last WSPCleanup abandoned it meanwhile
 		o.endSilently(e, err)
 		in.finish(e, o)
 	}

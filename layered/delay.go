@@ -28,9 +28,9 @@ import (
 // its own. e is the environment that forwarded it.
 func (in *Instance) hold(e *env, o *op, r result, d time.Duration) {
 	o.res = r
-	o.refs.Add(1) // the delivery's
+	o.addRefs(1) // the delivery's
 	in.p.held.Add(1)
-	o.state.Store(opHeld)
+	o.storeState(opHeld)
 	deliver := func() { in.deliverHeld(e, o) }
 	if sched := in.p.cfg.Scheduler; sched != nil {
 		sched.Defer(o.sock, deliver)
@@ -49,13 +49,13 @@ func (in *Instance) deliverHeld(e *env, o *op) {
 	if cur == nil || cur.epoch != e.epoch {
 		// The instance was cleaned up: end the op silently, unless the
 		// cleanup did.
-		if o.state.CompareAndSwap(opHeld, opAbandoned) {
+		if o.casState(opHeld, opAbandoned) {
 			in.p.held.Add(-1)
 			o.sock.dropAbandoned(e, o)
 		}
 		return
 	}
-	if o.state.CompareAndSwap(opHeld, opDone) {
+	if o.casState(opHeld, opDone) {
 		in.p.held.Add(-1)
 		in.notify(cur, o, o.res, false)
 	}
@@ -64,10 +64,10 @@ func (in *Instance) deliverHeld(e *env, o *op) {
 // unhold ends the live or held state of o for the last WSPCleanup,
 // reporting whether this call did it (and stopping a held op's timer).
 func (o *op) unhold() bool {
-	if o.state.CompareAndSwap(opLive, opAbandoned) {
+	if o.casState(opLive, opAbandoned) {
 		return true
 	}
-	if !o.state.CompareAndSwap(opHeld, opAbandoned) {
+	if !o.casState(opHeld, opAbandoned) {
 		return false // forwarded by a call racing with the cleanup
 	}
 	o.sock.in.p.held.Add(-1)

@@ -60,8 +60,11 @@ type op struct {
 	delay time.Duration // Before's delay
 	timer atomic.Pointer[time.Timer]
 
-	refs  atomic.Int32
-	state atomic.Uint32 // opLive, then opDone or opAbandoned, or opHeld on the way
+	// refs and state are read and written with sync/atomic (addRefs,
+	// casState, ...), except by begin, which gives an op from the pool,
+	// that no one else can reach, its first values.
+	refs  int32
+	state uint32 // opLive, then opDone or opAbandoned, or opHeld on the way
 
 	prev, next *op // the socket's list, guarded by sock.mu
 	linked     bool
@@ -82,6 +85,14 @@ type result struct {
 	n      uint32
 	flags  uint32
 }
+
+func (o *op) addRefs(d int32) int32 { return atomic.AddInt32(&o.refs, d) }
+
+func (o *op) casState(from, to uint32) bool { return atomic.CompareAndSwapUint32(&o.state, from, to) }
+
+func (o *op) loadState() uint32 { return atomic.LoadUint32(&o.state) }
+
+func (o *op) storeState(v uint32) { atomic.StoreUint32(&o.state, v) }
 
 // newOp makes an op of provider p's pool, its Overlapped declaring the op
 // as its record once and for life.
@@ -121,7 +132,7 @@ func (in *Instance) noPacket(o *op) {
 
 // release drops a reference; the last one recycles the op.
 func (o *op) release() {
-	if o.refs.Add(-1) != 0 || o.stale || o.state.Load() == opAbandoned {
+	if o.addRefs(-1) != 0 || o.stale || o.loadState() == opAbandoned {
 		return // an abandoned op is never recycled: the layer below may still write it
 	}
 	o.ov.Reset()
@@ -130,7 +141,9 @@ func (o *op) release() {
 	clear(o.bufArr[:])
 	o.bufs, o.from = nil, nil
 	o.call, o.self, o.res, o.delay = Call{}, false, result{}, 0
-	o.timer.Store(nil)
+	if o.timer.Load() != nil {
+		o.timer.Store(nil)
+	}
 	o.p.ops.Put(o)
 }
 
@@ -158,20 +171,19 @@ func (in *Instance) begin(e *env, s *Socket, ov *spi.Overlapped, cr spi.Completi
 	} else {
 		id, err := e.upcalls.WPUOpenCurrentThread()
 		if err != nil {
-			o.refs.Store(1)
+			o.refs = 1
 			o.release()
 			return nil, err
 		}
 		o.thread, o.opened = id, true
 	}
-	o.ov.StoreInternal(spi.WSS_OPERATION_IN_PROGRESS)
-	o.refs.Store(2)
-	o.state.Store(opLive)
+	o.ov.Internal = spi.WSS_OPERATION_IN_PROGRESS
+	o.refs, o.state = 2, opLive // not yet shared (see op)
 	ov.SetInProgress()
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
-		o.state.Store(opDone)
+		o.storeState(opDone)
 		in.unbegin(e, o, spi.WSAENOTSOCK)
 		return nil, spi.WSAENOTSOCK
 	}
@@ -186,7 +198,7 @@ func (in *Instance) begin(e *env, s *Socket, ov *spi.Overlapped, cr spi.Completi
 // unbegin undoes begin for an op that never went down, and recycles it.
 func (in *Instance) unbegin(e *env, o *op, err spi.Errno) {
 	o.endSilently(e, err)
-	o.refs.Store(1)
+	o.refs = 1 // no one else holds it
 	o.release()
 }
 
@@ -344,7 +356,7 @@ func (out outcome) returns() (uint32, error) {
 // caller's, and reports what it did; won is false when it was not this
 // call that ended the operation.
 func (in *Instance) forward(e *env, o *op, r result, inline, failsAtOnce bool) outcome {
-	if !o.state.CompareAndSwap(opLive, opDone) {
+	if !o.casState(opLive, opDone) {
 		return outcome{}
 	}
 	if o.self {
@@ -414,7 +426,7 @@ func (in *Instance) notify(e *env, o *op, r result, inline bool) {
 	if o.routine != nil {
 		c.StoreInternalHigh(uintptr(r.n))
 		c.StoreInternal(uintptr(spi.WinsockErrorToNtStatus(r.status)))
-		o.refs.Add(1) // the trampoline's
+		o.addRefs(1) // the trampoline's
 		if err = e.upcalls.WPUQueueApc(&o.thread, runRoutine, o); err != nil {
 			o.release()
 		} else {

@@ -268,16 +268,19 @@ func (s *Socket) closeOwnHandle(e *env) {
 }
 
 // complete tells the client of the end of an operation on s with
-// WPUCompleteOverlappedRequest. It marks c in progress again first: a
-// client that gave one OVERLAPPED to two operations at once (undefined on
-// Windows, where each completion simply overwrites it) must still get both
-// packets, and WPUCompleteOverlappedRequest completes only an overlapped
-// in progress. completeMu keeps two such completions of one socket from
-// meeting in the call.
+// WPUCompleteOverlappedRequest. It marks c in progress again first if an
+// earlier completion ended it: a client that gave one OVERLAPPED to two
+// operations at once (undefined on Windows, where each completion simply
+// overwrites it) must still get both packets, and
+// WPUCompleteOverlappedRequest completes only an overlapped in progress.
+// completeMu keeps two such completions of one socket from meeting in the
+// call.
 func (s *Socket) complete(e *env, c *spi.Overlapped, status spi.Errno, bytes uint32) error {
 	s.completeMu.Lock()
 	defer s.completeMu.Unlock()
-	c.SetInProgress()
+	if !c.InProgress() {
+		c.SetInProgress()
+	}
 	return e.imports.WPUCompleteOverlappedRequest(s.handle, c, status, bytes)
 }
 

@@ -149,11 +149,10 @@ func (l *Layer) CompleteOverlappedRequest(h spi.Socket, ov *spi.Overlapped, dwEr
 	if !ok || !s.claim(ov) {
 		return spi.NewOpError(op, h, spi.WSAEINVAL)
 	}
-	defer s.unclaim(ov)
 	l.charge(op, s, 1)
 	err := l.kernel.Complete(iocp.Completion{
 		File: s.file, Handle: h, Request: spi.IORequest{Overlapped: ov}, Status: dwError, Bytes: cbTransferred,
 	})
-	s.wake(ov)
+	s.unclaimAndWake(ov)
 	return spi.NewOpError(op, h, err)
 }

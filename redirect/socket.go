@@ -80,11 +80,14 @@ func (s *Socket) claim(ov *spi.Overlapped) bool {
 	return true
 }
 
-// unclaim ends a claim once Internal has left WSS_OPERATION_IN_PROGRESS.
-// It follows a successful claim of ov on s, which put ov in completing.
-func (s *Socket) unclaim(ov *spi.Overlapped) {
+// unclaimAndWake ends a claim once Internal has left
+// WSS_OPERATION_IN_PROGRESS, and wakes a synchronous call waiting for ov
+// (see wake), under one lock. It follows a successful claim of ov on s,
+// which put ov in completing.
+func (s *Socket) unclaimAndWake(ov *spi.Overlapped) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.wakeLocked(ov)
 	i := slices.Index(s.completing, ov)
 	last := len(s.completing) - 1
 	s.completing[i] = s.completing[last]

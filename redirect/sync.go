@@ -77,11 +77,9 @@ func (s *Socket) unawait(ov *spi.Overlapped) {
 	delete(s.waits, ov)
 }
 
-// wake ends the wait of the request of ov, if one waits, once
-// WPUCompleteOverlappedRequest has completed it.
-func (s *Socket) wake(ov *spi.Overlapped) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// wakeLocked ends the wait of the request of ov, if one waits, once
+// WPUCompleteOverlappedRequest has completed it; s.mu is held.
+func (s *Socket) wakeLocked(ov *spi.Overlapped) {
 	if ch, ok := s.waits[ov]; ok {
 		delete(s.waits, ov)
 		close(ch)

@@ -11,14 +11,14 @@ type Transitions struct {
 // Total returns the transitions in both directions.
 func (t Transitions) Total() uint64 { return t.UserToKernel + t.KernelToUser }
 
-// counter accumulates Transitions atomically.
-type counter struct{ u2k, k2u atomic.Uint64 }
+// counter accumulates Transitions atomically. Every transition the
+// simulator charges is a round trip (into the kernel and back), so one
+// count serves both directions.
+type counter struct{ roundTrips atomic.Uint64 }
 
-func (c *counter) add(roundTrips uint64) {
-	c.u2k.Add(roundTrips)
-	c.k2u.Add(roundTrips)
-}
+func (c *counter) add(roundTrips uint64) { c.roundTrips.Add(roundTrips) }
 
 func (c *counter) load() Transitions {
-	return Transitions{UserToKernel: c.u2k.Load(), KernelToUser: c.k2u.Load()}
+	n := c.roundTrips.Load()
+	return Transitions{UserToKernel: n, KernelToUser: n}
 }
