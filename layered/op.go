@@ -422,29 +422,33 @@ func (in *Instance) notify(e *env, o *op, r result, inline bool) {
 	c := o.client
 	c.StoreOffset(r.flags)
 	c.StoreOffsetHigh(uint32(r.status))
-	var err error
-	if o.routine != nil {
-		c.StoreInternalHigh(uintptr(r.n))
-		c.StoreInternal(uintptr(spi.WinsockErrorToNtStatus(r.status)))
-		o.addRefs(1) // the trampoline's
-		if err = e.upcalls.WPUQueueApc(&o.thread, runRoutine, o); err != nil {
-			o.release()
-		} else {
-			p.apcs.Add(1)
-		}
-	} else if err = s.complete(e, c, r.status, r.n); err == nil {
-		p.completed.Add(1)
+	if o.routine == nil {
+		s.mu.Lock()
+		err := s.completeLocked(e, c, r.status, r.n)
+		ch, last := in.unlinkLocked(o)
+		s.mu.Unlock()
+		p.count(&p.completed, err, inline)
+		in.closeThread(e, o)
+		in.finished(e, o, ch, last)
+		return
 	}
-	switch {
-	case err != nil:
-		p.failed.Add(1)
-	case inline:
-		p.inline.Add(1)
+	c.StoreInternalHigh(uintptr(r.n))
+	c.StoreInternal(uintptr(spi.WinsockErrorToNtStatus(r.status)))
+	o.addRefs(1) // the trampoline's
+	err := e.upcalls.WPUQueueApc(&o.thread, runRoutine, o)
+	if err != nil {
+		o.release()
 	}
+	p.count(&p.apcs, err, inline)
+	in.closeThread(e, o)
+	in.finish(e, o)
+}
+
+// closeThread closes the thread handle an op opened.
+func (in *Instance) closeThread(e *env, o *op) {
 	if o.opened {
 		_ = e.upcalls.WPUCloseThread(&o.thread)
 	}
-	in.finish(e, o)
 }
 
 // runRoutine is the trampoline WPUQueueApc runs on the client's thread: it
@@ -463,19 +467,34 @@ func runRoutine(ctx any) {
 func (in *Instance) finish(e *env, o *op) {
 	s := o.sock
 	s.mu.Lock()
+	ch, last := in.unlinkLocked(o)
+	s.mu.Unlock()
+	in.finished(e, o, ch, last)
+}
+
+// unlinkLocked is finish's part under the socket's lock: it unlinks o and
+// returns the channel of WSPGetOverlappedResult's waiters to close and
+// whether the socket's handle is to be closed.
+func (in *Instance) unlinkLocked(o *op) (chan struct{}, bool) {
+	s := o.sock
 	s.ops.remove(o)
 	left := s.pending.Add(-1)
-	now := left == 0 && s.refs == 0 && s.closing.Load() && !s.handleClosed
-	s.handleClosed = s.handleClosed || now
+	last := left == 0 && s.refs == 0 && s.closing.Load() && !s.handleClosed
+	s.handleClosed = s.handleClosed || last
 	ch := s.waitCh
 	s.waitCh = nil
-	s.mu.Unlock()
+	return ch, last
+}
+
+// finished is finish's part after the lock: it wakes the waiters of ch
+// and closes the handle of s when last says so.
+func (in *Instance) finished(e *env, o *op, ch chan struct{}, last bool) {
 	in.p.outstanding.Add(-1)
 	if ch != nil {
 		close(ch)
 	}
-	if now {
-		in.closeHandle(e, s)
+	if last {
+		in.closeHandle(e, o.sock)
 	}
 }
 

@@ -68,15 +68,32 @@ type Provider struct {
 	sockets     atomic.Int64
 	outstanding atomic.Int64
 	workers     atomic.Int64
-	completed   atomic.Uint64
-	apcs        atomic.Uint64
-	inline      atomic.Uint64
+	completed   notified // by WPUCompleteOverlappedRequest
+	apcs        notified // by WPUQueueApc
 	held        atomic.Int64
 	failed      atomic.Uint64
 	abandoned   atomic.Uint64
 	foreign     atomic.Uint64
 
 	ops sync.Pool // of *op, made by newOp
+}
+
+// notified counts the completions forwarded one way, those delivered
+// before the call that started them returned apart from the others, so
+// that each forwarding adds to one counter.
+type notified struct{ inline, later atomic.Uint64 }
+
+// count counts a forwarding by way n that failed with err (the client was
+// not told), or succeeded, inline or later.
+func (p *Provider) count(n *notified, err error, inline bool) {
+	switch {
+	case err != nil:
+		p.failed.Add(1)
+	case inline:
+		n.inline.Add(1)
+	default:
+		n.later.Add(1)
+	}
 }
 
 // New returns a provider whose hidden layered (ChainLen 0) catalog entry
@@ -166,9 +183,9 @@ func (p *Provider) Stats() Stats {
 		Outstanding: int(p.outstanding.Load()),
 		Held:        int(p.held.Load()),
 		Workers:     int(p.workers.Load()),
-		Completed:   p.completed.Load(),
-		APCs:        p.apcs.Load(),
-		Inline:      p.inline.Load(),
+		Completed:   p.completed.inline.Load() + p.completed.later.Load(),
+		APCs:        p.apcs.inline.Load() + p.apcs.later.Load(),
+		Inline:      p.completed.inline.Load() + p.apcs.inline.Load(),
 		Failed:      p.failed.Load(),
 		Abandoned:   p.abandoned.Load(),
 		Foreign:     p.foreign.Load(),

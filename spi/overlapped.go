@@ -64,9 +64,17 @@ func (o *Overlapped) InProgress() bool { return o.LoadInternal() == WSS_OPERATIO
 // SetInProgress starts an overlapped operation the way the recommended
 // provider convention does: InternalHigh = 0, then Internal =
 // WSS_OPERATION_IN_PROGRESS.
+//
+// A field that already holds its value is not written again (an atomic
+// write costs a locked instruction; a layer that passes its own Overlapped
+// down finds it already marked).
 func (o *Overlapped) SetInProgress() {
-	o.StoreInternalHigh(0)
-	o.StoreInternal(WSS_OPERATION_IN_PROGRESS)
+	if o.LoadInternalHigh() != 0 {
+		o.StoreInternalHigh(0)
+	}
+	if o.LoadInternal() != WSS_OPERATION_IN_PROGRESS {
+		o.StoreInternal(WSS_OPERATION_IN_PROGRESS)
+	}
 }
 
 // EventHandle returns HEvent with its low bit masked: the event to signal.
