@@ -132,22 +132,25 @@ func spin(n int, x uint64) uint64 {
 // BenchmarkPortConsumers measures the throughput of one completion port
 // dequeued by 1 or 2 consumer goroutines, each a simulated thread of the
 // same process. Design: the port holds a fixed number of packets in
-// flight (inFlight); a consumer dequeues one, does portWork, and posts
-// it back, as a server's completion handler ends by issuing the next
-// operation. So there is no separate producer competing for the 2 CPUs
-// and no unbounded queue; each packet costs one post, one dequeue and the
-// work, and the question is only whether the port lets two threads do
-// that at once. It reports packets/s; b.N is the number of packets
-// processed by all consumers together (b.Loop runs on one goroutine, so
-// the consumers share b.N through a counter instead).
+// flight (portInFlight); a consumer dequeues one, does portWork, and
+// posts it back, as a server's completion handler ends by issuing the
+// next operation. So there is no separate producer competing for the 2
+// CPUs and no unbounded queue; each packet costs one post, one dequeue
+// and the work, and the question is only whether the port lets two
+// threads do that at once. It reports packets/s; b.N is the number of
+// packets processed by all consumers together (b.Loop runs on one
+// goroutine, so the consumers share b.N through a counter instead).
+//
+// chan,consumers=N runs the same loop over a buffered channel, the
+// cheapest shared queue Go has: how far two consumers of any shared queue
+// can scale on the machine, the bound the port's scaling is read against.
 func BenchmarkPortConsumers(b *testing.B) {
-	const inFlight = 64
 	for _, consumers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("consumers=%d", consumers), func(b *testing.B) {
 			w := newWorld(b)
 			p := w.client
 			port := must(p.CreateIoCompletionPort(spi.INVALID_HANDLE_VALUE, 0, 0, 0))(b)
-			ovs := make([]spi.Overlapped, inFlight)
+			ovs := make([]spi.Overlapped, portInFlight)
 			for i := range ovs {
 				check(b, p.PostQueuedCompletionStatus(port, 64, uintptr(i), &ovs[i]))
 			}
@@ -155,34 +158,71 @@ func BenchmarkPortConsumers(b *testing.B) {
 			for i := range threads {
 				threads[i] = p.NewThread()
 			}
-			var left atomic.Int64
-			left.Store(int64(b.N))
-			var sink atomic.Uint64
-			var wg sync.WaitGroup
-			settle()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for _, th := range threads {
-				wg.Go(func() {
-					x := uint64(len(threads))
-					for left.Add(-1) >= 0 {
-						e, err := th.GetQueuedCompletionStatus(port, long)
-						if err != nil {
-							b.Error(err)
-							return
-						}
-						x = spin(portWork, x+uint64(e.CompletionKey))
-						if err := p.PostQueuedCompletionStatus(port, e.NumberOfBytesTransferred, e.CompletionKey, e.Overlapped); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-					sink.Add(x)
-				})
-			}
-			wg.Wait()
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+			runConsumers(b, consumers, func(i int) (uintptr, bool) {
+				e, err := threads[i].GetQueuedCompletionStatus(port, long)
+				if err != nil {
+					b.Error(err)
+					return 0, false
+				}
+				return e.CompletionKey, true
+			}, func(key uintptr) bool {
+				if err := p.PostQueuedCompletionStatus(port, 64, key, &ovs[key]); err != nil {
+					b.Error(err)
+					return false
+				}
+				return true
+			})
 		})
 	}
+	for _, consumers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("chan,consumers=%d", consumers), func(b *testing.B) {
+			c := make(chan spi.OverlappedEntry, portInFlight)
+			ovs := make([]spi.Overlapped, portInFlight)
+			for i := range ovs {
+				c <- spi.OverlappedEntry{CompletionKey: uintptr(i), Overlapped: &ovs[i], NumberOfBytesTransferred: 64}
+			}
+			runConsumers(b, consumers, func(int) (uintptr, bool) {
+				e := <-c
+				return e.CompletionKey, true
+			}, func(key uintptr) bool {
+				c <- spi.OverlappedEntry{CompletionKey: key, Overlapped: &ovs[key], NumberOfBytesTransferred: 64}
+				return true
+			})
+		})
+	}
+}
+
+// portInFlight is how many packets BenchmarkPortConsumers keeps queued.
+const portInFlight = 64
+
+// runConsumers runs BenchmarkPortConsumers' loop on n goroutines: take(i)
+// dequeues a packet for consumer i, the work is done, and give posts it
+// back; either returns false to stop. It reports packets/s.
+func runConsumers(b *testing.B, n int, take func(i int) (uintptr, bool), give func(uintptr) bool) {
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	var sink atomic.Uint64
+	var wg sync.WaitGroup
+	settle()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range n {
+		wg.Go(func() {
+			x := uint64(n)
+			for left.Add(-1) >= 0 {
+				key, ok := take(i)
+				if !ok {
+					return
+				}
+				x = spin(portWork, x+uint64(key))
+				if !give(key) {
+					return
+				}
+			}
+			sink.Add(x)
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
 }

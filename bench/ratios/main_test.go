@@ -271,3 +271,20 @@ func TestReportNamesTheMachine(t *testing.T) {
 		}
 	}
 }
+
+func TestReportShowsAReferenceRowAndNeverFailsOnIt(t *testing.T) {
+	useTargets(t, []target{{bench: "BenchmarkC/chan,two", metric: "packets/s", baseline: "BenchmarkC/chan,one", bound: 1.6, kind: atLeast, reference: true}})
+	const run = `BenchmarkC/chan,one-2 	100	 1000 ns/op	 1000000 packets/s
+BenchmarkC/chan,two-2 	100	 700 ns/op	 1500000 packets/s
+`
+	r, _ := parse(strings.NewReader(run))
+	var out strings.Builder
+	if !report(&out, r) {
+		t.Errorf("a reference row below its bound failed the run:\n%s", out.String())
+	}
+	for _, want := range []string{"1.50x", ">= 1.6x", "reference"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
