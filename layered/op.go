@@ -41,6 +41,11 @@ type op struct {
 	p  *Provider      // whose pool made the op, for life
 
 	awaits atomic.Bool // a packet may still come for the op (see expect)
+	// refs and state are read and written with sync/atomic (addRefs,
+	// casState, ...), except by begin, which gives an op from the pool,
+	// that no one else can reach, its first values.
+	refs  int32
+	state uint32 // opLive, then opDone or opAbandoned, or opHeld on the way
 
 	sock    *Socket
 	client  *spi.Overlapped       // the client's, completed by forward
@@ -49,25 +54,21 @@ type op struct {
 	opened  bool                  // thread came from WPUOpenCurrentThread
 	recv    bool                  // a receive
 	stale   bool                  // the layer below may write ov after the op ends: never reuse
+	linked  bool                  // on the socket's list
+	flags   uint32                // the lower call's in/out flags
 	bufs    [][]byte              // a receive's client buffers, kept for OnRecv and After; a send's buffers sent, for After
 	bufArr  [2][]byte             // storage for bufs
-	flags   uint32                // the lower call's in/out flags
 	from    *netip.AddrPort       // WSPRecvFrom's, for After
 
-	call  Call          // what Before and After see, when either is set
+	prev, next *op // the socket's list, guarded by sock.mu
+
+	// What only a provider with Before or After hooks uses, last, so that
+	// the fields every operation touches share fewer cache lines.
 	self  bool          // Before completed the op without the layer below, with res
 	res   result        // self's result, or the result a delay holds
 	delay time.Duration // Before's delay
 	timer atomic.Pointer[time.Timer]
-
-	// refs and state are read and written with sync/atomic (addRefs,
-	// casState, ...), except by begin, which gives an op from the pool,
-	// that no one else can reach, its first values.
-	refs  int32
-	state uint32 // opLive, then opDone or opAbandoned, or opHeld on the way
-
-	prev, next *op // the socket's list, guarded by sock.mu
-	linked     bool
+	call  Call // what Before and After see, when either is set
 }
 
 // States of an op. It leaves opLive exactly once.
@@ -140,7 +141,10 @@ func (o *op) release() {
 	o.thread, o.opened, o.recv, o.flags = spi.ThreadID{}, false, false, 0
 	clear(o.bufArr[:])
 	o.bufs, o.from = nil, nil
-	o.call, o.self, o.res, o.delay = Call{}, false, result{}, 0
+	if o.p.cfg.Hooks.acts() { // else nothing wrote the call
+		o.call = Call{}
+	}
+	o.self, o.res, o.delay = false, result{}, 0
 	if o.timer.Load() != nil {
 		o.timer.Store(nil)
 	}
