@@ -24,23 +24,19 @@ import (
 // the op to the pool. An op that WSPCleanup abandons is never recycled,
 // since the layer below may still write its Overlapped.
 //
-// While a packet may still come for it, the op awaits (see expect): a
-// worker finds the op of a packet from the record its Overlapped declares
-// ([spi.Overlapped.Record], the Go model of the sample's
-// CONTAINING_RECORD), and takes it only if that Overlapped is the op's
-// own, the op is its provider's, and it awaits. Any other packet is
-// foreign, never read as an op: a client posted it, or it completes I/O
-// on a handle value the layer does not own, or a layer below posted twice.
-// Ops belong to their provider, not one instance: a lower socket shared
-// with another process (WSPDuplicateSocket) has one port for life, the
-// private port of the copy of the layer that made it, so the completions
-// of the other copy's operations on it arrive there, and that worker
-// forwards them through the copy that issued them.
+// While a packet may still come for it, the op is registered with its
+// provider under its Overlapped's address (see [registry]): a worker finds
+// the op of a packet there, and a packet whose Overlapped is not
+// registered is foreign, never read through. The registry is the
+// provider's, not one instance's: a lower socket shared with another
+// process (WSPDuplicateSocket) has one port for life, the private port of
+// the copy of the layer that made it, so the completions of the other
+// copy's operations on it arrive there, and that worker forwards them
+// through the copy that issued them.
 type op struct {
-	ov spi.Overlapped // goes down in place of the client's; the private port's packets carry it; its record is the op
+	ov spi.Overlapped // goes down in place of the client's; the private port's packets carry it
 	p  *Provider      // whose pool made the op, for life
 
-	awaits atomic.Bool // a packet may still come for the op (see expect)
 	// refs and state are read and written with sync/atomic (addRefs,
 	// casState, ...), except by begin, which gives an op from the pool,
 	// that no one else can reach, its first values.
@@ -95,37 +91,23 @@ func (o *op) loadState() uint32 { return atomic.LoadUint32(&o.state) }
 
 func (o *op) storeState(v uint32) { atomic.StoreUint32(&o.state, v) }
 
-// newOp makes an op of provider p's pool, its Overlapped declaring the op
-// as its record once and for life.
-func newOp(p *Provider) *op {
-	o := &op{p: p}
-	o.ov.SetRecord(o)
-	return o
-}
+// expect registers o as awaiting a packet on the private port.
+func (in *Instance) expect(o *op) { in.p.awaiting.add(o) }
 
-// expect marks o as awaiting a packet on the private port. It must come
-// after every write a worker that takes the op reads (begin's), since the
-// worker's take is what orders them.
-func (in *Instance) expect(o *op) { o.awaits.Store(true) }
-
-// take returns the op a packet's Overlapped belongs to and stops it
-// awaiting, since an op gets at most one packet; nil means the packet is
-// foreign (see op). Only the record, the op's address and its provider,
-// all fixed when the op was made, are read before the op is known to
-// await.
+// take returns the op a packet's Overlapped belongs to and unregisters it,
+// since an op gets at most one packet; nil means the packet is foreign: a
+// client posted it, it completes I/O the client issued on a lower
+// socket's handle value (a stale handle of its own), or a layer below
+// posted it twice.
 func (in *Instance) take(ov *spi.Overlapped) *op {
 	if ov == nil {
 		return nil
 	}
-	o, _ := ov.Record().(*op)
-	if o == nil || &o.ov != ov || o.p != in.p || !o.awaits.CompareAndSwap(true, false) {
-		return nil
-	}
-	return o
+	return in.p.awaiting.take(ov)
 }
 
 // noPacket drops the reference of an op's completion source when no packet
-// will come for it after all, and stops it awaiting.
+// will come for it after all, and unregisters it.
 func (in *Instance) noPacket(o *op) {
 	in.take(&o.ov)
 	o.release()
@@ -136,7 +118,7 @@ func (o *op) release() {
 	if o.addRefs(-1) != 0 || o.stale || o.loadState() == opAbandoned {
 		return // an abandoned op is never recycled: the layer below may still write it
 	}
-	o.ov.Reset()
+	o.ov = spi.Overlapped{}
 	o.sock, o.client, o.routine = nil, nil, nil
 	o.thread, o.opened, o.recv, o.flags = spi.ThreadID{}, false, false, 0
 	clear(o.bufArr[:])
@@ -427,13 +409,10 @@ func (in *Instance) notify(e *env, o *op, r result, inline bool) {
 	c.StoreOffset(r.flags)
 	c.StoreOffsetHigh(uint32(r.status))
 	if o.routine == nil {
-		s.mu.Lock()
-		err := s.completeLocked(e, c, r.status, r.n)
-		ch, last := in.unlinkLocked(o)
-		s.mu.Unlock()
+		err := s.complete(e, c, r.status, r.n)
 		p.count(&p.completed, err, inline)
 		in.closeThread(e, o)
-		in.finished(e, o, ch, last)
+		in.finish(e, o)
 		return
 	}
 	c.StoreInternalHigh(uintptr(r.n))

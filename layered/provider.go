@@ -75,7 +75,8 @@ type Provider struct {
 	abandoned   atomic.Uint64
 	foreign     atomic.Uint64
 
-	ops sync.Pool // of *op, made by newOp
+	ops      sync.Pool // of *op
+	awaiting *registry // every instance's ops a packet may still come for
 }
 
 // notified counts the completions forwarded one way, those delivered
@@ -105,8 +106,8 @@ func New(layered spi.CatalogEntryId, cfg Config) *Provider {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 1
 	}
-	p := &Provider{layered: layered, cfg: cfg}
-	p.ops.New = func() any { return newOp(p) }
+	p := &Provider{layered: layered, cfg: cfg, awaiting: newRegistry()}
+	p.ops.New = func() any { return &op{p: p} }
 	return p
 }
 
@@ -380,6 +381,7 @@ func (in *Instance) wspCleanup() error {
 	// The hidden window goes before the lower sockets close: the layer
 	// below can post nothing more to it (WPUPostMessage fails).
 	in.destroyWindow(e)
+	in.p.awaiting.dropInstance(in)
 	linger, _ := spi.Linger{OnOff: 1}.MarshalBinary()
 	for s := range socks {
 		first := s.closing.CompareAndSwap(false, true)

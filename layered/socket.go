@@ -23,9 +23,11 @@ type Socket struct {
 	closing atomic.Bool  // closesocket or WSPCleanup began; new calls get WSAENOTSOCK
 	pending atomic.Int32 // overlapped operations not yet completed to the client
 
+	completeMu sync.Mutex // serializes the socket's WPUCompleteOverlappedRequest calls
+
 	selMu sync.Mutex // serializes the socket's WSPAsyncSelect calls with each other and with its close
 
-	mu           sync.Mutex    // guards ops, handleClosed, waitCh, value, refs and async; held across WPUCompleteOverlappedRequest
+	mu           sync.Mutex    // guards ops, handleClosed, waitCh, value, refs and async
 	ops          opList        // the outstanding operations, in issue order
 	handleClosed bool          // WPUCloseSocketHandle was called (or is being called)
 	waitCh       chan struct{} // closed when an operation ends, for WSPGetOverlappedResult waiters
@@ -265,15 +267,20 @@ func (s *Socket) closeOwnHandle(e *env) {
 	}
 }
 
-// completeLocked tells the client of the end of an operation on s with
-// WPUCompleteOverlappedRequest; s.mu is held, which also keeps two
-// completions of one socket from meeting in the call. It marks c in
-// progress again first if an earlier completion ended it: a client that
-// gave one OVERLAPPED to two operations at once (undefined on Windows,
-// where each completion simply overwrites it) must still get both
-// packets, and WPUCompleteOverlappedRequest completes only an overlapped
-// in progress.
-func (s *Socket) completeLocked(e *env, c *spi.Overlapped, status spi.Errno, bytes uint32) error {
+// complete tells the client of the end of an operation on s with
+// WPUCompleteOverlappedRequest. It marks c in progress again first if an
+// earlier completion ended it: a client that gave one OVERLAPPED to two
+// operations at once (undefined on Windows, where each completion simply
+// overwrites it) must still get both packets, and
+// WPUCompleteOverlappedRequest completes only an overlapped in progress.
+// completeMu keeps two such completions of one socket from meeting in the
+// call; it is the only lock of the kit's held across an upcall that may
+// hand work to a Scheduler, whose Defer runs no other deferred work before
+// it returns ([spi.Scheduler]), so nothing comes back to the socket
+// inside it.
+func (s *Socket) complete(e *env, c *spi.Overlapped, status spi.Errno, bytes uint32) error {
+	s.completeMu.Lock()
+	defer s.completeMu.Unlock()
 	if !c.InProgress() {
 		c.SetInProgress()
 	}

@@ -23,8 +23,6 @@ type Overlapped struct {
 	Offset       uint32
 	OffsetHigh   uint32
 	HEvent       Handle
-
-	record any // the structure this Overlapped is part of, as its owner declared it (SetRecord)
 }
 
 // LoadInternal atomically reads Internal (the status).
@@ -84,32 +82,6 @@ func (o *Overlapped) EventHandle() Handle { return o.LoadHEvent() &^ 1 }
 // completion off the handle's port when HEvent names a valid event.
 func (o *Overlapped) SkipsPort() bool { return o.LoadHEvent()&1 != 0 }
 
-// SetRecord declares r as the record this Overlapped is part of, as a C
-// provider embeds the OVERLAPPED it passes down in a structure of its own
-// (the LSP sample's WSAOVERLAPPEDPLUS) and finds that structure again
-// from a packet's LPOVERLAPPED with CONTAINING_RECORD. The owner sets it
-// once, before the Overlapped first leaves its hands, and keeps it for
-// the Overlapped's life ([Overlapped.Reset] keeps it): the field is not
-// synchronized, so a SetRecord concurrent with a Record of the same
-// Overlapped is a data race. No Windows field holds it, and nothing but
-// Record reads it.
-func (o *Overlapped) SetRecord(r any) { o.record = r }
-
-// Record returns what SetRecord declared, or nil. It is a claim, not a
-// proof: a packet may carry a copy of an Overlapped (a copy carries the
-// declaration too) or one of someone else's, so a provider trusts the
-// record only after checking that the Overlapped it got is the record's
-// own, by address.
-func (o *Overlapped) Record() any { return o.record }
-
-// Reset zeroes the fields Windows defines (Internal, InternalHigh,
-// Offset, OffsetHigh, HEvent) for the Overlapped's next operation, and
-// keeps its record. Like any write, it must not race with an operation
-// in flight on the Overlapped.
-func (o *Overlapped) Reset() {
-	o.Internal, o.InternalHigh, o.Offset, o.OffsetHigh, o.HEvent = 0, 0, 0, 0, 0
-}
-
 // OverlappedEntry models OVERLAPPED_ENTRY, one packet removed by
 // GetQueuedCompletionStatusEx.
 type OverlappedEntry struct {
@@ -131,12 +103,3 @@ type UserAPC func(context any)
 // BlockingCallback models LPBLOCKINGCALLBACK: it returns true to keep
 // waiting and false once the blocking call was cancelled.
 type BlockingCallback func(context any) bool
-
-// Equal reports whether o and p have the same Windows fields (Internal,
-// InternalHigh, Offset, OffsetHigh, HEvent); the record (see SetRecord)
-// is not compared. It is what github.com/google/go-cmp uses to compare
-// Overlapped values.
-func (o Overlapped) Equal(p Overlapped) bool {
-	return o.Internal == p.Internal && o.InternalHigh == p.InternalHigh &&
-		o.Offset == p.Offset && o.OffsetHigh == p.OffsetHigh && o.HEvent == p.HEvent
-}

@@ -22,7 +22,10 @@ package spi
 type Scheduler interface {
 	// Defer runs fn exactly once: before Defer returns, on the calling
 	// goroutine, or later. Functions deferred with equal keys run in the
-	// order they were deferred; key is compared with ==.
+	// order they were deferred; key is compared with ==. Defer runs no
+	// other deferred function before it returns: its caller may hold locks
+	// that work deferred earlier needs (a layered provider delivering a
+	// completion holds its socket's).
 	Defer(key any, fn func())
 	// Pend reports whether an overlapped operation that could complete at
 	// once should instead return WSA_IO_PENDING and complete through
