@@ -81,7 +81,7 @@ func (in *Instance) selfComplete(e *env, o *op, r result) (uint32, error) {
 		return out.returns()
 	}
 	o.ov.StoreOffset(r.flags)
-	if e.imports.PostQueuedCompletionStatus(e.port, r.n, 0, &o.ov) != nil {
+	if e.imports.PostQueuedCompletionStatus(e.port, r.n, uintptr(o.sock.handle), &o.ov) != nil {
 		in.forward(e, o, r, false, false) // the port is gone: cleanup is under way
 		in.noPacket(o)
 	}

@@ -2,6 +2,7 @@ package layered
 
 import (
 	"net/netip"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -24,15 +25,18 @@ import (
 // the op to the pool. An op that WSPCleanup abandons is never recycled,
 // since the layer below may still write its Overlapped.
 //
-// While a packet may still come for it, the op is registered with its
-// provider under its Overlapped's address (see [registry]): a worker finds
-// the op of a packet there, and a packet whose Overlapped is not
-// registered is foreign, never read through. The registry is the
-// provider's, not one instance's: a lower socket shared with another
-// process (WSPDuplicateSocket) has one port for life, the private port of
-// the copy of the layer that made it, so the completions of the other
-// copy's operations on it arrive there, and that worker forwards them
-// through the copy that issued them.
+// While a packet may still come for it, the op awaits: in one of its
+// socket's awaiting slots, or, when they are full or the socket shares its
+// lower socket with another process, in its provider's registry (see
+// expect). A worker finds the op of a packet there by comparing the
+// packet's Overlapped with the ops' own, and never reads through one that
+// is not an op's: a packet can carry any Overlapped, a client's included,
+// which its owner may be rewriting as the worker dequeues it. The
+// registry is the provider's, not one instance's: a lower socket shared
+// with another process (WSPDuplicateSocket) has one port for life, the
+// private port of the copy of the layer that made it, so the completions
+// of the other copy's operations on it arrive there, and that worker
+// forwards them through the copy that issued them.
 type op struct {
 	ov spi.Overlapped // goes down in place of the client's; the private port's packets carry it
 	p  *Provider      // whose pool made the op, for life
@@ -91,25 +95,120 @@ func (o *op) loadState() uint32 { return atomic.LoadUint32(&o.state) }
 
 func (o *op) storeState(v uint32) { atomic.StoreUint32(&o.state, v) }
 
-// expect registers o as awaiting a packet on the private port.
-func (in *Instance) expect(o *op) { in.p.awaiting.add(o) }
+// expect registers o as awaiting a packet on the private port: in a free
+// slot of its socket, which the worker finds by the packet's key (the
+// socket's handle), else in the provider's registry. It runs in begin,
+// under the socket's lock, before the socket is closing.
+func (in *Instance) expect(o *op) {
+	if s := o.sock; !s.shared {
+		a := s.awaiting.Load()
+		if a == nil {
+			a = new(awaitSlots)
+			s.awaiting.Store(a)
+		}
+		for k := range uint32(awaitSlotCount) {
+			i := (a.next + k) % awaitSlotCount
+			if a.slots[i].Load() == nil && a.slots[i].CompareAndSwap(nil, o) {
+				a.next = i + 1
+				return
+			}
+		}
+	}
+	in.p.awaiting.add(o)
+}
 
-// take returns the op a packet's Overlapped belongs to and unregisters it,
-// since an op gets at most one packet; nil means the packet is foreign: a
-// client posted it, it completes I/O the client issued on a lower
-// socket's handle value (a stale handle of its own), or a layer below
-// posted it twice.
-func (in *Instance) take(ov *spi.Overlapped) *op {
+// take returns the op a packet with key and Overlapped ov belongs to and
+// stops it awaiting, since an op gets at most one packet; nil means the
+// packet is foreign: a client posted it, it completes I/O the client
+// issued on a lower socket's handle value (a stale handle of its own), or
+// a layer below posted it twice. e is the worker's environment.
+func (in *Instance) take(e *env, key uintptr, ov *spi.Overlapped) *op {
 	if ov == nil {
 		return nil
 	}
-	return in.p.awaiting.take(ov)
+	if ctx, err := e.upcalls.WPUQuerySocketHandleContext(spi.Socket(key)); err == nil {
+		if s, ok := ctx.(*Socket); ok && s.in.p == in.p {
+			if o := s.takeAwaiting(ov); o != nil {
+				return o
+			}
+		}
+	}
+	if o := in.p.awaiting.take(ov); o != nil {
+		return o
+	}
+	return in.takeFromAnySocket(ov)
+}
+
+// takeFromAnySocket looks for ov's op in the slots of every socket of the
+// instance, for a packet whose key no longer finds its socket: the
+// client closed the layer's handle with CloseHandle, which the layer is
+// never told of, and the value may have gone to another socket since.
+// Only packets the key does not attribute come here: those, and foreign
+// ones.
+func (in *Instance) takeFromAnySocket(ov *spi.Overlapped) *op {
+	in.smu.Lock()
+	defer in.smu.Unlock()
+	for s := range in.socks {
+		if o := s.takeAwaiting(ov); o != nil {
+			return o
+		}
+	}
+	return nil
+}
+
+// movingOp marks an awaiting slot whose op moveAwaiting is moving to the
+// registry.
+var movingOp = new(op)
+
+// takeAwaiting takes the op whose Overlapped is ov out of s's awaiting
+// slots, or returns nil. It compares addresses only.
+func (s *Socket) takeAwaiting(ov *spi.Overlapped) *op {
+	a := s.awaiting.Load()
+	if a == nil {
+		return nil
+	}
+	from := a.hint.Load()
+	for k := range uint32(awaitSlotCount) {
+		i := (from + k) % awaitSlotCount
+		o := a.slots[i].Load()
+		for o == movingOp { // in the registry in a moment
+			runtime.Gosched()
+			o = a.slots[i].Load()
+		}
+		if o != nil && &o.ov == ov && a.slots[i].CompareAndSwap(o, nil) {
+			a.hint.Store(i + 1)
+			return o
+		}
+	}
+	return nil
+}
+
+// moveAwaiting moves the ops still awaiting a packet in s's slots to the
+// provider's registry, before s's handle closes: the value may go to
+// another socket, and a late packet, found by the value, must still find
+// its op. A slot is claimed with movingOp first, so that a worker taking
+// the same op from the slot either takes it there or finds it in the
+// registry.
+func (in *Instance) moveAwaiting(s *Socket) {
+	a := s.awaiting.Load()
+	if a == nil {
+		return
+	}
+	for i := range a.slots {
+		o := a.slots[i].Load()
+		if o != nil && o != movingOp && a.slots[i].CompareAndSwap(o, movingOp) {
+			in.p.awaiting.add(o)
+			a.slots[i].Store(nil)
+		}
+	}
 }
 
 // noPacket drops the reference of an op's completion source when no packet
 // will come for it after all, and unregisters it.
 func (in *Instance) noPacket(o *op) {
-	in.take(&o.ov)
+	if o.sock.takeAwaiting(&o.ov) == nil {
+		in.p.awaiting.take(&o.ov)
+	}
 	o.release()
 }
 
@@ -264,8 +363,8 @@ func (in *Instance) issued(e *env, o *op, n uint32, err error) (uint32, error) {
 			o.release()
 			return 0, spi.WSA_IO_PENDING
 		}
-		o.ov.StoreOffset(flags) // for the worker
-		if e.imports.PostQueuedCompletionStatus(e.port, n, 0, &o.ov) != nil {
+		o.ov.StoreOffset(flags) // for the worker, which finds the socket by the key (see take)
+		if e.imports.PostQueuedCompletionStatus(e.port, n, uintptr(o.sock.handle), &o.ov) != nil {
 			in.forward(e, o, result{n: n, flags: flags}, false, false) // the port is gone: cleanup is under way
 			in.noPacket(o)
 		}
@@ -505,7 +604,7 @@ func (in *Instance) serve(start *env, id spi.ThreadID) {
 			in.portGone.Store(true) // closed by someone else: nothing more will come
 			return
 		}
-		o := in.take(pkt.Overlapped)
+		o := in.take(start, pkt.CompletionKey, pkt.Overlapped)
 		if o == nil {
 			in.p.foreign.Add(1)
 			continue

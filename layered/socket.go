@@ -34,7 +34,30 @@ type Socket struct {
 	value        any           // the user's, see SetValue
 	refs         int           // calls under way that keep the handle open (WSPSelect)
 	async        asyncSel      // the client's WSAAsyncSelect
+
+	// awaiting holds the ops of the socket a packet may still come for
+	// (see expect), made with the socket's first overlapped operation.
+	awaiting atomic.Pointer[awaitSlots]
 }
+
+// awaitSlots are a socket's slots for the ops that await a packet. The
+// issuing threads fill them in turn (next, under the socket's lock) and
+// the workers, which dequeue the packets in about that order, look for
+// each packet's op from where the last one was found (hint), so that a
+// packet usually costs one probe.
+type awaitSlots struct {
+	slots [awaitSlotCount]atomic.Pointer[op]
+	next  uint32        // the slot the next op tries first; guarded by the socket's mu
+	_     [64]byte      // next and hint on lines of their own: one side writes each
+	hint  atomic.Uint32 // where the workers look first
+}
+
+// awaitSlotCount is how many ops a socket's slots hold (2 KB of them); more
+// await in the provider's registry. A worker that runs behind its issuing
+// thread leaves hundreds of ops awaiting the packet that only drops their
+// reference, over a non-IFS layer (a three-layer chain: bench/README.md,
+// "layered").
+const awaitSlotCount = 256
 
 // Handle returns the socket's handle: the one the client holds, made by
 // WPUCreateSocketHandle.
@@ -212,6 +235,7 @@ func (in *Instance) closeLower(e *env, s *Socket) error {
 
 // closeHandle closes the layer's handle of s, once its socket is done.
 func (in *Instance) closeHandle(e *env, s *Socket) {
+	in.moveAwaiting(s)
 	s.closeOwnHandle(e)
 	in.smu.Lock()
 	delete(in.socks, s)

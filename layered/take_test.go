@@ -6,32 +6,69 @@ import (
 	"github.com/wsspi/wsspi/spi"
 )
 
-// A worker takes a packet's op only by the op's own Overlapped, once, and
-// only for the provider that registered the op: a copy of the Overlapped
-// (a layer below that posts a copy), a second packet for it, another
-// provider's worker and a nil Overlapped find nothing.
+// newAwaitingOp returns an op of in's provider on socket s, awaiting its
+// packet.
+func newAwaitingOp(in *Instance, s *Socket) *op {
+	o := in.p.ops.Get().(*op)
+	o.sock = s
+	in.expect(o)
+	return o
+}
+
+// A packet takes its op only by the op's own Overlapped, once: a copy of
+// the Overlapped (a layer below that posts a copy), a second packet for
+// it, another provider's registry and a nil Overlapped find nothing.
 func TestPacketTakesItsOpOnlyByTheOpsOwnOverlappedOnce(t *testing.T) {
 	p, other := New(1, Config{}), New(2, Config{})
-	in, theirs := &Instance{p: p}, &Instance{p: other}
-	o := p.ops.Get().(*op)
+	in := &Instance{p: p}
+	s := &Socket{in: in}
+	o := newAwaitingOp(in, s)
 	copied := o.ov
-
-	if got := in.take(&o.ov); got != nil {
-		t.Errorf("an op that awaits no packet was taken")
-	}
-	in.expect(o)
-	for name, ov := range map[string]*spi.Overlapped{"a copy": &copied, "no overlapped": nil, "another": {}} {
-		if got := in.take(ov); got != nil {
+	for name, ov := range map[string]*spi.Overlapped{"a copy": &copied, "another": {}} {
+		if got := s.takeAwaiting(ov); got != nil {
 			t.Errorf("%s was taken as an op", name)
 		}
 	}
-	if got := theirs.take(&o.ov); got != nil {
-		t.Errorf("another provider's worker took the op")
+	if got := other.awaiting.take(&o.ov); got != nil {
+		t.Errorf("another provider's registry had the op")
 	}
-	if got := in.take(&o.ov); got != o {
+	if got := s.takeAwaiting(&o.ov); got != o {
 		t.Fatalf("the op's own packet took %p, want %p", got, o)
 	}
-	if got := in.take(&o.ov); got != nil {
+	if got := s.takeAwaiting(&o.ov); got != nil {
 		t.Errorf("a second packet took the op again")
+	}
+	if got := p.awaiting.take(&o.ov); got != nil {
+		t.Errorf("the op was in the registry too")
+	}
+}
+
+// An op awaits in its socket's slots while there is room, and in the
+// provider's registry when they are full, when its socket shares its lower
+// socket, and once its socket's handle is about to close.
+func TestAnOpAwaitsInItsSocketOrInTheRegistry(t *testing.T) {
+	in := &Instance{p: New(1, Config{})}
+	s := &Socket{in: in}
+	var ops []*op
+	for range awaitSlotCount + 1 {
+		ops = append(ops, newAwaitingOp(in, s))
+	}
+	last := ops[len(ops)-1]
+	if got := in.p.awaiting.take(&last.ov); got != last {
+		t.Errorf("the op past the slots is not in the registry")
+	}
+	in.moveAwaiting(s)
+	for i, o := range ops[:len(ops)-1] {
+		if got := s.takeAwaiting(&o.ov); got != nil {
+			t.Errorf("op %d is still in a slot after the move", i)
+		}
+		if got := in.p.awaiting.take(&o.ov); got != o {
+			t.Errorf("op %d was not moved to the registry", i)
+		}
+	}
+	shared := &Socket{in: in, shared: true}
+	o := newAwaitingOp(in, shared)
+	if got := in.p.awaiting.take(&o.ov); got != o {
+		t.Errorf("an op of a shared socket is not in the registry")
 	}
 }
