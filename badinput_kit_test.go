@@ -19,6 +19,7 @@ import (
 
 var _ = addAttacks(
 	attack{"StaleSocketHandleDoesNotCrashTheKit", testStaleSocketHandleDoesNotCrashTheKit},
+	attack{"KitNeverReadsAForeignOverlappedItsOwnerReuses", testKitNeverReadsAForeignOverlappedItsOwnerReuses},
 	attack{"ForeignPacketOnTheKitsPortIsCountedAndDropped", testForeignPacketOnTheKitsPortIsCountedAndDropped},
 	attack{"WSACleanupEndsTheKitsWorkersWhenThePortValueIsReused", testWSACleanupEndsTheKitsWorkersWhenThePortValueIsReused},
 	attack{"StartupCleanupStormWithAKitNeverHangs", testStartupCleanupStormWithAKitNeverHangs},
@@ -88,6 +89,32 @@ func testStaleSocketHandleDoesNotCrashTheKit(t *testing.T) {
 	check(t, k.client.Close())
 	check(t, k.server.Close())
 	eventually(t, "the layer to be idle", func() bool { return quiet(provs...) })
+}
+
+// The stale-handle completion of testStaleSocketHandleDoesNotCrashTheKit,
+// with the client reusing its OVERLAPPED as soon as the I/O is over, as
+// it may: the kit's worker, dequeuing the packet meanwhile, must not read
+// that memory (a -race run reports it if it does).
+func testKitNeverReadsAForeignOverlappedItsOwnerReuses(t *testing.T) {
+	k, provs, _ := kitConn(t, 1)
+	a := must(k.cth.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP))(t)
+	check(t, k.cth.Closesocket(a))
+	b := must(k.cth.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP))(t)
+	if _, ok := socketHandles(k.client)[a]; !ok {
+		t.Fatalf("the lower socket of %v did not take the value %v", b, a)
+	}
+	check(t, k.cth.Connect(b, netip.MustParseAddrPort("127.0.0.1:7000")))
+	bs, _ := must2(k.sth.Accept(k.l))(t)
+	stale := new(spi.Overlapped)
+	pendRecv(t, k.cth, a, make([]byte, 4), stale, nil)
+	must(k.sth.WSASend(bs, [][]byte{[]byte("boom")}, 0, nil, nil))(t)
+	for stale.InProgress() {
+		runtime.Gosched()
+	}
+	*stale = spi.Overlapped{} // the I/O is over for the client: it reuses its OVERLAPPED
+	eventually(t, "the foreign packet to be counted", func() bool { return provs[0].Stats().Foreign == 1 })
+	check(t, k.client.Close())
+	check(t, k.server.Close())
 }
 
 // Any client may post to any port handle of its process, the kit's

@@ -410,3 +410,30 @@ func TestLayeredCallWithoutAThreadIdUsesTheCurrentThread(t *testing.T) {
 		return provs[0].Stats().Outstanding == 0 && threads() == opened-1
 	})
 }
+
+// Stats counts each completion forwarded once, by the way it went (a
+// packet or event, Completed; a completion routine, APCs) and, when it was
+// forwarded before the call returned, in Inline too.
+func TestKitStatsCountEachWayOfForwardingAndInline(t *testing.T) {
+	for _, mech := range mechanisms {
+		t.Run(mech, func(t *testing.T) {
+			k, provs, _ := kitConn(t, 1) // over the IFS base: an immediate success is forwarded inline
+			c := newLClient(t, k, mech)
+			var ov spi.Overlapped
+			if n, err := c.cth.WSASend(c.c, [][]byte{[]byte("x")}, 0, &ov, c.arm(t, &ov)); n != 1 || err != nil {
+				t.Fatalf("WSASend = %d, %v; want an immediate success", n, err)
+			}
+			if got := c.wait(t, &ov); got != (completed{0, 1}) {
+				t.Errorf("completed with %+v", got)
+			}
+			eventually(t, "the layer to settle", func() bool { return provs[0].Stats().Outstanding == 0 })
+			want := layered.Stats{Instances: 1, Sockets: provs[0].Stats().Sockets, Workers: 1, Completed: 1, Inline: 1}
+			if mech == "routine" {
+				want.Completed, want.APCs = 0, 1
+			}
+			if diff := cmp.Diff(want, provs[0].Stats()); diff != "" {
+				t.Errorf("Stats (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -464,3 +464,41 @@ func TestFileCallsAreSafeForConcurrentUse(t *testing.T) {
 		t.Errorf("transitions = %d, want %d", got, want)
 	}
 }
+
+// A ReadFile or WriteFile without an OVERLAPPED on a synchronous non-IFS
+// handle waits until the owner completes the redirector's OVERLAPPED with
+// WPUCompleteOverlappedRequest, at once or later from another goroutine,
+// and returns that completion's byte count.
+func TestSynchronousFileCallWaitsForTheOwnersCompletion(t *testing.T) {
+	for _, later := range []bool{false, true} {
+		f := newFixture(t)
+		s := f.nonIFSSocket(t)
+		f.layer.MarkSynchronous(s)
+		complete := func(ov *spi.Overlapped, n uint32) (uint32, error) {
+			ov.SetInProgress() // as a provider starts an overlapped call
+			done := func() {
+				if err := f.layer.CompleteOverlappedRequest(s, ov, 0, n); err != nil {
+					t.Error(err)
+				}
+			}
+			if later {
+				go done()
+				return 0, spi.WSA_IO_PENDING
+			}
+			done()
+			return n, nil
+		}
+		f.lsp.procs.WSPRecv = func(_ spi.Socket, _ [][]byte, _ *uint32, ov *spi.Overlapped, _ spi.CompletionRoutine, _ *spi.ThreadID) (uint32, error) {
+			return complete(ov, 3)
+		}
+		f.lsp.procs.WSPSend = func(_ spi.Socket, _ [][]byte, _ uint32, ov *spi.Overlapped, _ spi.CompletionRoutine, _ *spi.ThreadID) (uint32, error) {
+			return complete(ov, 5)
+		}
+		if n, err := f.layer.ReadFile(f.thread.ID(), s, make([]byte, 8), nil); n != 3 || err != nil {
+			t.Errorf("later %v: ReadFile = %d, %v; want 3, nil", later, n, err)
+		}
+		if n, err := f.layer.WriteFile(f.thread.ID(), s, make([]byte, 8), nil); n != 5 || err != nil {
+			t.Errorf("later %v: WriteFile = %d, %v; want 5, nil", later, n, err)
+		}
+	}
+}

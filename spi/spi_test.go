@@ -300,6 +300,22 @@ func TestOverlappedConvention(t *testing.T) {
 	}
 }
 
+// SetInProgress on an Overlapped a completed operation left (its status and
+// byte count written) starts the next one: no bytes yet, pending; on one
+// already marked, it leaves it so.
+func TestSetInProgressClearsTheLastOperationsResult(t *testing.T) {
+	ov := spi.Overlapped{Internal: uintptr(spi.STATUS_SUCCESS), InternalHigh: 7, Offset: 1}
+	ov.SetInProgress()
+	want := spi.Overlapped{Internal: spi.WSS_OPERATION_IN_PROGRESS, Offset: 1}
+	if diff := cmp.Diff(want, ov); diff != "" {
+		t.Errorf("after a completed operation (-want +got):\n%s", diff)
+	}
+	ov.SetInProgress()
+	if diff := cmp.Diff(want, ov); diff != "" {
+		t.Errorf("marked twice (-want +got):\n%s", diff)
+	}
+}
+
 func TestFDSet(t *testing.T) {
 	var f spi.FDSet
 	f.Set(4)
