@@ -72,3 +72,21 @@ func TestAnOpAwaitsInItsSocketOrInTheRegistry(t *testing.T) {
 		t.Errorf("an op of a shared socket is not in the registry")
 	}
 }
+
+// An op whose completion source learns no packet will come (noPacket)
+// leaves its slot, or the registry, before it is recycled.
+func TestAnOpWithoutAPacketStopsAwaiting(t *testing.T) {
+	in := &Instance{p: New(1, Config{})}
+	for _, s := range []*Socket{{in: in}, {in: in, shared: true}} {
+		o := newAwaitingOp(in, s)
+		ov := &o.ov
+		o.refs = 1 // the completion source's, which noPacket drops
+		in.noPacket(o)
+		if got := s.takeAwaiting(ov); got != nil {
+			t.Errorf("shared %v: the op is still in a slot", s.shared)
+		}
+		if got := in.p.awaiting.take(ov); got != nil {
+			t.Errorf("shared %v: the op is still in the registry", s.shared)
+		}
+	}
+}
