@@ -10,6 +10,7 @@ import (
 
 	"github.com/wsspi/wsspi"
 	"github.com/wsspi/wsspi/handles"
+	"github.com/wsspi/wsspi/layered"
 	"github.com/wsspi/wsspi/spi"
 )
 
@@ -50,71 +51,81 @@ func portsBut(p *wsspi.Process, mine ...spi.Handle) []spi.Handle {
 	return ports
 }
 
-// A client that uses a closed socket's value after a layered socket's
-// lower socket took it issues I/O on the kit's lower socket with its own
-// OVERLAPPED: the completion reaches the kit's private port carrying an
-// OVERLAPPED the kit never made. The kit must count it as foreign, not
-// read it as its own record.
-func testStaleSocketHandleDoesNotCrashTheKit(t *testing.T) {
-	k, provs, _ := kitConn(t, 1)
+// staleCompletion sets up the case of the two attacks below over depth
+// kit layers: a client that uses a closed socket's value after a lower
+// socket of a new layered socket b took it issues a receive on the value
+// with its own OVERLAPPED, stale, and the peer's send completes it, so
+// that the completion reaches a kit's private port carrying an OVERLAPPED
+// no kit made. It returns the connection, the providers, b and b's peer.
+func staleCompletion(t *testing.T, depth int, stale *spi.Overlapped) (*lconn, []*layered.Provider, spi.Socket, spi.Socket) {
+	t.Helper()
+	k, provs, _ := kitConn(t, depth)
 	a := must(k.cth.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP))(t)
 	check(t, k.cth.Closesocket(a))
 	b := must(k.cth.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP))(t)
-	if _, ok := socketHandles(k.client)[a]; !ok {
-		t.Fatalf("the lower socket of %v did not take the value %v: %v", b, a, socketHandles(k.client))
+	if _, ok := socketHandles(k.client)[a]; !ok || a == b {
+		t.Fatalf("no lower socket of %v took the value %v: %v", b, a, socketHandles(k.client))
 	}
 	check(t, k.cth.Connect(b, netip.MustParseAddrPort("127.0.0.1:7000")))
 	bs, _ := must2(k.sth.Accept(k.l))(t)
-
-	var stale spi.Overlapped
-	buf := make([]byte, 4)
-	pendRecv(t, k.cth, a, buf, &stale, nil)
-	must(k.sth.WSASend(bs, [][]byte{[]byte("boom")}, 0, nil, nil))(t)
-	eventually(t, "the foreign packet to be counted", func() bool { return provs[0].Stats().Foreign == 1 })
-
-	// The layered socket still works, both ways.
-	port := must(k.client.CreateIoCompletionPort(b, 0, 5, 0))(t)
-	var ov spi.Overlapped
-	must(k.sth.WSASend(bs, [][]byte{[]byte("ok")}, 0, nil, nil))(t)
-	in := make([]byte, 2)
-	if _, err := k.cth.WSARecv(b, [][]byte{in}, nil, &ov, nil); err != nil && !errors.Is(err, spi.WSA_IO_PENDING) {
-		t.Fatal(err)
-	}
-	e := must(k.cth.GetQueuedCompletionStatus(port, long))(t)
-	if e.Overlapped != &ov || e.CompletionKey != 5 || string(in[:e.NumberOfBytesTransferred]) != "ok" {
-		t.Errorf("packet %+v, data %q", e, in)
-	}
-	check(t, k.cth.Closesocket(b))
-	check(t, k.client.CloseHandle(port))
-	check(t, k.client.Close())
-	check(t, k.server.Close())
-	eventually(t, "the layer to be idle", func() bool { return quiet(provs...) })
-}
-
-// The stale-handle completion of testStaleSocketHandleDoesNotCrashTheKit,
-// with the client reusing its OVERLAPPED as soon as the I/O is over, as
-// it may: the kit's worker, dequeuing the packet meanwhile, must not read
-// that memory (a -race run reports it if it does).
-func testKitNeverReadsAForeignOverlappedItsOwnerReuses(t *testing.T) {
-	k, provs, _ := kitConn(t, 1)
-	a := must(k.cth.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP))(t)
-	check(t, k.cth.Closesocket(a))
-	b := must(k.cth.Socket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP))(t)
-	if _, ok := socketHandles(k.client)[a]; !ok {
-		t.Fatalf("the lower socket of %v did not take the value %v", b, a)
-	}
-	check(t, k.cth.Connect(b, netip.MustParseAddrPort("127.0.0.1:7000")))
-	bs, _ := must2(k.sth.Accept(k.l))(t)
-	stale := new(spi.Overlapped)
 	pendRecv(t, k.cth, a, make([]byte, 4), stale, nil)
 	must(k.sth.WSASend(bs, [][]byte{[]byte("boom")}, 0, nil, nil))(t)
-	for stale.InProgress() {
-		runtime.Gosched()
+	return k, provs, b, bs
+}
+
+// foreign sums the packets the providers counted as foreign.
+func foreign(provs []*layered.Provider) uint64 {
+	var n uint64
+	for _, p := range provs {
+		n += p.Stats().Foreign
 	}
-	*stale = spi.Overlapped{} // the I/O is over for the client: it reuses its OVERLAPPED
-	eventually(t, "the foreign packet to be counted", func() bool { return provs[0].Stats().Foreign == 1 })
-	check(t, k.client.Close())
-	check(t, k.server.Close())
+	return n
+}
+
+// The kit must count the stale completion as foreign, not read it as an
+// op, and its socket must keep working, over one layer and two.
+func testStaleSocketHandleDoesNotCrashTheKit(t *testing.T) {
+	for depth := 1; depth <= 2; depth++ {
+		var stale spi.Overlapped
+		k, provs, b, bs := staleCompletion(t, depth, &stale)
+		eventually(t, "the foreign packet to be counted", func() bool { return foreign(provs) == 1 })
+
+		// The layered socket still works, both ways.
+		port := must(k.client.CreateIoCompletionPort(b, 0, 5, 0))(t)
+		var ov spi.Overlapped
+		must(k.sth.WSASend(bs, [][]byte{[]byte("ok")}, 0, nil, nil))(t)
+		in := make([]byte, 2)
+		if _, err := k.cth.WSARecv(b, [][]byte{in}, nil, &ov, nil); err != nil && !errors.Is(err, spi.WSA_IO_PENDING) {
+			t.Fatal(err)
+		}
+		e := must(k.cth.GetQueuedCompletionStatus(port, long))(t)
+		if e.Overlapped != &ov || e.CompletionKey != 5 || string(in[:e.NumberOfBytesTransferred]) != "ok" {
+			t.Errorf("%d layers: packet %+v, data %q", depth, e, in)
+		}
+		check(t, k.cth.Closesocket(b))
+		check(t, k.client.CloseHandle(port))
+		check(t, k.client.Close())
+		check(t, k.server.Close())
+		eventually(t, "the layers to be idle", func() bool { return quiet(provs...) })
+	}
+}
+
+// The same stale completion, with the client reusing its OVERLAPPED as
+// soon as the I/O is over, as it may: a kit's worker, dequeuing the packet
+// meanwhile, must not read that memory (a -race run reports it if it
+// does).
+func testKitNeverReadsAForeignOverlappedItsOwnerReuses(t *testing.T) {
+	for depth := 1; depth <= 2; depth++ {
+		stale := new(spi.Overlapped)
+		k, provs, _, _ := staleCompletion(t, depth, stale)
+		for stale.InProgress() {
+			runtime.Gosched()
+		}
+		*stale = spi.Overlapped{} // the I/O is over for the client: it reuses its OVERLAPPED
+		eventually(t, "the foreign packet to be counted", func() bool { return foreign(provs) == 1 })
+		check(t, k.client.Close())
+		check(t, k.server.Close())
+	}
 }
 
 // Any client may post to any port handle of its process, the kit's

@@ -549,34 +549,19 @@ func runRoutine(ctx any) {
 func (in *Instance) finish(e *env, o *op) {
 	s := o.sock
 	s.mu.Lock()
-	ch, last := in.unlinkLocked(o)
-	s.mu.Unlock()
-	in.finished(e, o, ch, last)
-}
-
-// unlinkLocked is finish's part under the socket's lock: it unlinks o and
-// returns the channel of WSPGetOverlappedResult's waiters to close and
-// whether the socket's handle is to be closed.
-func (in *Instance) unlinkLocked(o *op) (chan struct{}, bool) {
-	s := o.sock
 	s.ops.remove(o)
 	left := s.pending.Add(-1)
-	last := left == 0 && s.refs == 0 && s.closing.Load() && !s.handleClosed
-	s.handleClosed = s.handleClosed || last
+	now := left == 0 && s.refs == 0 && s.closing.Load() && !s.handleClosed
+	s.handleClosed = s.handleClosed || now
 	ch := s.waitCh
 	s.waitCh = nil
-	return ch, last
-}
-
-// finished is finish's part after the lock: it wakes the waiters of ch
-// and closes the handle of s when last says so.
-func (in *Instance) finished(e *env, o *op, ch chan struct{}, last bool) {
+	s.mu.Unlock()
 	in.p.outstanding.Add(-1)
 	if ch != nil {
 		close(ch)
 	}
-	if last {
-		in.closeHandle(e, o.sock)
+	if now {
+		in.closeHandle(e, s)
 	}
 }
 
