@@ -59,9 +59,9 @@
 //
 // A [Table] is safe for concurrent use. [Table.Lookup], [Table.Acquire],
 // [Table.QuerySocketHandleContext] and the success path of [Table.Check]
-// take no lock and do not allocate: the table is a fixed directory of lazily
-// allocated pages of atomic pointers, indexed by value/4-1, to immutable
-// entries. Writers serialize on one mutex. A live handle costs about 90
+// take no lock and do not allocate: the table is a directory, replaced as
+// it grows, of pages of 256 atomic pointers, indexed by value/4-1, to
+// immutable entries. Writers serialize on one mutex. A live handle costs about 90
 // bytes beyond the objects the caller stores in it.
 //
 // Every create takes a fresh entry, and no entry is ever reused, since a

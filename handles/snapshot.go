@@ -50,10 +50,10 @@ func (t *Table) AppendLive(dst []Entry) []Entry {
 // appendLiveLocked appends the live entries to dst, which has room for
 // them (growing dst entry by entry was most of the cost of a snapshot).
 func (t *Table) appendLiveLocked(dst []Entry) []Entry {
-	// Only the slots below next were ever handed out (a page holds 4096;
-	// scanning them all made small tables cost as much as full ones).
+	// Only the slots below next were ever handed out.
+	pages := t.dir.Load().pages
 	for i := uint32(0); i < t.next; i++ {
-		if e := t.pages[i>>pageBits].Load().slots[i&pageMask].Load(); e != nil {
+		if e := pages[i>>pageBits].slots[i&pageMask].Load(); e != nil {
 			dst = append(dst, *e)
 		}
 	}

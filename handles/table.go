@@ -15,14 +15,15 @@ import (
 // Windows.
 const DefaultCapacity = 1 << 24
 
-// maxCapacity bounds [Options.Capacity] so that slot indices fit in a uint32
-// and the page directory of a table stays small.
+// maxCapacity bounds [Options.Capacity] so that slot indices fit in a uint32.
 const maxCapacity = 1 << 28
 
 // A table's slots live in pages of pageSize, allocated as values are first
-// handed out; the directory of page pointers is sized once, by New.
+// handed out, in the order of their values. Pages are small because most
+// tables are: a simulated process holds a few dozen handles, and spitest
+// makes processes by the thousand.
 const (
-	pageBits = 12
+	pageBits = 8
 	pageSize = 1 << pageBits
 	pageMask = pageSize - 1
 )
@@ -80,12 +81,10 @@ type Table struct {
 	detectStale bool
 	trace       trace.Sink // nil: tracing is off
 
-	// pages is the directory: page k holds the slots of values
-	// (k*pageSize+1)*4 onwards. Its length is fixed by New, which fills it
-	// with &noPage; a page is stored once, under mu, before any of its
-	// values is handed out, and never removed, so readers load it without
-	// a lock.
-	pages []atomic.Pointer[page]
+	// dir is the directory of the pages allocated so far, which readers
+	// load without a lock. It is replaced, under mu, by one a page longer
+	// before any value of the new page is handed out.
+	dir atomic.Pointer[directory]
 
 	// allocs counts allocation attempts, for FailAlloc.
 	allocs atomic.Uint64
@@ -110,6 +109,16 @@ type Table struct {
 	// allocated (see newEntryLocked).
 	block []Entry
 }
+
+// directory lists a table's pages: page k holds the slots of values
+// (k*pageSize+1)*4 onwards. A directory is immutable once published. The
+// next one shares its array, in which it has written the new page beyond
+// the length of every directory published before, so that growing the
+// table by a page copies nothing until the array is full.
+type directory struct{ pages []*page }
+
+// noPages is the directory of a table that has handed out no value.
+var noPages = &directory{}
 
 // page is one page of slots. slots[j] points to the entry of the live
 // handle, nil when the value is not live. An entry is immutable once
@@ -217,33 +226,10 @@ func New(opts Options) *Table {
 		failAlloc:   opts.FailAlloc,
 		detectStale: opts.DetectStale,
 		trace:       opts.Trace,
-		pages:       make([]atomic.Pointer[page], (c+pageSize-1)/pageSize),
 	}
-	// The directory is not shared yet, so it is filled by copying, not by
-	// one atomic store per page (4096 of them at the default capacity):
-	// the spitest workload makes processes, and so tables, by the thousand
-	// (bench/README.md, "handles").
-	empty := emptyDirectory()
-	for off := 0; off < len(t.pages); {
-		off += copy(t.pages[off:], empty)
-	}
+	t.dir.Store(noPages)
 	return t
 }
-
-// noPage stands in the directory for every page not yet allocated, so
-// that readers need not test for nil. Its slots stay nil; it has no refs
-// or info, and no writer touches it.
-var noPage page
-
-// emptyDirectory is a directory of DefaultCapacity's size whose every
-// entry is noPage, which New copies. Nothing stores into it once built.
-var emptyDirectory = sync.OnceValue(func() []atomic.Pointer[page] {
-	dir := make([]atomic.Pointer[page], DefaultCapacity/pageSize)
-	for k := range dir {
-		dir[k].Store(&noPage)
-	}
-	return dir
-})
 
 // handleOf returns the value of slot i.
 func handleOf(i uint32) spi.Handle { return spi.Handle(i+1) << 2 }
@@ -265,11 +251,8 @@ func (t *Table) index(h spi.Handle) (uint32, bool) {
 // h has no slot or its page was never allocated.
 func (t *Table) locate(h spi.Handle) (*page, uint32) {
 	i, ok := t.index(h)
-	if !ok {
-		return nil, 0
-	}
-	if p := t.pages[i>>pageBits].Load(); p != &noPage {
-		return p, i & pageMask
+	if d := t.dir.Load(); ok && int(i>>pageBits) < len(d.pages) {
+		return d.pages[i>>pageBits], i & pageMask
 	}
 	return nil, 0
 }
@@ -291,8 +274,8 @@ func (t *Table) slot(h spi.Handle) (*page, uint32, *Entry) {
 // last page are never filled.
 func (t *Table) load(h spi.Handle) *Entry {
 	i := slotIndex(h)
-	if k := i >> pageBits; k < uint64(len(t.pages)) {
-		return t.pages[k].Load().slots[i&pageMask].Load()
+	if d := t.dir.Load(); i>>pageBits < uint64(len(d.pages)) {
+		return d.pages[i>>pageBits].slots[i&pageMask].Load()
 	}
 	return nil
 }
@@ -309,7 +292,7 @@ func (t *Table) add(op string, kind Kind, owner spi.CatalogEntryId, context, obj
 		t.mu.Unlock()
 		return 0, &spi.OpError{Op: op, Err: spi.WSAENOBUFS}
 	}
-	p, j := t.pages[i>>pageBits].Load(), i&pageMask
+	p, j := t.dir.Load().pages[i>>pageBits], i&pageMask
 	info := &p.info[j]
 	info.gen++
 	if info.gen == 0 { // wrapped: 0 means never handed out
@@ -384,11 +367,20 @@ func (t *Table) allocLocked() (uint32, bool) {
 	i := t.next
 	t.next++
 	if i&pageMask == 0 {
-		t.pages[i>>pageBits].Store(&page{})
+		t.addPageLocked()
 	}
 	n := min(uint64(pageSize), t.capacity-uint64(i&^pageMask)) // the page's values below the capacity
-	t.pages[i>>pageBits].Load().handOutLocked(i&pageMask, uint32(n))
+	t.dir.Load().pages[i>>pageBits].handOutLocked(i&pageMask, uint32(n))
 	return i, true
+}
+
+// addPageLocked publishes a directory with one more page. append writes
+// the page past the old directory's length (no reader of it looks there)
+// or into a copy of the array; either way before the Store that lets
+// readers find it.
+func (t *Table) addPageLocked() {
+	old := t.dir.Load().pages
+	t.dir.Store(&directory{pages: append(old, new(page))})
 }
 
 // remove closes the live handle h for op. With socketOnly it closes only a
