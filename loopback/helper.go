@@ -18,7 +18,7 @@ func (p *Provider) OpenAFDHelper() (spi.Handle, error) {
 	if err != nil {
 		return 0, err
 	}
-	s := newSocket(p.n, spi.WSAProtocolInfo{}, true)
+	s := newSocket(p.n, &helperInfo, true)
 	s.helper = true
 	fo, err := imports.CreateFileObject(s, true)
 	if err != nil {
@@ -31,3 +31,6 @@ func (p *Provider) OpenAFDHelper() (spi.Handle, error) {
 	}
 	return s.h, nil
 }
+
+// helperInfo is the protocol info of every AFD helper: none.
+var helperInfo spi.WSAProtocolInfo

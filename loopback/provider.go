@@ -192,24 +192,38 @@ func (p *Provider) newHandle(s *socket) (spi.Socket, error) {
 // match info (WSAEAFNOSUPPORT, WSAESOCKTNOSUPPORT, WSAEPROTONOSUPPORT), and
 // the result must be TCP or UDP over IPv4 or IPv6. A nil info is looked up
 // among the entries WSPStartup was called for.
-func (p *Provider) resolve(af, typ, protocol int32, info *spi.WSAProtocolInfo) (spi.WSAProtocolInfo, error) {
-	if info != nil {
-		return resolveWith(af, typ, protocol, info)
-	}
+//
+// The result is one of those entries when it equals one (as the info
+// ws2_32 passes does), which the provider's sockets then share: nothing
+// writes to the elements of p.entries. Otherwise it is a copy, since the
+// caller may reuse its info.
+func (p *Provider) resolve(af, typ, protocol int32, info *spi.WSAProtocolInfo) (*spi.WSAProtocolInfo, error) {
 	p.mu.RLock()
 	entries := p.entries
 	p.mu.RUnlock()
+	if info != nil {
+		if err := check(af, typ, protocol, info); err != nil {
+			return nil, err
+		}
+		for i := range entries {
+			if entries[i] == *info {
+				return &entries[i], nil
+			}
+		}
+		e := *info
+		return &e, nil
+	}
 	err := error(spi.WSAEAFNOSUPPORT)
 	for i := range entries {
-		e, err2 := resolveWith(af, typ, protocol, &entries[i])
+		err2 := check(af, typ, protocol, &entries[i])
 		if err2 == nil {
-			return e, nil
+			return &entries[i], nil
 		}
 		if mismatchRank(err2) > mismatchRank(err) {
 			err = err2
 		}
 	}
-	return spi.WSAProtocolInfo{}, err
+	return nil, err
 }
 
 // mismatchRank orders the triplet errors by how far the match got.
@@ -223,28 +237,29 @@ func mismatchRank(err error) int {
 	return 0
 }
 
-func resolveWith(af, typ, protocol int32, info *spi.WSAProtocolInfo) (spi.WSAProtocolInfo, error) {
-	e := *info
+// check tells whether a socket of af, typ and protocol can be made from
+// protocol info e, and if not, why.
+func check(af, typ, protocol int32, e *spi.WSAProtocolInfo) error {
 	if af != spi.FROM_PROTOCOL_INFO && af != spi.AF_UNSPEC && af != e.AddressFamily {
-		return e, spi.WSAEAFNOSUPPORT
+		return spi.WSAEAFNOSUPPORT
 	}
 	if typ != spi.FROM_PROTOCOL_INFO && typ != 0 && typ != e.SocketType {
-		return e, spi.WSAESOCKTNOSUPPORT
+		return spi.WSAESOCKTNOSUPPORT
 	}
 	if protocol != spi.FROM_PROTOCOL_INFO && protocol != 0 &&
 		(protocol < e.Protocol || protocol > e.Protocol+e.ProtocolMaxOffset) {
-		return e, spi.WSAEPROTONOSUPPORT
+		return spi.WSAEPROTONOSUPPORT
 	}
 	switch {
 	case e.AddressFamily != spi.AF_INET && e.AddressFamily != spi.AF_INET6:
-		return e, spi.WSAEAFNOSUPPORT
+		return spi.WSAEAFNOSUPPORT
 	case e.SocketType != spi.SOCK_STREAM && e.SocketType != spi.SOCK_DGRAM:
-		return e, spi.WSAESOCKTNOSUPPORT
+		return spi.WSAESOCKTNOSUPPORT
 	case e.SocketType == spi.SOCK_STREAM && e.Protocol != spi.IPPROTO_TCP,
 		e.SocketType == spi.SOCK_DGRAM && e.Protocol != spi.IPPROTO_UDP:
-		return e, spi.WSAEPROTONOSUPPORT
+		return spi.WSAEPROTONOSUPPORT
 	}
-	return e, nil
+	return nil
 }
 
 // multipointFlags are the WSASocket flags the provider rejects.

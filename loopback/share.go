@@ -66,7 +66,7 @@ func (p *Provider) duplicate(h spi.Socket, pid uint32) (spi.WSAProtocolInfo, err
 	if err != nil {
 		return spi.WSAProtocolInfo{}, spi.ErrnoOf(err)
 	}
-	info := s.info
+	info := *s.info
 	info.ProviderReserved = uint32(d)
 	return info, nil
 }

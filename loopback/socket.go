@@ -32,7 +32,7 @@ type options struct {
 // others are set before the socket is shared and never change.
 type socket struct {
 	n          *Network
-	info       spi.WSAProtocolInfo // the catalog entry, as SO_PROTOCOL_INFOW reports it
+	info       *spi.WSAProtocolInfo // the catalog entry, as SO_PROTOCOL_INFOW reports it; shared, never written
 	v6         bool
 	stream     bool
 	overlapped bool // created with WSA_FLAG_OVERLAPPED
@@ -94,7 +94,7 @@ type socket struct {
 	selected atomic.Bool // sel != nil, readable without the lock
 }
 
-func newSocket(n *Network, info spi.WSAProtocolInfo, overlapped bool) *socket {
+func newSocket(n *Network, info *spi.WSAProtocolInfo, overlapped bool) *socket {
 	return &socket{
 		n:          n,
 		info:       info,

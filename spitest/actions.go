@@ -50,7 +50,7 @@ func appendAdded(out, before, after []handles.Entry) []handles.Entry {
 // records (the workload's faults make it fail; a case that needs the
 // socket returns early).
 func (e *env) socket(th *wsspi.Thread, m mech) *sock {
-	before := e.snapshotInto(&e.before)
+	before := e.snapshotInto(&e.lists.before)
 	e.clientOp++
 	h, err := th.WSASocket(e.entry.AddressFamily, e.entry.SocketType, e.entry.Protocol, &e.entry, 0, spi.WSA_FLAG_OVERLAPPED)
 	if err != nil {
@@ -62,7 +62,7 @@ func (e *env) socket(th *wsspi.Thread, m mech) *sock {
 	s.sends, s.recvs = q[:0:sockQueue], q[sockQueue:sockQueue:2*sockQueue]
 	e.socks = append(e.socks, s)
 	e.open = append(e.open, s)
-	after := e.snapshotInto(&e.after)
+	after := e.snapshotInto(&e.lists.after)
 	e.logf("%s = WSASocket(entry %d) = %v, notified by %v", s, e.entry.CatalogEntryId, h, m)
 	e.checkNewSocket(s, before, after)
 	e.clientOp++

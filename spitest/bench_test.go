@@ -38,6 +38,7 @@ func BenchmarkWorkload(b *testing.B) {
 				if len(e.findings) > 0 {
 					b.Fatal(joinFindings(e.findings))
 				}
+				e.releaseLists()
 				ops += e.clientOp
 			}
 			b.ReportMetric(float64(ops)/time.Since(start).Seconds(), "ops/s")

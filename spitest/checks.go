@@ -18,8 +18,8 @@ import (
 func (e *env) checkNewSocket(s *sock, before, after []handles.Entry) {
 	var en handles.Entry
 	var ifsNew []spi.Handle
-	e.added = appendAdded(e.added[:0], before, after)
-	for _, a := range e.added {
+	e.lists.added = appendAdded(e.lists.added[:0], before, after)
+	for _, a := range e.lists.added {
 		if a.Handle == s.h {
 			en = a
 		}
@@ -304,7 +304,7 @@ func (e *env) finish() {
 	}
 	e.awaitHandles()
 	leaked := map[spi.Handle]bool{}
-	for _, en := range e.p.Handles().Snapshot().Live {
+	for _, en := range e.snapshotInto(&e.lists.before) {
 		if en.Kind == handles.KindSocket {
 			leaked[en.Handle] = true
 			e.fail(ruleHandleClose, "handle %v from WPUCreateSocketHandle (entry %d) is still open after every socket was closed and every operation completed",
@@ -335,7 +335,7 @@ func (e *env) finish() {
 		e.fail(ruleCleanup, "WSACleanup failed: %v", err)
 	}
 	e.settle()
-	for _, en := range e.p.Handles().Snapshot().Live {
+	for _, en := range e.snapshotInto(&e.lists.before) {
 		e.fail(ruleCleanup, "after WSACleanup the process still has handle %v: %v (owner %d)", en.Handle, en.Kind, en.Owner)
 	}
 	e.checkHandleTrace(leaked)
@@ -352,7 +352,7 @@ func (e *env) awaitHandles() {
 	deadline := time.Now().Add(e.cfg.timeout)
 	for time.Now().Before(deadline) {
 		left := false
-		for _, en := range e.p.Handles().Snapshot().Live {
+		for _, en := range e.snapshotInto(&e.lists.before) {
 			left = left || en.Kind == handles.KindSocket
 		}
 		if !left {

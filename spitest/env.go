@@ -34,35 +34,34 @@ type env struct {
 	m     *wsspi.Machine
 	p     *wsspi.Process
 	sched *Scheduler // nil: inline
-	// before and after are the socket action's handle lists, kept to be
-	// reused (see snapshotInto); peerBuf is the peers' receive buffer.
-	before, after []handles.Entry
-	peerBuf       [][]byte
-	arena         []byte          // what is left of the block bytes cuts buffers from
-	names         strings.Builder // the block name cuts names from
-	added         []handles.Entry // the socket action's list of new handles, kept to be reused
-	faults        *Faults
-	rec           *trace.Recorder     // the machine's trace: the upcalls the handle checks read
-	entry         spi.WSAProtocolInfo // the target entry
-	base          spi.WSAProtocolInfo // the base entry below it
-	ifs           bool                // entry has XP1_IFS_HANDLES
-	threads       []*wsspi.Thread     // client threads
-	poller        *wsspi.Thread       // dequeues the port
-	peerTh        *wsspi.Thread       // the peer side's thread
-	port          spi.Handle          // the port of port-mode sockets, made on first use
-	listener      spi.Socket
-	addr          netip.AddrPort
-	socks         []*sock
-	open          []*sock // the sockets of socks not closed, in the same order
-	ops           map[*spi.Overlapped]*op
-	allOps        []*op
-	evOps         []*op         // the operations notified by events
-	events        []spi.Handle  // their events, in the same order
-	evObjs        []*iocp.Event // the kernel's objects of events, which collect waits on
-	nextKey       uintptr
-	lfsr          uint32     // the state of the payload pattern (fillPattern)
-	transform     *Transform // the target's, or nil
-	clientOp      int        // client API calls made, for the benchmark
+	// lists are the socket action's handle lists, kept to be reused (see
+	// snapshotInto); peerBuf is the peers' receive buffer.
+	lists     *handleLists
+	peerBuf   [][]byte
+	arena     []byte          // what is left of the block bytes cuts buffers from
+	names     strings.Builder // the block name cuts names from
+	faults    *Faults
+	rec       *trace.Recorder     // the machine's trace: the upcalls the handle checks read
+	entry     spi.WSAProtocolInfo // the target entry
+	base      spi.WSAProtocolInfo // the base entry below it
+	ifs       bool                // entry has XP1_IFS_HANDLES
+	threads   []*wsspi.Thread     // client threads
+	poller    *wsspi.Thread       // dequeues the port
+	peerTh    *wsspi.Thread       // the peer side's thread
+	port      spi.Handle          // the port of port-mode sockets, made on first use
+	listener  spi.Socket
+	addr      netip.AddrPort
+	socks     []*sock
+	open      []*sock // the sockets of socks not closed, in the same order
+	ops       map[*spi.Overlapped]*op
+	allOps    []*op
+	evOps     []*op         // the operations notified by events
+	events    []spi.Handle  // their events, in the same order
+	evObjs    []*iocp.Event // the kernel's objects of events, which collect waits on
+	nextKey   uintptr
+	lfsr      uint32     // the state of the payload pattern (fillPattern)
+	transform *Transform // the target's, or nil
+	clientOp  int        // client API calls made, for the benchmark
 
 	alertable *wsspi.Thread // the thread in an alertable wait, while collect runs one
 	findings  []*Finding
@@ -273,6 +272,7 @@ func newEnv(cfg *config, f Factory, id spi.CatalogEntryId, sched *Scheduler) (*e
 	}
 	e := &env{cfg: cfg, m: m, sched: sched, faults: faults, rec: rec, ops: map[*spi.Overlapped]*op{}, seen: map[string]bool{},
 		lfsr: 1, transform: target.Transform}
+	e.lists = listPool.Get().(*handleLists)
 	e.p = m.NewProcess()
 	view := e.p.Loader().View()
 	entry, ok := view.Entry(id)

@@ -322,6 +322,7 @@ func runOnce(cfg *config, f Factory, id spi.CatalogEntryId, name string, sched *
 		x.Case, x.Run = name, run
 		x.Log = e.logText(cfg.logTail)
 	}
+	e.releaseLists()
 	return e.findings
 }
 
