@@ -66,7 +66,7 @@ func (t *Table) ModifyIFSHandle(id spi.CatalogEntryId, proposed spi.Socket) (spi
 		return spi.INVALID_SOCKET, t.errorLocked("WPUModifyIFSHandle", proposed, spi.WSAEINVAL)
 	}
 	// Entries are immutable: publish a copy with the new owner.
-	n := new(Entry)
+	n := t.newEntryLocked()
 	*n = *e
 	n.Owner = id
 	p.slots[j].Store(n)

@@ -17,7 +17,7 @@ import (
 // A File is safe for concurrent use.
 type File struct {
 	overlapped bool
-	event      *Event                      // the file object's own event
+	event      Event                       // the file object's own event
 	assoc      atomic.Pointer[association] // set once by Associate
 	modes      atomic.Uint32               // FILE_SKIP_* flags; only ever added
 }
@@ -80,7 +80,7 @@ func (f *File) Modes() uint8 { return uint8(f.modes.Load()) }
 // an I/O on the handle completes with no OVERLAPPED event to signal, unless
 // FILE_SKIP_SET_EVENT_ON_HANDLE is set; waiting on it is waiting on the
 // handle. It has no handle of its own and cannot be closed.
-func (f *File) Event() *Event { return f.event }
+func (f *File) Event() *Event { return &f.event }
 
 // Associate associates the handle with port p and key, as
 // CreateIoCompletionPort does with an existing port: every I/O completing on

@@ -157,7 +157,9 @@ func (k *Kernel) NewThread() (*Thread, error) {
 // overlapped or not. It is not in the handle table; the object that owns
 // the handle holds it.
 func (k *Kernel) NewFile(overlapped bool) *File {
-	return &File{overlapped: overlapped, event: &Event{k: k, manual: true}}
+	f := &File{overlapped: overlapped}
+	f.event.k, f.event.manual = k, true
+	return f
 }
 
 // Port returns the port behind handle h, or ERROR_INVALID_HANDLE if h is

@@ -90,7 +90,8 @@ func (l *Layer) CreateSocketHandle(id spi.CatalogEntryId, context any) (spi.Sock
 	}
 	s.handle.Store(uintptr(h))
 	s.hmu.Lock()
-	s.handles = []handleRef{{l, h}}
+	s.first[0] = handleRef{l, h}
+	s.handles = s.first[:]
 	s.hmu.Unlock()
 	return h, nil
 }
@@ -111,7 +112,8 @@ func (l *Layer) CreateFileObject(driver spi.FileDriver, overlapped bool) (spi.Fi
 	}
 	s.handle.Store(uintptr(h))
 	s.hmu.Lock()
-	s.handles = []handleRef{{l, h}}
+	s.first[0] = handleRef{l, h}
+	s.handles = s.first[:]
 	s.hmu.Unlock()
 	return s, nil
 }

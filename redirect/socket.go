@@ -45,8 +45,9 @@ type Socket struct {
 	// synchronous I/O ([Layer.MarkSynchronous]).
 	synchronous atomic.Bool
 
-	hmu     sync.Mutex  // guards handles
-	handles []handleRef // the handles naming the file object, in every process
+	hmu     sync.Mutex   // guards handles
+	handles []handleRef  // the handles naming the file object, in every process
+	first   [1]handleRef // the storage of handles while there is one (almost always)
 }
 
 // handleRef is one handle of a file object: its value in the table of a
