@@ -106,7 +106,7 @@ func (in *Instance) expect(o *op) {
 			a = new(awaitSlots)
 			s.awaiting.Store(a)
 		}
-		for k := range uint32(awaitSlotCount) {
+		for k := range uint32(awaitProbes) {
 			i := (a.next + k) % awaitSlotCount
 			if a.slots[i].Load() == nil && a.slots[i].CompareAndSwap(nil, o) {
 				a.next = i + 1
@@ -117,6 +117,14 @@ func (in *Instance) expect(o *op) {
 	in.p.awaiting.add(o)
 }
 
+// awaitProbes is how many slots expect tries, and a worker's first look
+// searches, from where the last op went or was found. The slots fill
+// and empty in about issue order, so an occupied slot at next means the
+// worker is a whole ring behind; searching all the slots then, for every
+// op and every packet, made a lagging worker lag further (bench/README.md,
+// "layered").
+const awaitProbes = 8
+
 // take returns the op a packet with key and Overlapped ov belongs to and
 // stops it awaiting, since an op gets at most one packet; nil means the
 // packet is foreign: a client posted it, it completes I/O the client
@@ -126,15 +134,35 @@ func (in *Instance) take(e *env, key uintptr, ov *spi.Overlapped) *op {
 	if ov == nil {
 		return nil
 	}
+	var s *Socket
 	if ctx, err := e.upcalls.WPUQuerySocketHandleContext(spi.Socket(key)); err == nil {
-		if s, ok := ctx.(*Socket); ok && s.in.p == in.p {
-			if o := s.takeAwaiting(ov); o != nil {
-				return o
-			}
+		if c, ok := ctx.(*Socket); ok && c.in.p == in.p {
+			s = c
+		}
+	}
+	return in.takeFrom(s, ov)
+}
+
+// takeFrom is take for a packet whose key finds socket s, nil if it
+// finds none of the provider's.
+func (in *Instance) takeFrom(s *Socket, ov *spi.Overlapped) *op {
+	if s != nil {
+		if o := s.takeAwaiting(ov, awaitProbes); o != nil {
+			return o
 		}
 	}
 	if o := in.p.awaiting.take(ov); o != nil {
 		return o
+	}
+	if s != nil {
+		// An op completed out of order, or one moveAwaiting moved to the
+		// registry after the look there.
+		if o := s.takeAwaiting(ov, awaitSlotCount); o != nil {
+			return o
+		}
+		if o := in.p.awaiting.take(ov); o != nil {
+			return o
+		}
 	}
 	return in.takeFromAnySocket(ov)
 }
@@ -149,7 +177,7 @@ func (in *Instance) takeFromAnySocket(ov *spi.Overlapped) *op {
 	in.smu.Lock()
 	defer in.smu.Unlock()
 	for s := range in.socks {
-		if o := s.takeAwaiting(ov); o != nil {
+		if o := s.takeAwaiting(ov, awaitSlotCount); o != nil {
 			return o
 		}
 	}
@@ -160,15 +188,16 @@ func (in *Instance) takeFromAnySocket(ov *spi.Overlapped) *op {
 // registry.
 var movingOp = new(op)
 
-// takeAwaiting takes the op whose Overlapped is ov out of s's awaiting
-// slots, or returns nil. It compares addresses only.
-func (s *Socket) takeAwaiting(ov *spi.Overlapped) *op {
+// takeAwaiting takes the op whose Overlapped is ov out of the first
+// probes of s's awaiting slots from the hint, or returns nil. It compares
+// addresses only.
+func (s *Socket) takeAwaiting(ov *spi.Overlapped, probes uint32) *op {
 	a := s.awaiting.Load()
 	if a == nil {
 		return nil
 	}
 	from := a.hint.Load()
-	for k := range uint32(awaitSlotCount) {
+	for k := range probes {
 		i := (from + k) % awaitSlotCount
 		o := a.slots[i].Load()
 		for o == movingOp { // in the registry in a moment
@@ -206,7 +235,7 @@ func (in *Instance) moveAwaiting(s *Socket) {
 // noPacket drops the reference of an op's completion source when no packet
 // will come for it after all, and unregisters it.
 func (in *Instance) noPacket(o *op) {
-	if o.sock.takeAwaiting(&o.ov) == nil {
+	if o.sock.takeAwaiting(&o.ov, awaitSlotCount) == nil {
 		in.p.awaiting.take(&o.ov)
 	}
 	o.release()
