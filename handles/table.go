@@ -136,7 +136,7 @@ type page struct {
 	refs [pageSize / refChunkSize]atomic.Pointer[[refChunkSize]int32]
 	// info holds the slotInfo of the slots handed out so far, in order
 	// (see infoAt); guarded by Table.mu. It and refs grow with the page's
-	// use, so that a table of a few handles does not pay for 4096.
+	// use, so that a table of a few handles does not pay for a whole page.
 	info []slotInfo
 }
 
