@@ -102,6 +102,15 @@ func TestWSADuplicateSocketSharesTheSocketThroughEveryStack(t *testing.T) {
 			if want := protocolInfo(t, k.cth, k.c).CatalogEntryId; info.CatalogEntryId != want {
 				t.Errorf("the info names entry %d, want the socket's own %d", info.CatalogEntryId, want)
 			}
+			// The copy's reservation is in the info it returned only: not in
+			// the original's SO_PROTOCOL_INFOW, nor in a new socket's.
+			fresh := must(k.cth.WSASocket(spi.AF_INET, spi.SOCK_STREAM, spi.IPPROTO_TCP, nil, 0, 0))(t)
+			for name, s := range map[string]spi.Socket{"the original": k.c, "a new socket": fresh} {
+				if got := protocolInfo(t, k.cth, s).ProviderReserved; got != 0 {
+					t.Errorf("%s reports ProviderReserved %#x after WSADuplicateSocket", name, got)
+				}
+			}
+			check(t, k.cth.Closesocket(fresh))
 			s2 := must(th2.WSASocket(spi.FROM_PROTOCOL_INFO, spi.FROM_PROTOCOL_INFO, spi.FROM_PROTOCOL_INFO, &info, 0, spi.WSA_FLAG_OVERLAPPED))(t)
 			if _, err := th2.WSASocket(spi.FROM_PROTOCOL_INFO, spi.FROM_PROTOCOL_INFO, spi.FROM_PROTOCOL_INFO, &info, 0, spi.WSA_FLAG_OVERLAPPED); !errors.Is(err, spi.WSAEINVAL) {
 				t.Errorf("a second WSASocket with the info: %v, want WSAEINVAL", err)

@@ -28,7 +28,7 @@ func TestATableOfManyHandlesResolvesEachAcrossItsPages(t *testing.T) {
 		}
 		h := spi.Handle(s)
 		if want := spi.Handle(4 * (i + 1)); h != want {
-			t.Fatalf("create %d gave %#x, want %#x", i+1, h, want)
+			t.Fatalf("create %d gave %v, want %v", i+1, h, want)
 		}
 		hs[i] = h
 	}
@@ -38,7 +38,7 @@ func TestATableOfManyHandlesResolvesEachAcrossItsPages(t *testing.T) {
 	for i, h := range hs {
 		if i%3 == 0 {
 			if err := table.CloseSocketHandle(spi.Socket(h)); err != nil {
-				t.Fatalf("close %#x: %v", h, err)
+				t.Fatalf("close %v: %v", h, err)
 			}
 			continue
 		}
@@ -48,7 +48,7 @@ func TestATableOfManyHandlesResolvesEachAcrossItsPages(t *testing.T) {
 	for i, h := range hs {
 		e, ok := table.Lookup(h)
 		if ok != (i%3 != 0) || ok && e.Context != i {
-			t.Errorf("Lookup(%#x) = %+v, %v; want context %d live %v", h, e, ok, i, i%3 != 0)
+			t.Errorf("Lookup(%v) = %+v, %v; want context %d live %v", h, e, ok, i, i%3 != 0)
 		}
 	}
 	if diff := cmp.Diff(handles.Snapshot{Capacity: manyHandles, Live: live}, table.Snapshot()); diff != "" {
@@ -82,16 +82,17 @@ func TestLookupsWhileTheTableGrowsFindOnlyLiveHandles(t *testing.T) {
 				default:
 				}
 				h := spi.Handle(4 * (1 + (i*7+r)%(manyHandles+300)))
+				n := created.Load() // before the lookup: a create may land in between
 				e, ok := table.Lookup(h)
 				if !ok {
-					if n := created.Load(); int64(h/4) <= n {
-						t.Errorf("Lookup(%#x) failed after %d creates", h, n)
+					if int64(h/4) <= n {
+						t.Errorf("Lookup(%v) failed after %d creates", h, n)
 						return
 					}
 					continue
 				}
 				if e.Handle != h || e.Context != h {
-					t.Errorf("Lookup(%#x) = %+v", h, e)
+					t.Errorf("Lookup(%v) = %+v", h, e)
 					return
 				}
 			}

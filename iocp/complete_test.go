@@ -109,7 +109,10 @@ func (c completionCase) run(t rapid.TB) (outcome, *spi.Overlapped) {
 	}
 	got.EventSet = ev.Snapshot().Signaled
 	if f != nil {
-		got.FileEventSet = f.Snapshot().Signaled
+		got.FileEventSet = f.Event().Snapshot().Signaled
+		if f.Snapshot().Signaled != got.FileEventSet {
+			t.Errorf("the file's snapshot and its Event disagree on the file event")
+		}
 	}
 	if !c.DeadThread {
 		issuer.SleepEx(0, true)

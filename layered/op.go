@@ -144,7 +144,13 @@ func (in *Instance) take(e *env, key uintptr, ov *spi.Overlapped) *op {
 }
 
 // takeFrom is take for a packet whose key finds socket s, nil if it
-// finds none of the provider's.
+// finds none of the provider's. It looks near where s's last op was
+// found, in the registry, in all of s's slots (an op that completed out
+// of order), in every socket's (the key's value went to another socket
+// while the op waited in the old one's slots), and in the registry again:
+// moveAwaiting may have moved the op there from a slot the search had not
+// reached yet. A slot whose op is being moved is waited for (takeAwaiting),
+// so the last look finds any op a search passed in the move.
 func (in *Instance) takeFrom(s *Socket, ov *spi.Overlapped) *op {
 	if s != nil {
 		if o := s.takeAwaiting(ov, awaitProbes); o != nil {
@@ -155,16 +161,14 @@ func (in *Instance) takeFrom(s *Socket, ov *spi.Overlapped) *op {
 		return o
 	}
 	if s != nil {
-		// An op completed out of order, or one moveAwaiting moved to the
-		// registry after the look there.
 		if o := s.takeAwaiting(ov, awaitSlotCount); o != nil {
 			return o
 		}
-		if o := in.p.awaiting.take(ov); o != nil {
-			return o
-		}
 	}
-	return in.takeFromAnySocket(ov)
+	if o := in.takeFromAnySocket(ov); o != nil {
+		return o
+	}
+	return in.p.awaiting.take(ov)
 }
 
 // takeFromAnySocket looks for ov's op in the slots of every socket of the
@@ -190,7 +194,10 @@ var movingOp = new(op)
 
 // takeAwaiting takes the op whose Overlapped is ov out of the first
 // probes of s's awaiting slots from the hint, or returns nil. It compares
-// addresses only.
+// addresses only. A slot that holds the op but is claimed before this
+// take can claim it was claimed by moveAwaiting (the op is then taken
+// from the registry, once the move is done) or by another packet for
+// the same op (a duplicate: the registry has nothing).
 func (s *Socket) takeAwaiting(ov *spi.Overlapped, probes uint32) *op {
 	a := s.awaiting.Load()
 	if a == nil {
@@ -199,18 +206,38 @@ func (s *Socket) takeAwaiting(ov *spi.Overlapped, probes uint32) *op {
 	from := a.hint.Load()
 	for k := range probes {
 		i := (from + k) % awaitSlotCount
-		o := a.slots[i].Load()
-		for o == movingOp { // in the registry in a moment
-			runtime.Gosched()
-			o = a.slots[i].Load()
+		o := a.waitSlot(i)
+		if o == nil || &o.ov != ov {
+			continue
 		}
-		if o != nil && &o.ov == ov && a.slots[i].CompareAndSwap(o, nil) {
+		if testHookTaking != nil {
+			testHookTaking()
+		}
+		if a.slots[i].CompareAndSwap(o, nil) {
 			a.hint.Store(i + 1)
 			return o
 		}
+		a.waitSlot(i)
+		return s.in.p.awaiting.take(ov)
 	}
 	return nil
 }
+
+// waitSlot returns the op in slot i, waiting while moveAwaiting moves
+// one out of it.
+func (a *awaitSlots) waitSlot(i uint32) *op {
+	o := a.slots[i].Load()
+	for o == movingOp { // in the registry in a moment
+		runtime.Gosched()
+		o = a.slots[i].Load()
+	}
+	return o
+}
+
+// Test hooks, nil outside tests: testHookTaking runs when takeAwaiting has
+// found its op in a slot, before it claims the slot; testHookMoving when
+// moveAwaiting has claimed a slot, before it registers the slot's op.
+var testHookTaking, testHookMoving func()
 
 // moveAwaiting moves the ops still awaiting a packet in s's slots to the
 // provider's registry, before s's handle closes: the value may go to
@@ -226,6 +253,9 @@ func (in *Instance) moveAwaiting(s *Socket) {
 	for i := range a.slots {
 		o := a.slots[i].Load()
 		if o != nil && o != movingOp && a.slots[i].CompareAndSwap(o, movingOp) {
+			if testHookMoving != nil {
+				testHookMoving()
+			}
 			in.p.awaiting.add(o)
 			a.slots[i].Store(nil)
 		}

@@ -1,7 +1,9 @@
 package layered
 
 import (
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/wsspi/wsspi/spi"
 )
@@ -123,5 +125,118 @@ func TestEveryAwaitingOpIsFoundInAnyOrder(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// setHooks installs the test hooks for the rest of t.
+func setHooks(t *testing.T, taking, moving func()) {
+	testHookTaking, testHookMoving = taking, moving
+	t.Cleanup(func() { testHookTaking, testHookMoving = nil, nil })
+}
+
+// pausedMove starts moveAwaiting(s) on its own goroutine and returns once
+// it has claimed its first slot; the move goes on after resume is
+// closed, and done is closed when it has finished.
+func pausedMove(t *testing.T, in *Instance, s *Socket) (resume, done chan struct{}) {
+	claimed := make(chan struct{})
+	resume, done = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	setHooks(t, testHookTaking, func() {
+		once.Do(func() {
+			close(claimed)
+			<-resume
+		})
+	})
+	go func() {
+		defer close(done)
+		in.moveAwaiting(s)
+	}()
+	<-claimed
+	return resume, done
+}
+
+// resumeSoon closes resume a while from now: long enough that a search
+// that does not wait for the moved op has given up by then.
+func resumeSoon(resume chan struct{}) {
+	go func() {
+		time.Sleep(2 * time.Millisecond)
+		close(resume)
+	}()
+}
+
+// An op whose slot moveAwaiting claims while its socket's handle closes is
+// still found by whoever looks for it: a search that reaches the slot
+// while the op is on its way to the registry waits for it, and a search
+// that found the op just before the move claimed the slot takes it from
+// the registry. noPacket, which looks in the slots once and in the
+// registry once, then leaves nothing behind.
+func TestAnOpBeingMovedIsFoundByItsSearch(t *testing.T) {
+	// noPacketDuringMove runs noPacket on an op of a socket whose slots
+	// are being moved, the move started by start, and checks that the op
+	// awaits nowhere afterwards.
+	noPacketDuringMove := func(t *testing.T, start func(in *Instance, s *Socket) (done chan struct{})) {
+		in := &Instance{p: New(1, Config{})}
+		s := &Socket{in: in}
+		o := newAwaitingOp(in, s)
+		ov := &o.ov
+		o.refs = 1 // the completion source's, which noPacket drops
+		done := start(in, s)
+		in.noPacket(o)
+		<-done
+		if in.p.awaiting.take(ov) != nil || s.takeAwaiting(ov, awaitSlotCount) != nil {
+			t.Errorf("noPacket left the op awaiting")
+		}
+	}
+	t.Run("the slot claimed before the search reaches it", func(t *testing.T) {
+		noPacketDuringMove(t, func(in *Instance, s *Socket) chan struct{} {
+			resume, done := pausedMove(t, in, s)
+			resumeSoon(resume)
+			return done
+		})
+	})
+	t.Run("the slot claimed between the find and the take", func(t *testing.T) {
+		noPacketDuringMove(t, func(in *Instance, s *Socket) chan struct{} {
+			done := make(chan struct{})
+			var once sync.Once
+			setHooks(t, func() {
+				once.Do(func() {
+					resume, moved := pausedMove(t, in, s)
+					resumeSoon(resume)
+					go func() { <-moved; close(done) }()
+				})
+			}, nil)
+			return done
+		})
+	})
+	t.Run("a packet's op outside the first look", func(t *testing.T) {
+		in := &Instance{p: New(1, Config{})}
+		s := &Socket{in: in}
+		var ops []*op
+		for range 2 * awaitProbes {
+			ops = append(ops, newAwaitingOp(in, s))
+		}
+		last := ops[len(ops)-1]
+		if in.takeFrom(s, &last.ov) != last {
+			t.Fatal("the last op was not found")
+		}
+		resume, done := pausedMove(t, in, s) // the hint is past every op now
+		resumeSoon(resume)
+		if got := in.takeFrom(s, &ops[0].ov); got != ops[0] {
+			t.Errorf("the packet of the op being moved took %p, want %p", got, ops[0])
+		}
+		<-done
+	})
+}
+
+// A packet whose key's value went to another socket of the instance finds
+// its op in the slots of the socket it was issued on.
+func TestAPacketFindsItsOpInAnotherSocketOfTheInstance(t *testing.T) {
+	in := &Instance{p: New(1, Config{}), socks: map[*Socket]struct{}{}}
+	issued, now := &Socket{in: in}, &Socket{in: in}
+	in.socks[issued], in.socks[now] = struct{}{}, struct{}{}
+	o := newAwaitingOp(in, issued)
+	newAwaitingOp(in, now)
+	if got := in.takeFrom(now, &o.ov); got != o {
+		t.Errorf("the packet took %p, want %p", got, o)
 	}
 }

@@ -308,3 +308,24 @@ func TestSelectTimesOutAndWakesUp(t *testing.T) {
 		}
 	})
 }
+
+// A socket made from a protocol info of its caller reports that info, as
+// it was at WSPSocket: a later change to the caller's copy does not reach
+// it, and an info that differs from the catalog entry in a field the
+// triplet match does not look at is not taken for the entry.
+func TestSOPROTOCOLINFOWReturnsTheInfoTheSocketWasMadeWith(t *testing.T) {
+	p := newTestProc(t)
+	info := *p.entry(spi.AF_INET, spi.SOCK_STREAM)
+	info.Version++
+	want := info
+	s, err := p.tab.WSPSocket(spi.AF_INET, spi.SOCK_STREAM, 0, &info, 0, 0)
+	p.must(err)
+	info.Version++
+	info.ProtocolName = "changed by its caller"
+	buf := make([]byte, spi.WSAProtocolInfoSize)
+	_, err = p.tab.WSPGetSockOpt(s, spi.SOL_SOCKET, spi.SO_PROTOCOL_INFOW, buf)
+	p.must(err)
+	var got spi.WSAProtocolInfo
+	p.must(got.UnmarshalBinary(buf))
+	diff(t, "entry", want, got)
+}
