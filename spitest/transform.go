@@ -91,18 +91,36 @@ func checkTransform(t *Transform) (bad string) {
 func fillPattern(lfsr *uint32, b []byte) {
 	s := *lfsr
 	for i := range b {
+		b[i], s = patternByte[s&0xFF], s>>8^patternNext[s&0xFF]
+	}
+	*lfsr = s
+}
+
+// patternTaps is the feedback of fillPattern's register.
+const patternTaps = 0x80200003
+
+// patternByte and patternNext step fillPattern's register eight bits at
+// once. A step is linear over GF(2), and a state whose low byte is zero
+// outputs eight zero bits and is only shifted by them; so the byte
+// depends on the state's low byte alone, and the state after it is the
+// state shifted by eight XOR what the low byte alone becomes.
+var patternByte, patternNext = patternTables()
+
+func patternTables() (out [256]byte, next [256]uint32) {
+	for low := range uint32(256) {
+		s := low
 		var x byte
 		for range 8 {
 			bit := s & 1
 			s >>= 1
 			if bit != 0 {
-				s ^= 0x80200003
+				s ^= patternTaps
 			}
 			x = x<<1 | byte(bit)
 		}
-		b[i] = x
+		out[low], next[low] = x, s
 	}
-	*lfsr = s
+	return out, next
 }
 
 // firstDiff returns the first offset where got differs from want, or
