@@ -172,11 +172,11 @@ func (in *Instance) takeFrom(s *Socket, ov *spi.Overlapped) *op {
 }
 
 // takeFromAnySocket looks for ov's op in the slots of every socket of the
-// instance, for a packet whose key no longer finds its socket: the
+// instance, for a packet whose key no longer finds its socket's slots: the
 // client closed the layer's handle with CloseHandle, which the layer is
-// never told of, and the value may have gone to another socket since.
-// Only packets the key does not attribute come here: those, and foreign
-// ones.
+// never told of, and the value may be free or another socket's since.
+// Every packet whose op its key's socket does not hold comes here: those,
+// and foreign ones.
 func (in *Instance) takeFromAnySocket(ov *spi.Overlapped) *op {
 	in.smu.Lock()
 	defer in.smu.Unlock()
@@ -195,9 +195,12 @@ var movingOp = new(op)
 // takeAwaiting takes the op whose Overlapped is ov out of the first
 // probes of s's awaiting slots from the hint, or returns nil. It compares
 // addresses only. A slot that holds the op but is claimed before this
-// take can claim it was claimed by moveAwaiting (the op is then taken
-// from the registry, once the move is done) or by another packet for
-// the same op (a duplicate: the registry has nothing).
+// take can claim it was claimed by moveAwaiting, by noPacket, or by
+// another packet for the same op (a lower layer's duplicate); the op is
+// then looked for in the registry once any move of the slot is done,
+// which finds it after a move and nothing after a take. (Addresses
+// cannot tell a duplicate from the packet of the op recycled and issued
+// again since: a packet carries no more than its OVERLAPPED's address.)
 func (s *Socket) takeAwaiting(ov *spi.Overlapped, probes uint32) *op {
 	a := s.awaiting.Load()
 	if a == nil {
@@ -603,14 +606,16 @@ func runRoutine(ctx any) {
 }
 
 // finish unlinks an ended op from its socket, wakes WSPGetOverlappedResult
-// waiters, and closes the handle of a closing socket whose last operation
-// this was.
+// waiters, and closes the handle of a socket whose lower socket closesocket
+// closed, if this was its last operation. (A close the layer below fails
+// leaves the socket open, so the handle must not close before the lower
+// socket has.)
 func (in *Instance) finish(e *env, o *op) {
 	s := o.sock
 	s.mu.Lock()
 	s.ops.remove(o)
 	left := s.pending.Add(-1)
-	now := left == 0 && s.refs == 0 && s.closing.Load() && !s.handleClosed
+	now := left == 0 && s.refs == 0 && s.lowerClosed && !s.handleClosed
 	s.handleClosed = s.handleClosed || now
 	ch := s.waitCh
 	s.waitCh = nil

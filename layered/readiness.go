@@ -163,7 +163,7 @@ func (s *Socket) ref() bool {
 func (in *Instance) unref(e *env, s *Socket) {
 	s.mu.Lock()
 	s.refs--
-	now := s.refs == 0 && s.pending.Load() == 0 && s.closing.Load() && !s.handleClosed
+	now := s.refs == 0 && s.pending.Load() == 0 && s.lowerClosed && !s.handleClosed
 	s.handleClosed = s.handleClosed || now
 	s.mu.Unlock()
 	if now {

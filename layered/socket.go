@@ -27,8 +27,9 @@ type Socket struct {
 
 	selMu sync.Mutex // serializes the socket's WSPAsyncSelect calls with each other and with its close
 
-	mu           sync.Mutex    // guards ops, handleClosed, waitCh, value, refs and async
+	mu           sync.Mutex    // guards ops, lowerClosed, handleClosed, waitCh, value, refs and async
 	ops          opList        // the outstanding operations, in issue order
+	lowerClosed  bool          // closesocket closed the lower socket: the handle closes once nothing keeps it open
 	handleClosed bool          // WPUCloseSocketHandle was called (or is being called)
 	waitCh       chan struct{} // closed when an operation ends, for WSPGetOverlappedResult waiters
 	value        any           // the user's, see SetValue
@@ -224,6 +225,7 @@ func (in *Instance) closeLower(e *env, s *Socket) error {
 	in.forgetLower(s)
 	in.onClose(s)
 	s.mu.Lock()
+	s.lowerClosed = true
 	now := s.pending.Load() == 0 && s.refs == 0 && !s.handleClosed
 	s.handleClosed = s.handleClosed || now
 	s.mu.Unlock()

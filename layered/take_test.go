@@ -240,3 +240,19 @@ func TestAPacketFindsItsOpInAnotherSocketOfTheInstance(t *testing.T) {
 		t.Errorf("the packet took %p, want %p", got, o)
 	}
 }
+
+// A packet whose key finds no socket, for an op in a socket's slot that
+// moveAwaiting has claimed but not yet registered when the packet looks in
+// the registry first, is found by the registry look that ends the search.
+func TestAnUnattributedPacketFindsItsOpMovedDuringTheSearch(t *testing.T) {
+	in := &Instance{p: New(1, Config{}), socks: map[*Socket]struct{}{}}
+	s := &Socket{in: in}
+	in.socks[s] = struct{}{}
+	o := newAwaitingOp(in, s)
+	resume, done := pausedMove(t, in, s)
+	resumeSoon(resume)
+	if got := in.takeFrom(nil, &o.ov); got != o {
+		t.Errorf("the packet took %p, want %p", got, o)
+	}
+	<-done
+}
