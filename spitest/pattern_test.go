@@ -5,27 +5,9 @@ import (
 	"testing"
 )
 
-// fillPatternBitByBit is fillPattern as its doc defines it: the register
-// stepped one bit at a time.
-func fillPatternBitByBit(lfsr *uint32, b []byte) {
-	s := *lfsr
-	for i := range b {
-		var x byte
-		for range 8 {
-			bit := s & 1
-			s >>= 1
-			if bit != 0 {
-				s ^= patternTaps
-			}
-			x = x<<1 | byte(bit)
-		}
-		b[i] = x
-	}
-	*lfsr = s
-}
-
-// fillPattern's tables give the bytes and the state of the register
-// stepped bit by bit, from any state, for any length.
+// fillPattern's tables, built from states of one byte, give the bytes and
+// the state of the register stepped bit by bit from any whole state, for
+// any length.
 func TestFillPatternStepsTheRegisterBitByBit(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 1000 {
@@ -34,7 +16,9 @@ func TestFillPatternStepsTheRegisterBitByBit(t *testing.T) {
 		got, want := make([]byte, n), make([]byte, n)
 		gs, ws := s, s
 		fillPattern(&gs, got)
-		fillPatternBitByBit(&ws, want)
+		for i := range want {
+			want[i], ws = patternStep(ws)
+		}
 		if string(got) != string(want) || gs != ws {
 			t.Fatalf("from state %#x, %d bytes: got % x (state %#x), want % x (state %#x)", s, n, got, gs, want, ws)
 		}

@@ -108,19 +108,25 @@ var patternByte, patternNext = patternTables()
 
 func patternTables() (out [256]byte, next [256]uint32) {
 	for low := range uint32(256) {
-		s := low
-		var x byte
-		for range 8 {
-			bit := s & 1
-			s >>= 1
-			if bit != 0 {
-				s ^= patternTaps
-			}
-			x = x<<1 | byte(bit)
-		}
-		out[low], next[low] = x, s
+		out[low], next[low] = patternStep(low)
 	}
 	return out, next
+}
+
+// patternStep steps fillPattern's register from state s eight times, one
+// bit at a time, as the definition goes: the byte it outputs (first bit
+// highest) and the state after.
+func patternStep(s uint32) (byte, uint32) {
+	var x byte
+	for range 8 {
+		bit := s & 1
+		s >>= 1
+		if bit != 0 {
+			s ^= patternTaps
+		}
+		x = x<<1 | byte(bit)
+	}
+	return x, s
 }
 
 // firstDiff returns the first offset where got differs from want, or
