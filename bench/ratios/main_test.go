@@ -32,16 +32,11 @@ func TestParseTakesMediansPerMetric(t *testing.T) {
 }
 
 func TestReportFailsOnMissingOrMissedTargets(t *testing.T) {
-	r, _ := parse(strings.NewReader(sample))
-	var out strings.Builder
-	if report(&out, r) {
+	met, out := reportOf(sample)
+	if met {
 		t.Error("report passed with most benchmarks missing")
 	}
-	for _, want := range []string{"0.17x", "MISSING", "0.05x", "MISSING BASELINE"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("report lacks %q:\n%s", want, out.String())
-		}
-	}
+	reportHas(t, out, "0.17x", "MISSING", "0.05x", "MISSING BASELINE")
 }
 
 func TestAtLeastTargets(t *testing.T) {
@@ -69,20 +64,13 @@ func TestReportAtLeastRatio(t *testing.T) {
 	const run = `BenchmarkC/one-2 	100	 1000 ns/op	 1000000 packets/s
 BenchmarkC/two-2 	100	 500 ns/op	 1800000 packets/s
 `
-	r, _ := parse(strings.NewReader(run))
-	var out strings.Builder
-	if !report(&out, r) {
-		t.Errorf("1.8x did not meet >= 1.6x:\n%s", out.String())
+	met, out := reportOf(run)
+	if !met {
+		t.Errorf("1.8x did not meet >= 1.6x:\n%s", out)
 	}
-	for _, want := range []string{"1.80x", ">= 1.6x", "yes"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("report lacks %q:\n%s", want, out.String())
-		}
-	}
-	r, _ = parse(strings.NewReader(strings.Replace(run, "1800000", "1500000", 1)))
-	out.Reset()
-	if report(&out, r) {
-		t.Errorf("1.5x met >= 1.6x:\n%s", out.String())
+	reportHas(t, out, "1.80x", ">= 1.6x", "yes")
+	if met, out := reportOf(strings.Replace(run, "1800000", "1500000", 1)); met {
+		t.Errorf("1.5x met >= 1.6x:\n%s", out)
 	}
 }
 
@@ -116,16 +104,11 @@ func TestReportShowsARatioMeasuredInterleavedAsARatio(t *testing.T) {
 BenchmarkSendRatios-2 	100	 6484231 ns/op	 314.0 base-ns/send	 1266 chain3-ns/send	 5.5 chain3/base
 BenchmarkSendRatios-2 	100	 6484231 ns/op	 314.0 base-ns/send	 1266 chain3-ns/send	 3.9 chain3/base
 `
-	r, _ := parse(strings.NewReader(run))
-	var out strings.Builder
-	if !report(&out, r) {
-		t.Errorf("a median of 4.03 did not meet <= 5x:\n%s", out.String())
+	met, out := reportOf(run)
+	if !met {
+		t.Errorf("a median of 4.03 did not meet <= 5x:\n%s", out)
 	}
-	for _, want := range []string{"base (interleaved)", "4.03x", "3.90-5.50x, 1 of 3 missed", "<= 5x", "yes"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("report lacks %q:\n%s", want, out.String())
-		}
-	}
+	reportHas(t, out, "base (interleaved)", "4.03x", "3.90-5.50x, 1 of 3 missed", "<= 5x", "yes")
 }
 
 // useTargets makes ts the targets that report checks, for the rest of the
@@ -277,14 +260,28 @@ func TestReportShowsAReferenceRowAndNeverFailsOnIt(t *testing.T) {
 	const run = `BenchmarkC/chan,one-2 	100	 1000 ns/op	 1000000 packets/s
 BenchmarkC/chan,two-2 	100	 700 ns/op	 1500000 packets/s
 `
+	met, out := reportOf(run)
+	if !met {
+		t.Errorf("a reference row below its bound failed the run:\n%s", out)
+	}
+	reportHas(t, out, "1.50x", ">= 1.6x", "reference")
+}
+
+// reportOf parses run and reports it: whether every target was met, and
+// the report.
+func reportOf(run string) (bool, string) {
 	r, _ := parse(strings.NewReader(run))
 	var out strings.Builder
-	if !report(&out, r) {
-		t.Errorf("a reference row below its bound failed the run:\n%s", out.String())
-	}
-	for _, want := range []string{"1.50x", ">= 1.6x", "reference"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("report lacks %q:\n%s", want, out.String())
+	met := report(&out, r)
+	return met, out.String()
+}
+
+// reportHas fails t for each of wants that out lacks.
+func reportHas(t *testing.T, out string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
 }
