@@ -20,7 +20,7 @@ func (t *Table) Acquire(h spi.Handle) (Ref, bool) {
 	if e == nil {
 		return Ref{}, false
 	}
-	atomic.AddInt32(p.ref(j), 1)
+	atomic.AddInt32(&p.refs[j], 1)
 	// The handle may have been closed, and its value even handed out again,
 	// between the load and the increment. If the slot still holds the same
 	// generation, a close from now on sees the reference; if not, the
@@ -61,7 +61,7 @@ func (r Ref) Release() {
 	h := r.e.Handle
 	t := r.t
 	p, j := t.locate(h)
-	n := atomic.AddInt32(p.ref(j), -1)
+	n := atomic.AddInt32(&p.refs[j], -1)
 	if n < 0 {
 		panic("handles: Ref.Release called more often than Acquire for handle " + h.String())
 	}

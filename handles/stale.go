@@ -83,7 +83,7 @@ func (t *Table) Check(h spi.Handle, generation uint32) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p, j, _ := t.slot(h)
-	if p == nil || generation == 0 || generation > p.infoAt(j).gen {
+	if p == nil || generation == 0 || generation > p.info[j].gen {
 		return &spi.OpError{Op: op, Handle: h, Err: spi.WSAENOTSOCK}
 	}
 	se := staleLocked(h, p, j, generation, spi.WSAENOTSOCK)
@@ -96,7 +96,7 @@ func (t *Table) Check(h spi.Handle, generation uint32) error {
 // there, the one before if something is), and what lives there now. The
 // caller holds t.mu.
 func staleLocked(h spi.Handle, p *page, j uint32, gen uint32, code spi.Errno) *StaleError {
-	info := p.infoAt(j)
+	info := p.info[j]
 	se := &StaleError{Handle: h, Generation: gen, Err: code}
 	last := info.gen
 	if e := p.slots[j].Load(); e != nil {

@@ -126,49 +126,12 @@ var noPages = &directory{}
 // ModifyIFSHandle publishes a changed copy instead of writing to it.
 type page struct {
 	slots [pageSize]atomic.Pointer[Entry]
-	// refs holds, in chunks of refChunkSize slots, the references held on
-	// each slot (see ref): one per Ref, plus one for the moment an Acquire
-	// checks its find. They are changed atomically, without the lock. A
-	// close that finds the count 0 frees the value; otherwise the value
-	// waits in Table.closing for the release that brings it to 0. A chunk
-	// is made, under the lock, before the first handle of any of its slots
-	// is published, so whoever found an entry in a slot finds its chunk.
-	refs [pageSize / refChunkSize]atomic.Pointer[[refChunkSize]int32]
-	// info holds the slotInfo of the slots handed out so far, in order
-	// (see infoAt); guarded by Table.mu. It and refs grow with the page's
-	// use, so that a table of a few handles does not pay for a whole page.
-	info []slotInfo
-}
-
-// refChunkSize is how many slots' reference counts are allocated at once.
-const refChunkSize = 64
-
-// ref returns the reference count of slot j, which was handed out.
-func (p *page) ref(j uint32) *int32 { return &p.refs[j/refChunkSize].Load()[j%refChunkSize] }
-
-// infoAt returns what slot j remembers: the zero slotInfo for a slot
-// never handed out. The caller holds Table.mu.
-func (p *page) infoAt(j uint32) slotInfo {
-	if j < uint32(len(p.info)) {
-		return p.info[j]
-	}
-	return slotInfo{}
-}
-
-// handOutLocked makes the bookkeeping of slot j, handed out for the
-// first time: its refs chunk and its info, for a page whose values below
-// the capacity are n.
-func (p *page) handOutLocked(j, n uint32) {
-	if p.refs[j/refChunkSize].Load() == nil {
-		p.refs[j/refChunkSize].Store(new([refChunkSize]int32))
-	}
-	if j < uint32(cap(p.info)) {
-		p.info = p.info[:j+1]
-		return
-	}
-	grown := make([]slotInfo, j+1, min(max(2*cap(p.info), refChunkSize), int(n)))
-	copy(grown, p.info)
-	p.info = grown
+	// refs[j] counts the references held on slot j: one per Ref, plus one
+	// for the moment an Acquire checks its find. It is changed atomically,
+	// without the lock. A close that finds it 0 frees the value; otherwise
+	// the value waits in Table.closing for the release that brings it to 0.
+	refs [pageSize]int32
+	info [pageSize]slotInfo // guarded by Table.mu
 }
 
 // slotInfo is what a slot remembers across handouts.
@@ -369,8 +332,6 @@ func (t *Table) allocLocked() (uint32, bool) {
 	if i&pageMask == 0 {
 		t.addPageLocked()
 	}
-	n := min(uint64(pageSize), t.capacity-uint64(i&^pageMask)) // the page's values below the capacity
-	t.dir.Load().pages[i>>pageBits].handOutLocked(i&pageMask, uint32(n))
 	return i, true
 }
 
@@ -413,7 +374,7 @@ func (t *Table) removeIf(op string, h spi.Handle, code spi.Errno, ok func(*Entry
 	}
 	p.info[j].lastKind, p.info[j].lastOwner = e.Kind, e.Owner
 	i := uint32(slotIndex(h)) // h is live, so its index is in range
-	if atomic.LoadInt32(p.ref(j)) == 0 {
+	if atomic.LoadInt32(&p.refs[j]) == 0 {
 		t.free = append(t.free, i)
 	} else {
 		// A Ref holds the handle: the value is freed by the Release that
@@ -450,8 +411,8 @@ func (t *Table) fail(op string, h spi.Handle, code spi.Errno) error {
 // before and is closed now.
 func (t *Table) errorLocked(op string, h spi.Handle, code spi.Errno) error {
 	err := error(code)
-	if p, j, e := t.slot(h); t.detectStale && p != nil && p.infoAt(j).gen != 0 && e == nil {
-		err = staleLocked(h, p, j, p.infoAt(j).gen, code)
+	if p, j, e := t.slot(h); t.detectStale && p != nil && p.info[j].gen != 0 && e == nil {
+		err = staleLocked(h, p, j, p.info[j].gen, code)
 	}
 	return &spi.OpError{Op: op, Handle: h, Err: err}
 }
