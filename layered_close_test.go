@@ -142,42 +142,46 @@ func TestWSACleanupNotifiesNothingAndLeavesNothing(t *testing.T) {
 }
 
 // A closesocket that the layer below fails (WSAEWOULDBLOCK, as a
-// nonblocking socket with a linger time gives) leaves the socket open and
-// usable, even when its last pending operation completes during the
+// nonblocking socket with a linger time gives, whose handle then stays
+// valid: docs/facts.md §2.5) leaves the socket open and usable, even when its last pending operation completes during the
 // failed close: the layer's handle closes only once the layer below has
 // closed the socket.
 func TestAFailedClosesocketLeavesTheSocketOpenWhileItsLastOperationCompletes(t *testing.T) {
-	var k *lconn
-	var fail atomic.Bool
-	var port spi.Handle
-	lower := layered.Config{Hooks: layered.Hooks{Before: func(c *layered.Call) layered.Verdict {
-		if c.Op != layered.OpClose || !fail.Load() {
-			return layered.Pass()
-		}
-		// The upper layer is inside its close: the pending receive
-		// completes now, and its operation ends (finish) before the close
-		// fails.
-		must(k.sth.WSASend(k.s, [][]byte{[]byte("x")}, 0, nil, nil))(t)
-		if _, err := k.cth.GetQueuedCompletionStatus(port, long); err != nil {
-			t.Errorf("the receive's packet: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond) // the upper worker's finish follows the packet
-		return layered.Fail(spi.WSAEWOULDBLOCK)
-	}}}
-	k, _, _ = kitConn(t, 2, lower, layered.Config{}) // the first config is the layer nearest the base
-	port = must(k.client.CreateIoCompletionPort(k.c, 0, 1, 0))(t)
-	var ov spi.Overlapped
-	if _, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 1)}, nil, &ov, nil); !errors.Is(err, spi.WSA_IO_PENDING) {
-		t.Fatalf("receive: %v, want WSA_IO_PENDING", err)
+	for _, depth := range []int{2, 3} { // the layer nearest the base fails the close; every layer above sees it fail
+		t.Run(fmt.Sprintf("depth%d", depth), func(t *testing.T) {
+			var k *lconn
+			var fail atomic.Bool
+			var port spi.Handle
+			bottom := layered.Config{Hooks: layered.Hooks{Before: func(c *layered.Call) layered.Verdict {
+				if c.Op != layered.OpClose || !fail.Load() {
+					return layered.Pass()
+				}
+				// The layers above are inside their close: the pending
+				// receive completes now, and its operations end (finish)
+				// before the close fails.
+				must(k.sth.WSASend(k.s, [][]byte{[]byte("x")}, 0, nil, nil))(t)
+				if _, err := k.cth.GetQueuedCompletionStatus(port, long); err != nil {
+					t.Errorf("the receive's packet: %v", err)
+				}
+				time.Sleep(10 * time.Millisecond) // the upper workers' finish follows the packet
+				return layered.Fail(spi.WSAEWOULDBLOCK)
+			}}}
+			k, _, _ = kitConn(t, depth, append([]layered.Config{bottom}, make([]layered.Config, depth-1)...)...) // the first config is the layer nearest the base
+			port = must(k.client.CreateIoCompletionPort(k.c, 0, 1, 0))(t)
+			var ov spi.Overlapped
+			if _, err := k.cth.WSARecv(k.c, [][]byte{make([]byte, 1)}, nil, &ov, nil); !errors.Is(err, spi.WSA_IO_PENDING) {
+				t.Fatalf("receive: %v, want WSA_IO_PENDING", err)
+			}
+			fail.Store(true)
+			if err := k.cth.Closesocket(k.c); !errors.Is(err, spi.WSAEWOULDBLOCK) {
+				t.Fatalf("closesocket: %v, want WSAEWOULDBLOCK", err)
+			}
+			fail.Store(false)
+			if _, err := k.cth.WSASend(k.c, [][]byte{[]byte("y")}, 0, nil, nil); err != nil {
+				t.Errorf("send after the failed closesocket: %v", err)
+			}
+			check(t, k.cth.Closesocket(k.c))
+			eventually(t, "every layer to close its handles", func() bool { return len(socketHandles(k.client)) == 0 })
+		})
 	}
-	fail.Store(true)
-	if err := k.cth.Closesocket(k.c); !errors.Is(err, spi.WSAEWOULDBLOCK) {
-		t.Fatalf("closesocket: %v, want WSAEWOULDBLOCK", err)
-	}
-	fail.Store(false)
-	if _, err := k.cth.WSASend(k.c, [][]byte{[]byte("y")}, 0, nil, nil); err != nil {
-		t.Errorf("send after the failed closesocket: %v", err)
-	}
-	check(t, k.cth.Closesocket(k.c))
-	eventually(t, "every layer to close its handles", func() bool { return len(socketHandles(k.client)) == 0 })
 }
