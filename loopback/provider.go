@@ -202,7 +202,7 @@ func (p *Provider) resolve(af, typ, protocol int32, info *spi.WSAProtocolInfo) (
 	entries := p.entries
 	p.mu.RUnlock()
 	if info != nil {
-		if err := check(af, typ, protocol, info); err != nil {
+		if err := matchProtocol(af, typ, protocol, info); err != nil {
 			return nil, err
 		}
 		for i := range entries {
@@ -215,7 +215,7 @@ func (p *Provider) resolve(af, typ, protocol int32, info *spi.WSAProtocolInfo) (
 	}
 	err := error(spi.WSAEAFNOSUPPORT)
 	for i := range entries {
-		err2 := check(af, typ, protocol, &entries[i])
+		err2 := matchProtocol(af, typ, protocol, &entries[i])
 		if err2 == nil {
 			return &entries[i], nil
 		}
@@ -237,9 +237,9 @@ func mismatchRank(err error) int {
 	return 0
 }
 
-// check tells whether a socket of af, typ and protocol can be made from
+// matchProtocol tells whether a socket of af, typ and protocol can be made from
 // protocol info e, and if not, why.
-func check(af, typ, protocol int32, e *spi.WSAProtocolInfo) error {
+func matchProtocol(af, typ, protocol int32, e *spi.WSAProtocolInfo) error {
 	if af != spi.FROM_PROTOCOL_INFO && af != spi.AF_UNSPEC && af != e.AddressFamily {
 		return spi.WSAEAFNOSUPPORT
 	}
