@@ -88,11 +88,7 @@ func (l *Layer) CreateSocketHandle(id spi.CatalogEntryId, context any) (spi.Sock
 	if err != nil {
 		return spi.INVALID_SOCKET, err
 	}
-	s.handle.Store(uintptr(h))
-	s.hmu.Lock()
-	s.first[0] = handleRef{l, h}
-	s.handles = s.first[:]
-	s.hmu.Unlock()
+	s.setHandle(l, h)
 	return h, nil
 }
 
@@ -110,11 +106,7 @@ func (l *Layer) CreateFileObject(driver spi.FileDriver, overlapped bool) (spi.Fi
 	if err != nil {
 		return nil, spi.NewOpError("NtCreateFile", 0, spi.ErrnoOf(err))
 	}
-	s.handle.Store(uintptr(h))
-	s.hmu.Lock()
-	s.first[0] = handleRef{l, h}
-	s.handles = s.first[:]
-	s.hmu.Unlock()
+	s.setHandle(l, h)
 	return s, nil
 }
 

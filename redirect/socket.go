@@ -50,6 +50,16 @@ type Socket struct {
 	first   [1]handleRef // the storage of handles while there is one (almost always)
 }
 
+// setHandle records h, made in the process of layer l, as the socket's
+// first handle.
+func (s *Socket) setHandle(l *Layer, h spi.Socket) {
+	s.handle.Store(uintptr(h))
+	s.hmu.Lock()
+	s.first[0] = handleRef{l, h}
+	s.handles = s.first[:]
+	s.hmu.Unlock()
+}
+
 // handleRef is one handle of a file object: its value in the table of a
 // process's layer.
 type handleRef struct {
