@@ -24,14 +24,13 @@ type Port struct {
 	handle      spi.Handle
 	concurrency int
 
-	mu       sync.Mutex // guards the fields below
-	q        ring
-	waiters  []*portWaiter // parked threads, oldest first; released from the end
-	running  int           // threads counted as running
-	closed   bool
-	posted   uint64
-	dequeued uint64
-	dropped  uint64
+	mu      sync.Mutex // guards the fields below
+	q       ring
+	running int32 // threads counted as running
+	closed  bool
+	posted  uint64        // Dequeued is Posted - Dropped - Queued
+	waiters []*portWaiter // parked threads, oldest first; released from the end
+	dropped uint64
 }
 
 // portWaiter is a thread parked on a port. A releasing thread fills dst and
@@ -86,12 +85,12 @@ func (p *Port) Snapshot() PortSnapshot {
 	return PortSnapshot{
 		Handle:      p.handle,
 		Concurrency: p.concurrency,
-		Queued:      p.q.n,
+		Queued:      p.q.len(),
 		Waiting:     len(p.waiters),
-		Running:     p.running,
+		Running:     int(p.running),
 		Closed:      p.closed,
 		Posted:      p.posted,
-		Dequeued:    p.dequeued,
+		Dequeued:    p.posted - p.dropped - uint64(p.q.len()),
 		Dropped:     p.dropped,
 	}
 }
@@ -236,7 +235,7 @@ func (p *Port) remove(th *Thread, dst []spi.OverlappedEntry, timeout time.Durati
 		p.running--
 		th.running = false
 	}
-	if p.q.n > 0 && p.running < p.concurrency {
+	if p.q.len() > 0 && int(p.running) < p.concurrency {
 		n := p.takeLocked(dst)
 		p.running++
 		p.mu.Unlock()
@@ -290,15 +289,13 @@ func (p *Port) remove(th *Thread, dst []spi.OverlappedEntry, timeout time.Durati
 
 // takeLocked moves up to len(dst) queued packets into dst.
 func (p *Port) takeLocked(dst []spi.OverlappedEntry) int {
-	n := p.q.popInto(dst)
-	p.dequeued += uint64(n)
-	return n
+	return p.q.popInto(dst)
 }
 
 // releaseLocked hands queued packets to parked threads, newest waiter
 // first, while the concurrency allows another thread to run.
 func (p *Port) releaseLocked() {
-	for p.q.n > 0 && len(p.waiters) > 0 && p.running < p.concurrency {
+	for p.q.len() > 0 && len(p.waiters) > 0 && int(p.running) < p.concurrency {
 		last := len(p.waiters) - 1
 		w := p.waiters[last]
 		p.waiters[last] = nil
